@@ -1,0 +1,140 @@
+"""The command line: thin glue from arguments to the report functions.
+
+Bad input (SkanalyzeError or a usage error) prints one line on stderr and exits 2; a
+verification mismatch exits 1. torch and matplotlib are imported only by the commands
+that need them.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Annotated
+
+import typer
+
+from . import report
+from . import symbols as S
+from .errors import SkanalyzeError
+
+CONVENTION = (
+    "Counting convention: parameters are conv weights (bias-free; BatchNorm only with --bn); "
+    "MACs are multiply-accumulates for an H x W output; FLOPs = 2 x MACs (torch's FlopCounterMode)."
+)
+
+app = typer.Typer(
+    name="skanalyze",
+    help="Symbolic efficiency analysis of sparse-kernel CNN designs. " + CONVENTION,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+SubsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--subs",
+        help="Substitute values, e.g. --subs C=64 F=128 M=4 (NAME=VALUE tokens may follow --subs).",
+    ),
+]
+BottleneckOpt = Annotated[
+    str | None, typer.Option("--bottleneck", help="Bottleneck width K: F/4 (default), 6*C, 64, ...")
+]
+ShuffleOpt = Annotated[
+    str | None, typer.Option("--shuffle", help="Shuffle placement: auto (default) or none.")
+]
+
+
+def _split_args(args: list[str] | None, subs: list[str] | None) -> tuple[list[str], dict]:
+    """Separate design arguments from NAME=VALUE substitutions (which may follow --subs)."""
+    designs = [a for a in (args or []) if not _ASSIGN.match(a)]
+    assigns = [a for a in (args or []) if _ASSIGN.match(a)] + list(subs or [])
+    return designs, S.parse_subs(assigns)
+
+
+def _options(bottleneck: str | None, shuffle: str | None) -> dict:
+    from .design import parse_bottleneck
+
+    opts: dict = {}
+    if bottleneck is not None:
+        opts["bottleneck"] = parse_bottleneck(bottleneck)
+    if shuffle is not None:
+        opts["shuffles"] = shuffle
+    return opts
+
+
+@app.command()
+def formulas(
+    designs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Catalog names or designs; default: the paper's four and the standard conv."),
+    ] = None,
+    subs: SubsOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="pretty | text | latex | python | json")] = "pretty",
+    bn: Annotated[bool, typer.Option("--bn", help="Count BatchNorm parameters (2 per channel).")] = False,
+    bottleneck: BottleneckOpt = None,
+    shuffle: ShuffleOpt = None,
+) -> None:
+    """Print closed-form params, MACs and FLOPs (= 2 x MACs) of designs."""
+    names, values = _split_args(designs, subs)
+    chosen = report.designs_from(names, **_options(bottleneck, shuffle))
+    typer.echo(report.formulas(chosen, values, fmt, bn=bn), nl=False)
+
+
+@app.command()
+def verify(
+    design: Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")],
+    values: Annotated[
+        list[str] | None, typer.Argument(help="NAME=VALUE substitutions.", show_default=False)
+    ] = None,
+    subs: SubsOpt = None,
+    bn: Annotated[bool, typer.Option("--bn", help="Add BatchNorm after each conv and count it.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    bottleneck: BottleneckOpt = None,
+    shuffle: ShuffleOpt = None,
+) -> None:
+    """Build the design in torch and compare params, MACs and field with the symbolic model."""
+    _, vals = _split_args(values, subs)
+    from .catalog import resolve
+
+    d = resolve(design, **_options(bottleneck, shuffle))
+    text, ok = report.verify(d, vals, bn=bn, fmt="json" if json_out else "text")
+    typer.echo(text, nl=False)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def designs() -> None:
+    """List the catalog: each design's name, notation and description."""
+    typer.echo(report.catalog(), nl=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (bad input: one line on stderr, exit 2)."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="skanalyze", standalone_mode=False)
+    except SkanalyzeError as err:
+        typer.echo(f"skanalyze: error: {err}", err=True)
+        return 2
+    except typer.Exit as err:
+        return err.exit_code
+    except typer.Abort:
+        typer.echo("skanalyze: aborted", err=True)
+        return 130
+    except typer.TyperException as err:  # usage errors: unknown option, missing argument
+        typer.echo(f"skanalyze: error: {err.format_message()}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        typer.echo("skanalyze: interrupted", err=True)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

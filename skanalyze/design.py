@@ -1,0 +1,344 @@
+"""A design: a sequence of kernels with a channel plan C -> ... -> F, parsed from the paper's notation.
+
+Notation: kernels joined by ``+``, each ``Name`` or ``Name(arg, key=value, ...)``, then an
+optional ``[key=value, ...]`` suffix for design options::
+
+    DW+PW
+    GConv(M)+PWGConv(N)
+    PWGConv(4)+DW+PWGConv(4)
+    PW+DW+PW [K=6*C]
+    GConv(4,k=5,s=2)+Shuffle+PWGConv(8) [shuffle=none]
+
+Channel plan (``plan=auto``): kernels that keep the width (DW, Shuffle) never change it.
+If the first kernel is pointwise and a later kernel can change the width, the design is a
+bottleneck: the first kernel maps C -> K, middle ones keep K, the last width-changing
+kernel maps K -> F (K = F/4 unless ``K=`` says otherwise). Otherwise every width-changing
+kernel keeps C except the last, which maps to F (so GConv keeps C in GConv+PWGConv).
+Shuffles (``shuffle=auto``): a Shuffle(g) is inserted before each grouped kernel that
+follows another grouped kernel with no full mixing or shuffle in between, g being the
+earlier kernel's group number, as the paper requires for a full information field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy as sp
+
+from . import symbols as S
+from .errors import SkanalyzeError, did_you_mean
+from .kernels import Kernel, Shuffle, kernel_fields, lookup
+
+PLANS = ("auto", "bottleneck", "keep")
+SHUFFLES = ("auto", "none")
+DEFAULT_BOTTLENECK = S.F / 4
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One kernel placed in a design, with its input and output widths."""
+
+    kernel: Kernel
+    c_in: sp.Expr
+    c_out: sp.Expr
+    inserted: bool = False  # a shuffle added by the plan, not written by the user
+
+    def params(self) -> sp.Expr:
+        """Weights of this layer."""
+        return self.kernel.params(self.c_in, self.c_out)
+
+
+@dataclass(frozen=True)
+class Design:
+    """An immutable design: kernels as written plus the options that fix its channel plan."""
+
+    kernels: tuple[Kernel, ...]
+    bottleneck: sp.Expr = DEFAULT_BOTTLENECK
+    plan: str = "auto"
+    shuffles: str = "auto"
+    label: str | None = None  # catalog name, when the design came from the catalog
+
+    def __post_init__(self):
+        if not self.kernels:
+            raise SkanalyzeError("a design needs at least one kernel, e.g. DW+PW")
+        if self.plan not in PLANS:
+            raise SkanalyzeError(f"plan {self.plan!r} is unknown; valid: {', '.join(PLANS)}")
+        if self.shuffles not in SHUFFLES:
+            raise SkanalyzeError(f"shuffle {self.shuffles!r} is unknown; valid: {', '.join(SHUFFLES)}")
+        extra = sp.sympify(self.bottleneck).free_symbols - {S.C, S.F}
+        if extra:
+            raise SkanalyzeError(
+                f"bottleneck K={self.bottleneck} may use only C and F, not {', '.join(map(str, extra))}"
+            )
+
+    # -- notation -------------------------------------------------------------------
+    @property
+    def notation(self) -> str:
+        """The design in the paper's notation, with non-default options in brackets."""
+        text = "+".join(kern.notation() for kern in self.kernels)
+        opts = []
+        if self.uses_bottleneck and sp.simplify(self.bottleneck - DEFAULT_BOTTLENECK) != 0:
+            opts.append(f"K={_fmt(self.bottleneck)}")
+        if self.plan != "auto":
+            opts.append(f"plan={self.plan}")
+        if self.shuffles != "auto":
+            opts.append(f"shuffle={self.shuffles}")
+        return text + (f" [{', '.join(opts)}]" if opts else "")
+
+    def __str__(self) -> str:
+        return self.notation
+
+    # -- channel plan -----------------------------------------------------------------
+    @cached_property
+    def is_bottleneck(self) -> bool:
+        """True when the plan routes the middle of the design through K channels."""
+        changing = [i for i, kern in enumerate(self.kernels) if not kern.keeps_width]
+        if len(changing) < 2 or self.plan == "keep":
+            return False
+        if self.plan == "bottleneck":
+            return True
+        first = self.kernels[0]
+        return changing[0] == 0 and not first.spatial
+
+    @property
+    def uses_bottleneck(self) -> bool:
+        """Whether the symbol K appears in this design's widths."""
+        return self.is_bottleneck
+
+    @cached_property
+    def widths(self) -> tuple[sp.Expr, ...]:
+        """Width after each written kernel, starting with the input: (C, ..., F)."""
+        changing = [i for i, kern in enumerate(self.kernels) if not kern.keeps_width]
+        out: list[sp.Expr] = [S.C]
+        for i, _ in enumerate(self.kernels):
+            cur = out[-1]
+            if i not in changing:
+                out.append(cur)
+            elif i == changing[-1]:
+                out.append(S.F)
+            elif self.is_bottleneck:
+                out.append(S.K)
+            else:
+                out.append(cur)
+        return tuple(out)
+
+    @property
+    def output(self) -> sp.Expr:
+        """The output width: F, or C for designs that cannot change the width (DW alone)."""
+        return self.widths[-1]
+
+    @cached_property
+    def layers(self) -> tuple[Layer, ...]:
+        """The layers with widths, shuffles inserted where the plan puts them."""
+        out: list[Layer] = []
+        last_groups = None  # group number of the last grouped layer not yet mixed
+        for kern, c_in, c_out in zip(self.kernels, self.widths, self.widths[1:], strict=False):
+            if isinstance(kern, Shuffle):
+                if kern.g is None:
+                    if last_groups is None:
+                        raise SkanalyzeError(
+                            f"design {self.notation!r}: Shuffle needs a group number, "
+                            "e.g. Shuffle(4), when no grouped kernel precedes it"
+                        )
+                    kern = kern.with_arg(last_groups)
+                out.append(Layer(kern, c_in, c_out))
+                last_groups = None
+                continue
+            g = kern.groups(c_in)
+            if kern.mixing == "grouped" and g != 1:
+                if last_groups is not None and self.shuffles == "auto":
+                    out.append(Layer(Shuffle(g=last_groups), c_in, c_in, inserted=True))
+                last_groups = g
+            elif kern.mixing == "full" or g == 1:
+                last_groups = None
+            out.append(Layer(kern, c_in, c_out))
+        return tuple(out)
+
+    # -- symbols ----------------------------------------------------------------------
+    @property
+    def group_symbols(self) -> tuple[sp.Symbol, ...]:
+        """Free group-number symbols, in order of appearance (M, N, ...)."""
+        seen: list[sp.Symbol] = []
+        for kern in self.kernels:
+            if kern.arg and kern.mixing == "grouped":
+                for sym in sorted(sp.sympify(kern.argument()).free_symbols, key=str):
+                    if sym not in seen:
+                        seen.append(sym)
+        return tuple(seen)
+
+    @property
+    def free_symbols(self) -> set[sp.Symbol]:
+        """Symbols a concrete build needs values for (K comes from the bottleneck rule)."""
+        out: set[sp.Symbol] = set()
+        for lay in self.layers:
+            out |= sp.sympify(lay.c_in).free_symbols | sp.sympify(lay.c_out).free_symbols
+            if lay.kernel.arg and lay.kernel.argument() is not None:
+                out |= sp.sympify(lay.kernel.argument()).free_symbols
+            for e in lay.kernel.extent():
+                out |= sp.sympify(e).free_symbols
+        if self.uses_bottleneck:
+            out = (out - {S.K}) | sp.sympify(self.bottleneck).free_symbols
+        return out
+
+    def substitute_bottleneck(self, expr: sp.Expr) -> sp.Expr:
+        """Replace K by the design's bottleneck value (F/4 by default)."""
+        return sp.sympify(expr).subs(S.K, self.bottleneck) if self.uses_bottleneck else expr
+
+    def with_options(self, **changes) -> Design:
+        """A copy with design options changed (bottleneck, plan, shuffles)."""
+        from dataclasses import replace
+
+        return replace(self, label=None, **changes)
+
+    def validate(self, values: dict) -> None:
+        """Check every layer's widths and group numbers at concrete values; raise on the first error."""
+        for layer in self.layers:
+            c_in = sp.sympify(layer.c_in).subs(values)
+            c_out = sp.sympify(layer.c_out).subs(values)
+            kern = layer.kernel
+            if kern.arg and kern.argument() is not None:
+                kern = kern.with_arg(sp.sympify(kern.argument()).subs(values))
+            try:
+                kern.validate(c_in, c_out)
+            except SkanalyzeError as err:
+                raise SkanalyzeError(f"design {self.notation!r}: {err}") from None
+
+
+def _fmt(expr) -> str:
+    return str(expr).replace(" ", "")
+
+
+# -- parsing --------------------------------------------------------------------------
+_ITEM = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|1x1)\s*(?:\(([^()]*)\))?\s*$")
+
+
+def parse(text: str, **options) -> Design:
+    """Parse the paper's notation into a Design.
+
+    >>> parse("GConv+PWGConv").notation
+    'GConv(M)+PWGConv(N)'
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise SkanalyzeError("design is empty; write kernels joined by '+', e.g. DW+PW")
+    body, opts = _split_options(text)
+    kernels: list[Kernel] = []
+    for pos, item in enumerate(body.split("+")):
+        if not item.strip():
+            raise SkanalyzeError(
+                f"design {text!r}: kernel {pos + 1} is empty; write kernels joined by '+', e.g. DW+PW"
+            )
+        kernels.append(_parse_kernel(item, text))
+    kernels = _assign_groups(kernels)
+    design_opts = {**_parse_options(opts, text), **options}
+    return Design(tuple(kernels), **design_opts)
+
+
+def _split_options(text: str) -> tuple[str, str]:
+    if "[" not in text:
+        if "]" in text:
+            raise SkanalyzeError(f"design {text!r}: ']' without '['")
+        return text, ""
+    body, _, rest = text.partition("[")
+    if not rest.rstrip().endswith("]") or "[" in rest or rest.count("]") != 1:
+        raise SkanalyzeError(f"design {text!r}: options must be one trailing [key=value, ...]")
+    return body, rest.rstrip()[:-1]
+
+
+def _parse_options(opts: str, text: str) -> dict:
+    out: dict = {}
+    for part in filter(None, (p.strip() for p in opts.split(","))):
+        key, eq, value = (x.strip() for x in part.partition("="))
+        if not eq or not value:
+            raise SkanalyzeError(f"design {text!r}: option {part!r} is not key=value")
+        if key == "K":
+            out["bottleneck"] = parse_bottleneck(value)
+        elif key == "plan":
+            out["plan"] = value
+        elif key == "shuffle":
+            out["shuffles"] = value
+        else:
+            raise SkanalyzeError(f"design {text!r}: unknown option {key!r}; valid: K, plan, shuffle")
+    return out
+
+
+def parse_bottleneck(value: str) -> sp.Expr:
+    """Parse a bottleneck width K: an expression in C and F (F/4, 6*C) or a number (64)."""
+    expr = S.parse_expr(value, what="bottleneck K")
+    extra = expr.free_symbols - {S.C, S.F}
+    if extra:
+        raise SkanalyzeError(f"bottleneck K={value!r} may use only C and F; e.g. F/4, 6*C or 64")
+    if expr.is_number and not expr.is_positive:
+        raise SkanalyzeError(f"bottleneck K={value!r} must be positive")
+    return expr
+
+
+def _parse_kernel(item: str, text: str) -> Kernel:
+    m = _ITEM.match(item)
+    if not m:
+        raise SkanalyzeError(
+            f"design {text!r}: cannot read {item.strip()!r}; a kernel is Name or Name(args), e.g. GConv(4)"
+        )
+    name, args = m.group(1), m.group(2)
+    cls = lookup(name)
+    kwargs: dict = {}
+    if args is not None and args.strip():
+        for pos, arg in enumerate(a.strip() for a in args.split(",")):
+            key, eq, value = (x.strip() for x in arg.partition("="))
+            if not eq:
+                key, value = cls.arg, arg
+                if key is None:
+                    raise SkanalyzeError(
+                        f"design {text!r}: {cls.name} takes no group number (got {arg!r}); "
+                        f"keywords: {', '.join(kernel_fields(cls))}"
+                    )
+                if pos != 0:
+                    raise SkanalyzeError(f"design {text!r}: the group number of {cls.name} must come first")
+            elif key not in kernel_fields(cls):
+                raise SkanalyzeError(
+                    f"design {text!r}: {cls.name} has no option {key!r}; "
+                    + did_you_mean(key, kernel_fields(cls))
+                )
+            if not value:
+                raise SkanalyzeError(f"design {text!r}: {cls.name} argument {arg!r} has no value")
+            if key in kwargs:
+                raise SkanalyzeError(f"design {text!r}: {cls.name} gets {key!r} twice")
+            kwargs[key] = _parse_arg(key, value, cls, text)
+    try:
+        return cls(**kwargs)
+    except SkanalyzeError as err:
+        raise SkanalyzeError(f"design {text!r}: {err}") from None
+
+
+def _parse_arg(key: str, value: str, cls: type[Kernel], text: str):
+    expr = S.parse_expr(value, new_symbols=(key in ("g", "k")), what=f"{cls.name} {key}")
+    if key in ("s", "d", "p"):
+        if not expr.is_Integer:
+            raise SkanalyzeError(f"design {text!r}: {cls.name} {key}={value!r} must be an integer")
+        return int(expr)
+    if expr.is_number and not expr.is_Integer:
+        raise SkanalyzeError(f"design {text!r}: {cls.name} {key}={value!r} must be a positive integer")
+    return expr
+
+
+def _assign_groups(kernels: list[Kernel]) -> list[Kernel]:
+    """Give each grouped kernel written without a group number the next free symbol (M, N, ...)."""
+    used = {
+        sym
+        for kern in kernels
+        if kern.arg and kern.argument() is not None
+        for sym in sp.sympify(kern.argument()).free_symbols
+    }
+    out, index = [], 0
+    for kern in kernels:
+        if kern.mixing == "grouped" and kern.argument() is None:
+            sym = S.group_symbol(index)
+            while sym in used:
+                index += 1
+                sym = S.group_symbol(index)
+            used.add(sym)
+            index += 1
+            kern = kern.with_arg(sym)
+        out.append(kern)
+    return out

@@ -1,0 +1,336 @@
+"""The information field (Definition 1): the input region one output activation depends on.
+
+A field is a vector (x, y, c): spatial extents and the number of input channels reached.
+It is built kernel by kernel from (1, 1, 1).
+
+Spatial: a kernel of extent k, dilation d after layers with total stride J grows the extent
+by (k - 1) * d * J.
+
+Channels, symbolically: the channel index of a tensor is written as mixed-radix digits. A
+digit is either *tagged* (it carries one factor of the design input's channel index, so
+channels that differ in it see different inputs) or *junk* (channels that differ in it see
+the same inputs). A layer with G groups keeps the top digits whose radices multiply to G
+(one group = one value of them) and replaces the rest by a junk digit of radix
+width_out/G; a shuffle(g) moves the top digits with product g to the end. An output then
+reaches c = C / (product of the tagged radices it still carries) input channels. Where a
+comparison of symbolic radices is undecided (is N <= C/M?), the algebra branches, so the
+result is a Piecewise, e.g. Min(C, C**2/(M*N)) for GConv(M)+Shuffle+PWGConv(N).
+
+Channels, numerically: :func:`propagate` follows the exact input-channel set of every
+channel (Python integers as bitsets) for concrete sizes, and is exact for any divisibility.
+The torch measurement (skanalyze.nn.measure_field) is the ground truth for both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache, reduce
+from operator import mul
+
+import sympy as sp
+
+from . import symbols as S
+from .design import Design, Layer
+from .errors import SkanalyzeError
+
+
+@dataclass(frozen=True)
+class Field:
+    """A design's information field and the condition under which it is full (c = C)."""
+
+    x: sp.Expr
+    y: sp.Expr
+    c: sp.Expr
+    full_condition: sp.Basic  # a sympy boolean: when c == C
+    aligned: bool = True  # False: at these values a group boundary cuts a digit unevenly (see propagate)
+
+    def as_tuple(self) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+        """(x, y, c)."""
+        return (self.x, self.y, self.c)
+
+    def subs(self, values: dict) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+        """(x, y, c) at concrete values."""
+        return tuple(sp.sympify(e).subs(values) for e in self.as_tuple())
+
+
+# -- spatial ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Spatial:
+    """The spatial part of a field map: extents and the total stride (jump) so far.
+
+    Composition ``a.then(b)`` is associative: extents add in units of a's jump.
+    """
+
+    x: sp.Expr = sp.Integer(1)
+    y: sp.Expr = sp.Integer(1)
+    jump: sp.Expr = sp.Integer(1)
+
+    def then(self, other: Spatial) -> Spatial:
+        """The map of applying self's layers, then other's."""
+        return Spatial(
+            self.x + (other.x - 1) * self.jump,
+            self.y + (other.y - 1) * self.jump,
+            self.jump * other.jump,
+        )
+
+
+def spatial_of(layer: Layer) -> Spatial:
+    """One layer's spatial map."""
+    kx, ky = layer.kernel.extent()
+    d = layer.kernel.d
+    return Spatial(1 + (kx - 1) * d, 1 + (ky - 1) * d, sp.Integer(layer.kernel.s))
+
+
+def spatial(layers) -> Spatial:
+    """The spatial map of a sequence of layers."""
+    return reduce(Spatial.then, (spatial_of(lay) for lay in layers), Spatial())
+
+
+# -- channels: the digit algebra -----------------------------------------------------------
+@dataclass(frozen=True)
+class _Digit:
+    radix: sp.Expr
+    tag: int | None  # None: junk
+
+
+@dataclass(frozen=True)
+class _Branch:
+    conds: tuple[sp.Basic, ...]
+    digits: tuple[_Digit, ...]
+    next_tag: int
+    aligned: bool = True
+
+
+def _integral(value: sp.Expr) -> bool:
+    """False only for a number that is not an integer (symbolic radices are assumed integral)."""
+    return not (value.is_number and not value.is_Integer)
+
+
+_ATOMS: dict[str, tuple[sp.Symbol, sp.Basic]] = {}
+
+
+def _atom(rel: sp.Basic) -> sp.Symbol:
+    """A boolean placeholder for a normalized relation, so that logic can be simplified."""
+    rel = normalize(rel)
+    key = sp.srepr(rel)
+    if key not in _ATOMS:
+        _ATOMS[key] = (sp.Symbol(f"_rel{len(_ATOMS)}"), rel)
+    return _ATOMS[key][0]
+
+
+def _relations(expr: sp.Basic) -> sp.Basic:
+    """Replace the placeholders of _atom by their relations."""
+    table = {sym: rel for sym, rel in _ATOMS.values()}
+    return expr.xreplace(table) if hasattr(expr, "xreplace") else expr
+
+
+def _compare(a: sp.Expr, b: sp.Expr) -> str | None:
+    """'<', '=', '>' when sympy can decide a vs b, else None."""
+    diff = sp.simplify(sp.sympify(b) - a)
+    if diff.is_zero:
+        return "="
+    if diff.is_positive:
+        return "<"
+    if diff.is_negative:
+        return ">"
+    return None
+
+
+def _split(branch: _Branch, g: sp.Expr) -> list[tuple[_Branch, tuple[_Digit, ...], tuple[_Digit, ...]]]:
+    """All ways to cut the top digits so their radices multiply to g: (branch, top, rest)."""
+    out = []
+    digits = branch.digits
+
+    def inside(i, need, top, conds, next_tag):
+        dig = digits[i]
+        lo = sp.simplify(dig.radix / need)
+        tag_hi = tag_lo = None
+        if dig.tag is not None:
+            tag_hi, tag_lo, next_tag = next_tag, next_tag + 1, next_tag + 2
+        rest = ((_Digit(lo, tag_lo),) if lo != 1 else ()) + digits[i + 1 :]
+        ok = branch.aligned and _integral(lo) and _integral(need)
+        out.append((_Branch(conds, (), next_tag, ok), top + (_Digit(need, tag_hi),), rest))
+
+    def cut(i, acc, top, conds, next_tag):
+        need = sp.simplify(g / acc)
+        if need == 1:
+            out.append((_Branch(conds, (), next_tag, branch.aligned), top, digits[i:]))
+            return
+        if i == len(digits):
+            return  # g exceeds the width: impossible
+        remaining = reduce(mul, (d.radix for d in digits[i:]), sp.Integer(1))
+        if sp.simplify(need - remaining) == 0:
+            out.append((_Branch(conds, (), next_tag, branch.aligned), top + digits[i:], ()))
+            return
+        dig = digits[i]
+        verdict = _compare(need, dig.radix)
+        if verdict is None and i == len(digits) - 1:
+            verdict = "<"  # a group number never exceeds the width it splits
+        if verdict in ("<", "="):
+            inside(i, need, top, conds, next_tag)
+        elif verdict == ">":
+            cut(i + 1, acc * dig.radix, top + (dig,), conds, next_tag)
+        else:  # undecided: the cut falls inside this digit, or beyond it
+            atom = _atom(sp.Le(need, dig.radix))
+            inside(i, need, top, conds + (atom,), next_tag)
+            cut(i + 1, acc * dig.radix, top + (dig,), conds + (sp.Not(atom),), next_tag)
+
+    cut(0, sp.Integer(1), (), branch.conds, branch.next_tag)
+    return out
+
+
+def _apply(branches: list[_Branch], op: tuple) -> list[_Branch]:
+    out = []
+    for br in branches:
+        if op[0] == "group":
+            _, g, c_out = op
+            for head, top, _rest in _split(br, sp.sympify(g)):
+                junk = sp.simplify(sp.sympify(c_out) / g)
+                digits = top + ((_Digit(junk, None),) if junk != 1 else ())
+                out.append(_Branch(head.conds, digits, head.next_tag, head.aligned and _integral(junk)))
+        elif op[0] == "shuffle":
+            for head, top, rest in _split(br, sp.sympify(op[1])):
+                out.append(_Branch(head.conds, rest + top, head.next_tag, head.aligned))
+        else:  # pragma: no cover - kernels only emit the two primitives
+            raise ValueError(op)
+    return out
+
+
+def _channel_pieces(layers, c_in) -> tuple[list[tuple[tuple[sp.Basic, ...], sp.Expr]], bool]:
+    """The (conditions, c) pieces of the channel field, and whether every cut was aligned."""
+    branches = [_Branch((), (_Digit(sp.sympify(c_in), 0),), 1)]
+    for layer in layers:
+        for op in layer.kernel.channel_ops(layer.c_in, layer.c_out):
+            branches = _apply(branches, op)
+    if not branches:
+        raise SkanalyzeError("a group number exceeds the channels it splits")
+    pieces = []
+    for br in branches:
+        tagged = reduce(mul, (d.radix for d in br.digits if d.tag is not None), sp.Integer(1))
+        pieces.append((br.conds, sp.simplify(sp.sympify(c_in) / tagged)))
+    return pieces, all(br.aligned for br in branches)
+
+
+# -- relations in a readable normal form -----------------------------------------------------
+def normalize(rel: sp.Basic) -> sp.Basic:
+    """Rewrite a relation between positive expressions without fractions: N <= C/M -> M*N <= C."""
+    if isinstance(rel, (sp.And, sp.Or, sp.Not)):
+        return rel.func(*(normalize(a) for a in rel.args))
+    if not isinstance(rel, sp.core.relational.Relational):
+        return rel
+    num, _den = sp.fraction(sp.together(rel.rhs - rel.lhs))  # den > 0 for positive symbols
+    num = sp.factor(num)
+    coeff, factors = num.as_coeff_mul()
+    kept = [f for f in factors if f.is_positive is not True]
+    body = sp.expand(sp.Mul(sp.sign(coeff), *kept)) if kept else sp.sign(coeff)
+    pos = sp.Add(*[t for t in sp.Add.make_args(body) if t.could_extract_minus_sign() is False])
+    neg = sp.Add(*[-t for t in sp.Add.make_args(body) if t.could_extract_minus_sign() is True])
+    # rel: rhs - lhs OP 0  <=>  pos OP neg  <=> neg OP' pos
+    return {sp.Le: sp.Le, sp.Lt: sp.Lt, sp.Ge: sp.Ge, sp.Gt: sp.Gt, sp.Eq: sp.Eq}[type(rel)](neg, pos)
+
+
+def _same_relation(cond: sp.Basic, lhs: sp.Expr, rhs: sp.Expr) -> bool:
+    """Whether cond says exactly lhs <= rhs (up to a positive factor and the boundary)."""
+    if not isinstance(cond, (sp.Le, sp.Lt)):
+        return False
+    a = normalize(cond)
+    b = normalize(sp.Le(lhs, rhs))
+    return sp.simplify(a.lhs - b.lhs) == 0 and sp.simplify(a.rhs - b.rhs) == 0
+
+
+def _combine(pieces, c_in=S.C) -> tuple[sp.Expr, sp.Basic]:
+    """Fold (conds, c) pieces into one expression and the condition for c == c_in (full field)."""
+    by_value: list[tuple[sp.Expr, sp.Basic]] = []
+    for conds, c in pieces:
+        for i, (value, cond) in enumerate(by_value):
+            if sp.simplify(value - c) == 0:
+                by_value[i] = (value, sp.Or(cond, sp.And(*conds)))
+                break
+        else:
+            by_value.append((c, sp.And(*conds)))
+    by_value = [(v, sp.simplify_logic(cond)) for v, cond in by_value]
+    by_value = [(v, cond) for v, cond in by_value if cond is not sp.false]
+    full = [cond for v, cond in by_value if sp.simplify(v - c_in) == 0]
+    condition = _relations(sp.simplify_logic(sp.Or(*full))) if full else sp.false
+    if len(by_value) == 1:
+        return by_value[0][0], condition
+    if len(by_value) == 2:
+        (e1, cond1), (e2, _cond2) = by_value
+        rel = _relations(cond1)
+        if _same_relation(rel, e1, e2):
+            return sp.Min(e1, e2), condition
+        if _same_relation(rel, e2, e1):
+            return sp.Max(e1, e2), condition
+        if isinstance(rel, (sp.Gt, sp.Ge)) and _same_relation(rel.reversed, e2, e1):
+            return sp.Min(e1, e2), condition
+    pieces_out = [(v, _relations(cond)) for v, cond in by_value]
+    expr = sp.Piecewise(*pieces_out[:-1], (pieces_out[-1][0], True))
+    return expr, condition
+
+
+def field(design: Design, values: dict | None = None) -> Field:
+    """The symbolic information field of a design (optionally at some concrete values); cached."""
+    return _field(design, frozenset((values or {}).items()))
+
+
+@lru_cache(maxsize=1024)
+def _field(design: Design, frozen_values: frozenset) -> Field:
+    """Compute :func:`field` (uncached).
+
+    >>> from skanalyze.design import parse
+    >>> f = field(parse("GConv(M)+PWGConv(N)"))
+    >>> f.c, f.full_condition
+    (Min(C, C**2/(M*N)), M*N <= C)
+    """
+    values = dict(frozen_values)
+    layers = [_subs_layer(lay, values) for lay in design.layers] if values else list(design.layers)
+    sp_map = spatial(layers)
+    c_in = sp.sympify(S.C).subs(values)
+    pieces, aligned = _channel_pieces(layers, c_in)
+    c, condition = _combine(pieces, c_in)
+    if values:
+        condition = condition.subs(values) if hasattr(condition, "subs") else condition
+    return Field(sp_map.x, sp_map.y, c, condition, aligned)
+
+
+def _subs_layer(layer: Layer, values: dict) -> Layer:
+    kern = layer.kernel
+    if kern.arg and kern.argument() is not None:
+        kern = kern.with_arg(sp.sympify(kern.argument()).subs(values))
+    return Layer(kern, sp.sympify(layer.c_in).subs(values), sp.sympify(layer.c_out).subs(values))
+
+
+def standard_field(k=3) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """The standard convolution's field (k, k, C)."""
+    return (sp.sympify(k), sp.sympify(k), S.C)
+
+
+# -- numeric propagation (exact for any sizes) ------------------------------------------------
+def propagate(design: Design, values: dict) -> tuple[int, int, int, int]:
+    """Exact field at concrete sizes by following channel sets: (x, y, c_min, c_max).
+
+    c_min and c_max differ when output channels do not all reach the same number of inputs.
+    """
+    layers = [_subs_layer(lay, values) for lay in design.layers]
+    design.validate(values)
+    c_in = int(sp.sympify(S.C).subs(values))
+    sets = [1 << i for i in range(c_in)]
+    for layer in layers:
+        for op in layer.kernel.channel_ops(layer.c_in, layer.c_out):
+            sets = _propagate_op(sets, op)
+    counts = [bin(x).count("1") for x in sets]
+    sp_map = spatial(layers)
+    return int(sp_map.x), int(sp_map.y), min(counts), max(counts)
+
+
+def _propagate_op(sets: list[int], op: tuple) -> list[int]:
+    width = len(sets)
+    if op[0] == "group":
+        g, c_out = int(op[1]), int(op[2])
+        block_in, block_out = width // g, c_out // g
+        merged = [reduce(lambda a, b: a | b, sets[i * block_in : (i + 1) * block_in], 0) for i in range(g)]
+        return [merged[j // block_out] for j in range(c_out)]
+    g = int(op[1])
+    per = width // g
+    # shuffle: reshape (g, per) -> transpose -> flatten; output p = j*g + i takes input i*per + j
+    return [sets[(p % g) * per + p // g] for p in range(width)]

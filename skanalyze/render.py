@@ -1,0 +1,121 @@
+"""Turning expressions and reports into text: pretty (2-D unicode), one-line text, LaTeX, Python, JSON.
+
+Expressions are printed with the symbol names of skanalyze.symbols, so every string can be
+read back with ``sympy.sympify(text, locals=skanalyze.symbols.by_name)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import sympy as sp
+
+from . import symbols as S
+from .errors import SkanalyzeError
+
+FORMATS = ("pretty", "text", "latex", "python", "json")
+
+
+def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
+    """Return fmt if it is one of ``allowed``, else raise a one-line error."""
+    if fmt not in allowed:
+        raise SkanalyzeError(f"format {fmt!r} is unknown; valid: {', '.join(allowed)}")
+    return fmt
+
+
+def text(expr) -> str:
+    """One-line form that sympy.sympify reads back."""
+    return sp.sstr(sp.sympify(expr), order="grlex") if isinstance(expr, sp.Basic) else str(expr)
+
+
+def latex(expr) -> str:
+    """LaTeX form."""
+    return sp.latex(sp.sympify(expr))
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def pretty(expr) -> str:
+    """One-line unicode form: C·(F + 9), 9·C²/M, √(F)/3.
+
+    (sympy's 2-D printer is not used: it imports sympy.physics, half a second at start-up.)
+    """
+    out = text(expr)
+    out = re.sub(r"\*\*(-?\d+)\b", lambda m: m.group(1).translate(_SUPERSCRIPT), out)
+    out = re.sub(r"\bsqrt\(", "√(", out)
+    return out.replace("**", "^").replace("*", "·")
+
+
+def python(expr) -> str:
+    """A Python expression (math module names for sqrt etc.)."""
+    return sp.pycode(sp.sympify(expr), fully_qualified_modules=False)
+
+
+def expr(e, fmt: str) -> str:
+    """An expression in one of the formats (json gives the one-line text)."""
+    return {"pretty": pretty, "latex": latex, "python": python}.get(fmt, text)(e)
+
+
+def slug(name: str) -> str:
+    """A Python identifier made from a design notation or label."""
+    out = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
+    return out if out and not out[0].isdigit() else f"d_{out}"
+
+
+def block(label: str, rows: list[tuple[str, str]], fmt: str) -> str:
+    """A titled block of name = value rows; multi-line values are indented under their name."""
+    lines = [label]
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, value in rows:
+        value_lines = value.splitlines() or [""]
+        if len(value_lines) == 1:
+            lines.append(f"  {name.ljust(width)} = {value_lines[0]}")
+        else:
+            lines.append(f"  {name}:")
+            lines += [f"      {v}" for v in value_lines]
+    return "\n".join(lines)
+
+
+def python_function(name: str, e) -> str:
+    """``def name(args): return expr`` with the expression's symbols as arguments, sorted."""
+    e = sp.sympify(e)
+    args = ", ".join(sorted((str(s) for s in e.free_symbols), key=_symbol_order))
+    return f"def {name}({args}):\n    return {python(e)}\n"
+
+
+def _symbol_order(name: str) -> tuple[int, str]:
+    order = list(S.DESCRIPTIONS)
+    return (order.index(name) if name in order else len(order), name)
+
+
+def symbols_of(*exprs) -> dict[str, str]:
+    """Descriptions of the symbols used by some expressions, in the canonical order."""
+    names = set()
+    for e in exprs:
+        if isinstance(e, sp.Basic):
+            names |= {str(s) for s in e.free_symbols}
+    return {n: S.DESCRIPTIONS.get(n, "free symbol") for n in sorted(names, key=_symbol_order)}
+
+
+def dumps(obj) -> str:
+    """JSON with sympy values turned into exact ints or expression strings."""
+    return json.dumps(jsonable(obj), indent=2)
+
+
+def jsonable(obj):
+    """Recursively convert sympy values: integers to int, other expressions to strings."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, sp.Basic):
+        if obj.is_Integer:
+            return int(obj)
+        if obj in (sp.true, sp.false):
+            return bool(obj)
+        return text(obj)
+    if isinstance(obj, (int, float, str, bool)) or obj is None:
+        return obj
+    raise SkanalyzeError(f"cannot write {type(obj).__name__} as JSON")  # pragma: no cover

@@ -1,0 +1,192 @@
+"""The one set of sympy symbols, and a small safe parser for expressions typed by users.
+
+Every printed or exported expression uses exactly these names, so a string written by
+skanalyze can be read back with ``sympy.sympify(text, locals=skanalyze.symbols.by_name)``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+
+from .errors import SkanalyzeError
+
+C, F, K, M, N = sp.symbols("C F K M N", positive=True)
+alpha, k, H, W, s, P = sp.symbols("alpha k H W s P", positive=True)
+width, B = sp.symbols("width B", positive=True)
+
+DESCRIPTIONS: dict[str, str] = {
+    "C": "input channels",
+    "F": "output channels",
+    "K": "bottleneck channels",
+    "M": "group number of the first grouped layer",
+    "N": "group number of the second grouped layer",
+    "alpha": "output/input channel ratio, F = alpha*C",
+    "k": "spatial kernel size",
+    "H": "output height",
+    "W": "output width",
+    "s": "stride",
+    "P": "parameter budget",
+    "width": "input channels of the first network stage",
+    "B": "blocks per network stage",
+}
+
+by_name: dict[str, sp.Symbol] = {sym.name: sym for sym in (C, F, K, M, N, alpha, k, H, W, s, P, width, B)}
+
+
+def group_symbol(index: int) -> sp.Symbol:
+    """The symbol of the index-th free group number of a design: M, N, then G3, G4, ..."""
+    if index == 0:
+        return M
+    if index == 1:
+        return N
+    return symbol(f"G{index + 1}")
+
+
+def symbol(name: str) -> sp.Symbol:
+    """The project's positive symbol called ``name`` (created once, then shared)."""
+    if name not in by_name:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise SkanalyzeError(f"symbol name {name!r} is not an identifier")
+        by_name[name] = sp.Symbol(name, positive=True)
+    return by_name[name]
+
+
+_TOKEN = re.compile(r"\s*(?:(\d+\.\d*|\.\d+|\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))")
+
+
+def parse_expr(text: str, *, new_symbols: bool = False, what: str = "expression") -> sp.Expr:
+    """Parse arithmetic over numbers and symbol names (+ - * / ^ and parentheses), without eval.
+
+    >>> parse_expr("F/4")
+    F/4
+    """
+    tokens: list[tuple[str, str]] = []
+    pos, text = 0, str(text)
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise SkanalyzeError(
+                f"{what} {text!r}: unexpected {text[pos:].strip()[:1]!r} at position {pos}; "
+                "use numbers, symbol names and + - * / ^ ( )"
+            )
+        num, name, op = m.groups()
+        tokens.append(("num", num) if num else ("name", name) if name else ("op", op))
+        pos = m.end()
+    if not tokens:
+        raise SkanalyzeError(f"{what} is empty; give a number or an expression such as F/4")
+    parser = _Parser(tokens, text, new_symbols, what)
+    value = parser.sum()
+    if parser.i != len(tokens):
+        raise SkanalyzeError(f"{what} {text!r}: unexpected {tokens[parser.i][1]!r}")
+    return value
+
+
+class _Parser:
+    """Recursive descent over the tokens of parse_expr (sum > product > power > atom)."""
+
+    def __init__(self, tokens, text, new_symbols, what):
+        self.tokens, self.text, self.new_symbols, self.what = tokens, text, new_symbols, what
+        self.i = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.i][1] if self.i < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        if self.i >= len(self.tokens):
+            raise SkanalyzeError(f"{self.what} {self.text!r} ends too early")
+        self.i += 1
+        return self.tokens[self.i - 1]
+
+    def sum(self) -> sp.Expr:
+        value = self.product()
+        while self.peek() in ("+", "-"):
+            op = self.take()[1]
+            rhs = self.product()
+            value = value + rhs if op == "+" else value - rhs
+        return value
+
+    def product(self) -> sp.Expr:
+        value = self.power()
+        while self.peek() in ("*", "/"):
+            op = self.take()[1]
+            rhs = self.power()
+            if op == "/" and rhs == 0:
+                raise SkanalyzeError(f"{self.what} {self.text!r} divides by zero")
+            value = value * rhs if op == "*" else value / rhs
+        return value
+
+    def power(self) -> sp.Expr:
+        base = self.unary()
+        if self.peek() in ("^", "**"):
+            self.take()
+            exponent = self.power()
+            if not (exponent.is_Rational and abs(exponent) <= 16):
+                raise SkanalyzeError(
+                    f"{self.what} {self.text!r}: exponent {exponent} must be a number between -16 and 16"
+                )
+            if base == 0 and exponent < 0:
+                raise SkanalyzeError(f"{self.what} {self.text!r} divides by zero")
+            return base**exponent
+        return base
+
+    def unary(self) -> sp.Expr:
+        if self.peek() in ("-", "+"):
+            sign = -1 if self.take()[1] == "-" else 1
+            return sign * self.unary()
+        return self.atom()
+
+    def atom(self) -> sp.Expr:
+        kind, value = self.take()
+        if kind == "num":
+            return sp.Rational(value) if "." in value else sp.Integer(value)
+        if kind == "name":
+            if value in by_name or self.new_symbols:
+                return symbol(value)
+            raise SkanalyzeError(
+                f"{self.what} {self.text!r}: unknown symbol {value!r}; valid: {', '.join(sorted(by_name))}"
+            )
+        if value == "(":
+            inner = self.sum()
+            if self.peek() != ")":
+                raise SkanalyzeError(f"{self.what} {self.text!r}: missing ')'")
+            self.take()
+            return inner
+        raise SkanalyzeError(f"{self.what} {self.text!r}: unexpected {value!r}")
+
+
+def parse_subs(items: list[str] | tuple[str, ...]) -> dict[sp.Symbol, sp.Expr]:
+    """Parse ``["C=64", "F=2*C"]`` into a substitution dict (values may use other symbols).
+
+    >>> parse_subs(["C=64", "M=4"])
+    {C: 64, M: 4}
+    """
+    out: dict[sp.Symbol, sp.Expr] = {}
+    for item in items:
+        for part in str(item).replace(",", " ").split():
+            name, eq, value = part.partition("=")
+            if not eq or not name:
+                raise SkanalyzeError(f"substitution {part!r} is not NAME=VALUE, e.g. C=64")
+            if name not in by_name:
+                raise SkanalyzeError(
+                    f"substitution {part!r}: unknown symbol {name!r}; valid: {', '.join(by_name)}"
+                )
+            val = parse_expr(value, what=f"value of {name}")
+            if val.is_number and not val.is_positive:
+                raise SkanalyzeError(f"substitution {part!r}: {name} must be positive")
+            out[by_name[name]] = val
+    return out
+
+
+def resolve(subs: dict[sp.Symbol, sp.Expr]) -> dict[sp.Symbol, sp.Expr]:
+    """Substitute values into each other until they are fixed (F=2*C, C=8 -> F=16)."""
+    out = dict(subs)
+    for _ in range(len(out) + 1):
+        new = {key: sp.sympify(val).subs(out) for key, val in out.items()}
+        if new == out:
+            return out
+        out = new
+    raise SkanalyzeError(f"substitutions {subs} refer to each other in a cycle")

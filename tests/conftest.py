@@ -1,0 +1,83 @@
+"""Shared fixtures: the CLI runner, golden files, hypothesis settings, valid-size strategies."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, assume, settings
+from hypothesis import strategies as st
+
+from skanalyze import symbols as S
+from skanalyze.errors import SkanalyzeError
+
+settings.register_profile(
+    "default", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("thorough", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/ from the current output"
+    )
+
+
+@pytest.fixture
+def golden(request):
+    """Compare text with tests/golden/NAME, or rewrite it with --update-golden."""
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if request.config.getoption("--update-golden"):
+            path.write_text(text)
+        assert path.exists(), f"missing golden file {path}; run pytest --update-golden"
+        assert text == path.read_text(), (
+            f"{name} differs from its golden file (pytest --update-golden rewrites it)"
+        )
+
+    return check
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the CLI in-process: returns (exit code, stdout, stderr)."""
+    from skanalyze.cli import main
+
+    def run(*args: str):
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@st.composite
+def valid_values(draw, design, *, groups=(1, 2, 3, 4), max_mult=3, spatial=(4, 6)):
+    """Integer values for every symbol of a design such that it builds (groups divide widths)."""
+    values = {}
+    for sym in design.group_symbols:
+        values[sym] = sp.Integer(draw(st.sampled_from(groups)))
+    lcm = 1
+    for layer in design.layers:
+        g = layer.kernel.groups(layer.c_in) if layer.kernel.mixing != "none" else 1
+        g = sp.sympify(g).subs(values)
+        if g.is_Integer:
+            lcm = math.lcm(lcm, int(g))
+    values[S.C] = sp.Integer(lcm * draw(st.integers(1, max_mult)))
+    values[S.F] = sp.Integer(4 * lcm * draw(st.integers(1, max_mult)))
+    if design.uses_bottleneck:
+        values[S.K] = sp.sympify(design.bottleneck).subs(values)
+    values[S.H] = sp.Integer(draw(st.sampled_from(spatial)))
+    values[S.W] = sp.Integer(draw(st.sampled_from(spatial)))
+    try:
+        design.validate(values)
+    except SkanalyzeError:
+        assume(False)
+    return values

@@ -1,0 +1,132 @@
+"""The command line: golden output, exit codes, one-line errors, no torch at start-up."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import sympy as sp
+
+from skanalyze import symbols as S
+
+
+@pytest.mark.parametrize("fmt", ["pretty", "text", "latex", "python", "json"])
+def test_formulas_golden(cli, golden, fmt):
+    code, out, err = cli("formulas", "--format", fmt)
+    assert code == 0 and err == ""
+    golden(f"formulas.{fmt}.txt", out)
+
+
+def test_formulas_subs_golden(cli, golden):
+    code, out, _ = cli(
+        "formulas",
+        "PWGConv(4)+DW+PWGConv(4)",
+        "shufflenet-v1",
+        "--subs",
+        "C=560",
+        "F=560",
+        "--format",
+        "text",
+    )
+    assert code == 0
+    golden("formulas.subs.txt", out)
+
+
+def test_formulas_json_parses_back(cli):
+    code, out, _ = cli("formulas", "--format", "json")
+    rows = json.loads(out)
+    assert [r["design"] for r in rows] == [
+        "Conv",
+        "DW+PW",
+        "GConv(M)+PWGConv(N)",
+        "PW+DW+PW",
+        "PWGConv(M)+DW+PWGConv(N)",
+    ]
+    for row in rows:
+        assert {"design", "params", "macs", "flops", "symbols"} <= set(row)
+        params = sp.sympify(row["params"], locals=S.by_name)
+        flops = sp.sympify(row["flops"], locals=S.by_name)
+        assert sp.simplify(flops - 2 * params * S.H * S.W) == 0
+    assert sp.sympify(rows[3]["params"], locals=S.by_name) == S.K * (S.C + S.F + 9)
+
+
+def test_formulas_python_is_runnable(cli):
+    code, out, _ = cli("formulas", "--format", "python")
+    namespace: dict = {}
+    exec(out, namespace)
+    assert namespace["params_dw_pw"](C=64, F=128) == 64 * 137
+    assert namespace["params_pw_dw_pw"](C=64, F=128, K=32) == 32 * (64 + 128 + 9)
+
+
+def test_formulas_subs_numbers(cli):
+    code, out, _ = cli(
+        "formulas", "GConv+PWGConv", "--subs", "C=64", "F=128", "M=4", "N=8", "H=7", "W=7", "--format", "json"
+    )
+    row = json.loads(out)[0]
+    assert row["params"] == 9 * 64 * 64 // 4 + 64 * 128 // 8
+    assert row["macs"] == row["params"] * 49
+
+
+def test_designs_lists_catalog(cli, golden):
+    code, out, _ = cli("designs")
+    assert code == 0
+    golden("designs.txt", out)
+
+
+def test_verify_ok_and_json(cli):
+    code, out, _ = cli("verify", "GConv(M)+PWGConv(N)", "--subs", "C=16", "F=32", "M=4", "N=4")
+    assert code == 0 and "all match" in out
+    code, out, _ = cli("verify", "pw-dw-pw", "--subs", "C=16", "F=32", "--json", "--bn")
+    data = json.loads(out)
+    assert data["ok"] and data["params"]["symbolic"] == data["params"]["torch"]
+
+
+def test_verify_mismatch_exits_1(cli, monkeypatch):
+    from skanalyze import counting
+
+    real = counting.params
+    monkeypatch.setattr(counting, "params", lambda d, **kw: real(d, **kw) + 1)
+    code, out, _ = cli("verify", "DW+PW", "--subs", "C=8", "F=8")
+    assert code == 1 and "MISMATCH" in out
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["formulas", "FooConv"], "unknown kernel 'FooConv'"),
+        (["formulas", "DW++PW"], "kernel 2 is empty"),
+        (
+            ["formulas", "GConv(M)+PWGConv(N)", "--subs", "C=64", "M=5"],
+            "(=5) must be a positive integer dividing the 64",
+        ),
+        (["formulas", "--subs", "C=-3"], "C must be positive"),
+        (["formulas", "--subs", "Q=3"], "unknown symbol 'Q'"),
+        (["formulas", "--format", "xml"], "format 'xml' is unknown"),
+        (["formulas", "--bogus"], "No such option"),
+        (["verify", "GConv(M)+PWGConv(N)", "--subs", "C=16", "F=16"], "needs values for M, N"),
+        (["verify", "DW+PW", "--subs", "F=16"], "needs values for C"),
+        (["verify", "DW+PW", "--subs", "C=0"], "C must be positive"),
+        (
+            ["verify", "GConv(3)+PW", "--subs", "C=16", "F=16"],
+            "(=3) must be a positive integer dividing the 16",
+        ),
+    ],
+)
+def test_bad_input_one_line_exit_2(cli, args, fragment):
+    code, out, err = cli(*args)
+    assert code == 2
+    assert fragment in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_formulas_does_not_import_torch():
+    code = "import sys; from skanalyze.cli import main; main(['formulas']); assert 'torch' not in sys.modules; assert 'matplotlib' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_module_entry_point():
+    proc = subprocess.run(
+        [sys.executable, "-m", "skanalyze", "formulas", "FooConv"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("skanalyze: error: unknown kernel")

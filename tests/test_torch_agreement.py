@@ -1,0 +1,73 @@
+"""Every formula against real torch modules, over many random valid sizes (hypothesis)."""
+
+import pytest
+import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch")
+
+from skanalyze import catalog, counting, nn  # noqa: E402
+from skanalyze import symbols as S  # noqa: E402
+from skanalyze.design import parse  # noqa: E402
+from skanalyze.field import field, propagate  # noqa: E402
+
+from .conftest import valid_values  # noqa: E402
+
+CUSTOM = [
+    "Conv(s=2)+Conv",
+    "PW+Conv(s=2)+PW",
+    "GConv(M,k=5)+PWGConv(N)",
+    "DW(k=5,d=2)+PW",
+    "GConv(M,s=2)+PWGConv(N)+DW",
+    "PWGConv(M)+DW(s=2)+PWGConv(N) [shuffle=none]",
+    "GConv(M)+PWGConv(N) [shuffle=none]",
+    "PW+DW+PW [K=F/2]",
+    "PWGConv+PWGConv+PWGConv",
+]
+DESIGNS = [e.name for e in catalog.ENTRIES] + CUSTOM
+
+
+@pytest.mark.parametrize("name", DESIGNS)
+@given(data=st.data())
+def test_params_and_macs_match_torch(name, data):
+    design = catalog.resolve(name)
+    values = data.draw(valid_values(design))
+    bn = data.draw(st.booleans())
+    module = nn.build(design, values, bn=bn)
+    assert counting.params(design, bn=bn).subs(values) == nn.count_params(module)
+    h, w = counting.input_size(design, values[S.H], values[S.W])
+    shape = (1, int(values[S.C]), int(h), int(w))
+    assert counting.macs(design).subs(values) == nn.count_macs(module, shape)
+    assert counting.flops(design).subs(values) == 2 * nn.count_macs(module, shape)
+
+
+@pytest.mark.parametrize("name", DESIGNS)
+@given(data=st.data())
+def test_field_matches_autograd(name, data):
+    design = catalog.resolve(name)
+    values = data.draw(valid_values(design))
+    x, y, c = (sp.sympify(e).subs(values) for e in field(design).as_tuple())
+    measured = nn.measure_field(
+        nn.build(design, values), int(values[S.C]), nn.field_probe_size(design, values)
+    )
+    assert propagate(design, values) == (measured.x, measured.y, measured.c_min, measured.c_max)
+    assert (x, y) == (measured.x, measured.y)
+    if field(design, values).aligned:
+        # where every group boundary aligns, the symbolic field is exact and uniform
+        assert c == measured.c_min == measured.c_max
+
+
+def test_channel_shuffle_is_a_permutation():
+    shuffle = nn.ChannelShuffle(3)
+    x = torch.arange(12.0).view(1, 12, 1, 1)
+    out = shuffle(x).flatten().tolist()
+    assert sorted(out) == list(range(12))
+    assert out[:4] == [0.0, 4.0, 8.0, 1.0]
+    assert nn.count_params(shuffle) == 0
+
+
+def test_verify_reports_agreement():
+    result = nn.verify(parse("PWGConv(4)+DW+PWGConv(4)"), {S.C: 32, S.F: 64})
+    for key in ("params", "macs", "field"):
+        assert result[key][0] == result[key][1]
