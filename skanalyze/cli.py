@@ -108,6 +108,82 @@ def verify(
 
 
 @app.command()
+def efficiency(
+    design: Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")],
+    values: Annotated[
+        list[str] | None, typer.Argument(help="NAME=VALUE substitutions.", show_default=False)
+    ] = None,
+    subs: SubsOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="pretty | text | latex | json")] = "pretty",
+    integers: Annotated[
+        int | None,
+        typer.Option(
+            "--integers", help="Also check Theorem 1 over all integer group numbers for C up to this."
+        ),
+    ] = None,
+    bottleneck: BottleneckOpt = None,
+    shuffle: ShuffleOpt = None,
+) -> None:
+    """Ratios to the standard conv, full-field condition, optimal groups (Theorem 1), greatest width."""
+    from .catalog import resolve
+
+    _, vals = _split_args(values, subs)
+    d = resolve(design, **_options(bottleneck, shuffle))
+    typer.echo(report.efficiency(d, vals, fmt, integers=integers), nl=False)
+
+
+@app.command()
+def optimize(
+    design: Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")],
+    budget: Annotated[str, typer.Option("--budget", help="Parameter (or MAC) budget: 1000000, 1e6, 11.2M.")],
+    alpha: Annotated[str, typer.Option("--alpha", help="F/C as a rational: 1, 2, 1/2.")] = "1",
+    macs: Annotated[bool, typer.Option("--macs", help="The budget counts MACs (needs --hw).")] = False,
+    hw: Annotated[int | None, typer.Option("--hw", help="Output size H = W for a MAC budget.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    bottleneck: BottleneckOpt = None,
+    shuffle: ShuffleOpt = None,
+) -> None:
+    """The widest layer a budget buys: continuous optimum and the exact buildable integers."""
+    from .catalog import resolve
+    from .optimize import parse_alpha, parse_budget
+
+    d = resolve(design, **_options(bottleneck, shuffle))
+    objective = "macs" if macs else "params"
+    typer.echo(
+        report.optimize(d, parse_budget(budget), parse_alpha(alpha), objective, hw, json_out=json_out),
+        nl=False,
+    )
+
+
+@app.command()
+def plot(
+    kind: Annotated[str, typer.Argument(help="width | ratio | macs")],
+    designs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--designs",
+            help="Designs (repeat, or comma-separated); default: the paper's and the standard conv.",
+        ),
+    ] = None,
+    more: Annotated[list[str] | None, typer.Argument(help="More designs.", show_default=False)] = None,
+    out: Annotated[str, typer.Option("--out", help="Output file: .png, .svg or .pdf.")] = "plot.png",
+    budget: Annotated[str | None, typer.Option("--budget", help="Budget to annotate (width plot).")] = "1M",
+    alpha: Annotated[str, typer.Option("--alpha", help="F/C as a rational.")] = "1",
+    log: Annotated[bool, typer.Option("--log/--linear", help="Log scales (default) or linear.")] = True,
+    hw: Annotated[int, typer.Option("--hw", help="Output size for the MAC plot.")] = 56,
+    c: Annotated[int, typer.Option("--c", help="C for the ratio plot.")] = 256,
+    f: Annotated[int | None, typer.Option("--f", help="F for the ratio plot (default C).")] = None,
+) -> None:
+    """Write a figure: width (width vs params), ratio (ratio vs group numbers), macs (MACs vs width)."""
+    from .plots_cli import make_plot
+
+    path = make_plot(
+        kind, report.split_designs([*(designs or []), *(more or [])]), out, budget, alpha, log, hw, c, f
+    )
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
 def designs() -> None:
     """List the catalog: each design's name, notation and description."""
     typer.echo(report.catalog(), nl=False)

@@ -14,6 +14,8 @@ H and W are the design's output size; a layer before a strided layer runs at the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
 
 import sympy as sp
 
@@ -91,6 +93,23 @@ def macs(design: Design, *, substitute_k: bool = False) -> sp.Expr:
 def flops(design: Design, *, substitute_k: bool = False) -> sp.Expr:
     """FLOPs = 2 x MACs (the torch.utils.flop_counter convention)."""
     return canonical(FLOPS_PER_MAC * macs(design, substitute_k=substitute_k))
+
+
+@lru_cache(maxsize=256)
+def _params_fn(design: Design, bn: bool):
+    expr = params(design, bn=bn)
+    syms = sorted(expr.free_symbols, key=str)
+    fn = sp.lambdify(syms, expr, modules="math")
+    return syms, fn
+
+
+def params_at(design: Design, values: dict, *, bn: bool = False) -> int:
+    """Exact integer parameters at concrete values, fast (the canonical expression, compiled once)."""
+    syms, fn = _params_fn(design, bn)
+    value = Fraction(fn(*(Fraction(int(values[s])) for s in syms)))
+    if value.denominator != 1:
+        raise ValueError(f"non-integer parameter count {value} at {values}")
+    return int(value)
 
 
 def standard(k=3) -> Design:

@@ -192,6 +192,38 @@ class Design:
 
         return replace(self, label=None, **changes)
 
+    def at(self, values: dict) -> tuple[IntLayer, ...]:
+        """The layers at concrete integer values, fast (compiled once per design); raises on invalid sizes."""
+        compiled = _compiled_layers(self)
+        args = [values.get(sym) for sym in compiled.symbols]
+        if any(a is None for a in args):
+            missing = [str(sym) for sym, a in zip(compiled.symbols, args, strict=True) if a is None]
+            raise SkanalyzeError(f"design {self.notation!r} needs values for {', '.join(missing)}")
+        out = []
+        for layer, fns in zip(self.layers, compiled.layers, strict=True):
+            c_in, c_out = _int(fns[0](*args)), _int(fns[1](*args))
+            ops = tuple((op[0], *(_int(f(*args)) for f in op[1:])) for op in fns[2])
+            name = layer.kernel.name
+            if c_in is None or c_out is None or c_in <= 0 or c_out <= 0:
+                raise SkanalyzeError(
+                    f"design {self.notation!r}: {name} widths ({c_in}, {c_out}) must be positive integers at {_show(values)}"
+                )
+            if layer.kernel.keeps_width and c_in != c_out:
+                raise SkanalyzeError(f"design {self.notation!r}: {name} keeps the width, {c_in} != {c_out}")
+            width = c_in
+            for op in ops:
+                g = op[1]
+                targets = (width, op[2]) if op[0] == "group" else (width,)
+                for w in targets:
+                    if g is None or g <= 0 or w is None or w % g:
+                        raise SkanalyzeError(
+                            f"design {self.notation!r}: {name} group number (={g}) must be a positive integer "
+                            f"dividing the {w} channels it splits"
+                        )
+                width = op[2] if op[0] == "group" else width
+            out.append(IntLayer(layer, c_in, c_out, ops))
+        return tuple(out)
+
     def validate(self, values: dict) -> None:
         """Check every layer's widths and group numbers at concrete values; raise on the first error."""
         for layer in self.layers:
@@ -208,6 +240,69 @@ class Design:
 
 def _fmt(expr) -> str:
     return str(expr).replace(" ", "")
+
+
+@dataclass(frozen=True)
+class IntLayer:
+    """A layer at concrete sizes: the symbolic layer, integer widths and integer channel ops."""
+
+    layer: Layer
+    c_in: int
+    c_out: int
+    ops: tuple
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    symbols: tuple
+    layers: tuple  # per layer: (c_in fn, c_out fn, ((kind, fn, ...), ...))
+
+
+def _show(values: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def _int(value) -> int | None:
+    from fractions import Fraction
+
+    value = Fraction(value)
+    return int(value) if value.denominator == 1 else None
+
+
+_COMPILED: dict = {}
+
+
+def _compiled_layers(design: Design) -> _Compiled:
+    if design in _COMPILED:
+        return _COMPILED[design]
+    from fractions import Fraction
+
+    syms = sorted(
+        set().union(
+            *(
+                sp.sympify(e).free_symbols
+                for lay in design.layers
+                for op in lay.kernel.channel_ops(lay.c_in, lay.c_out)
+                for e in (lay.c_in, lay.c_out, *op[1:])
+            )
+        ),
+        key=str,
+    )
+
+    def fn(expr):
+        f = sp.lambdify(syms, sp.sympify(expr), modules="math")
+        return lambda *a: f(*(Fraction(int(x)) for x in a))
+
+    layers = tuple(
+        (
+            fn(lay.c_in),
+            fn(lay.c_out),
+            tuple((op[0], *(fn(e) for e in op[1:])) for op in lay.kernel.channel_ops(lay.c_in, lay.c_out)),
+        )
+        for lay in design.layers
+    )
+    _COMPILED[design] = _Compiled(tuple(syms), layers)
+    return _COMPILED[design]
 
 
 # -- parsing --------------------------------------------------------------------------

@@ -126,7 +126,7 @@ def _relations(expr: sp.Basic) -> sp.Basic:
 
 def _compare(a: sp.Expr, b: sp.Expr) -> str | None:
     """'<', '=', '>' when sympy can decide a vs b, else None."""
-    diff = sp.simplify(sp.sympify(b) - a)
+    diff = sp.cancel(sp.sympify(b) - a)
     if diff.is_zero:
         return "="
     if diff.is_positive:
@@ -143,7 +143,7 @@ def _split(branch: _Branch, g: sp.Expr) -> list[tuple[_Branch, tuple[_Digit, ...
 
     def inside(i, need, top, conds, next_tag):
         dig = digits[i]
-        lo = sp.simplify(dig.radix / need)
+        lo = sp.cancel(dig.radix / need)
         tag_hi = tag_lo = None
         if dig.tag is not None:
             tag_hi, tag_lo, next_tag = next_tag, next_tag + 1, next_tag + 2
@@ -152,14 +152,14 @@ def _split(branch: _Branch, g: sp.Expr) -> list[tuple[_Branch, tuple[_Digit, ...
         out.append((_Branch(conds, (), next_tag, ok), top + (_Digit(need, tag_hi),), rest))
 
     def cut(i, acc, top, conds, next_tag):
-        need = sp.simplify(g / acc)
+        need = sp.cancel(g / acc)
         if need == 1:
             out.append((_Branch(conds, (), next_tag, branch.aligned), top, digits[i:]))
             return
         if i == len(digits):
             return  # g exceeds the width: impossible
         remaining = reduce(mul, (d.radix for d in digits[i:]), sp.Integer(1))
-        if sp.simplify(need - remaining) == 0:
+        if sp.cancel(need - remaining) == 0:
             out.append((_Branch(conds, (), next_tag, branch.aligned), top + digits[i:], ()))
             return
         dig = digits[i]
@@ -185,7 +185,7 @@ def _apply(branches: list[_Branch], op: tuple) -> list[_Branch]:
         if op[0] == "group":
             _, g, c_out = op
             for head, top, _rest in _split(br, sp.sympify(g)):
-                junk = sp.simplify(sp.sympify(c_out) / g)
+                junk = sp.cancel(sp.sympify(c_out) / g)
                 digits = top + ((_Digit(junk, None),) if junk != 1 else ())
                 out.append(_Branch(head.conds, digits, head.next_tag, head.aligned and _integral(junk)))
         elif op[0] == "shuffle":
@@ -207,7 +207,7 @@ def _channel_pieces(layers, c_in) -> tuple[list[tuple[tuple[sp.Basic, ...], sp.E
     pieces = []
     for br in branches:
         tagged = reduce(mul, (d.radix for d in br.digits if d.tag is not None), sp.Integer(1))
-        pieces.append((br.conds, sp.simplify(sp.sympify(c_in) / tagged)))
+        pieces.append((br.conds, sp.cancel(sp.sympify(c_in) / tagged)))
     return pieces, all(br.aligned for br in branches)
 
 
@@ -235,7 +235,7 @@ def _same_relation(cond: sp.Basic, lhs: sp.Expr, rhs: sp.Expr) -> bool:
         return False
     a = normalize(cond)
     b = normalize(sp.Le(lhs, rhs))
-    return sp.simplify(a.lhs - b.lhs) == 0 and sp.simplify(a.rhs - b.rhs) == 0
+    return sp.cancel(a.lhs - b.lhs) == 0 and sp.cancel(a.rhs - b.rhs) == 0
 
 
 def _combine(pieces, c_in=S.C) -> tuple[sp.Expr, sp.Basic]:
@@ -243,14 +243,14 @@ def _combine(pieces, c_in=S.C) -> tuple[sp.Expr, sp.Basic]:
     by_value: list[tuple[sp.Expr, sp.Basic]] = []
     for conds, c in pieces:
         for i, (value, cond) in enumerate(by_value):
-            if sp.simplify(value - c) == 0:
+            if sp.cancel(value - c) == 0:
                 by_value[i] = (value, sp.Or(cond, sp.And(*conds)))
                 break
         else:
             by_value.append((c, sp.And(*conds)))
     by_value = [(v, sp.simplify_logic(cond)) for v, cond in by_value]
     by_value = [(v, cond) for v, cond in by_value if cond is not sp.false]
-    full = [cond for v, cond in by_value if sp.simplify(v - c_in) == 0]
+    full = [cond for v, cond in by_value if sp.cancel(v - c_in) == 0]
     condition = _relations(sp.simplify_logic(sp.Or(*full))) if full else sp.false
     if len(by_value) == 1:
         return by_value[0][0], condition
@@ -311,16 +311,20 @@ def propagate(design: Design, values: dict) -> tuple[int, int, int, int]:
 
     c_min and c_max differ when output channels do not all reach the same number of inputs.
     """
-    layers = [_subs_layer(lay, values) for lay in design.layers]
-    design.validate(values)
-    c_in = int(sp.sympify(S.C).subs(values))
-    sets = [1 << i for i in range(c_in)]
-    for layer in layers:
-        for op in layer.kernel.channel_ops(layer.c_in, layer.c_out):
+    layers = design.at(values)
+    sets = [1 << i for i in range(layers[0].c_in)]
+    for lay in layers:
+        for op in lay.ops:
             sets = _propagate_op(sets, op)
     counts = [bin(x).count("1") for x in sets]
-    sp_map = spatial(layers)
-    return int(sp_map.x), int(sp_map.y), min(counts), max(counts)
+    sp_map = _spatial_of_design(design)
+    x, y = (sp.sympify(e).subs(values) if sp.sympify(e).free_symbols else e for e in (sp_map.x, sp_map.y))
+    return int(x), int(y), min(counts), max(counts)
+
+
+@lru_cache(maxsize=1024)
+def _spatial_of_design(design: Design) -> Spatial:
+    return spatial(design.layers)
 
 
 def _propagate_op(sets: list[int], op: tuple) -> list[int]:

@@ -25,7 +25,9 @@ def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
 
 
 def text(expr) -> str:
-    """One-line form that sympy.sympify reads back."""
+    """One-line form that sympy.sympify reads back (an equation prints as ``lhs = rhs``)."""
+    if isinstance(expr, sp.Equality):
+        return f"{text(expr.lhs)} = {text(expr.rhs)}"
     return sp.sstr(sp.sympify(expr), order="grlex") if isinstance(expr, sp.Basic) else str(expr)
 
 
@@ -45,7 +47,8 @@ def pretty(expr) -> str:
     out = text(expr)
     out = re.sub(r"\*\*(-?\d+)\b", lambda m: m.group(1).translate(_SUPERSCRIPT), out)
     out = re.sub(r"\bsqrt\(", "√(", out)
-    return out.replace("**", "^").replace("*", "·")
+    out = out.replace("<=", "≤").replace(">=", "≥").replace("**", "^").replace("*", "·")
+    return out
 
 
 def python(expr) -> str:
@@ -64,14 +67,14 @@ def slug(name: str) -> str:
     return out if out and not out[0].isdigit() else f"d_{out}"
 
 
-def block(label: str, rows: list[tuple[str, str]], fmt: str) -> str:
+def block(label: str, rows: list[tuple[str, str]], fmt: str, sep: str = "=") -> str:
     """A titled block of name = value rows; multi-line values are indented under their name."""
     lines = [label]
     width = max((len(name) for name, _ in rows), default=0)
     for name, value in rows:
         value_lines = value.splitlines() or [""]
         if len(value_lines) == 1:
-            lines.append(f"  {name.ljust(width)} = {value_lines[0]}")
+            lines.append(f"  {name.ljust(width)} {sep} {value_lines[0]}")
         else:
             lines.append(f"  {name}:")
             lines += [f"      {v}" for v in value_lines]

@@ -153,3 +153,208 @@ def verify(design: Design, values: dict, *, bn: bool = False, fmt: str = "text")
         lines.append("note: output channels do not all reach the same number of input channels")
     lines.append("all match" if ok else "MISMATCH: the symbolic model and torch disagree")
     return "\n".join(lines) + "\n", ok
+
+
+# -- efficiency -------------------------------------------------------------------------------
+def _subs_all(expr, values):
+    return counting.canonical(expr.subs(values)) if isinstance(expr, sp.Basic) and values else expr
+
+
+def efficiency_data(design: Design, values: dict) -> dict:
+    """Ratios, full-field condition, optimal groups and greatest width of one design."""
+    from .efficiency import analyse, greatest_width
+
+    values = S.resolve(values)
+    if values:
+        design.validate(values)
+    eff = analyse(design)
+    opt = eff.optimum
+    data = {
+        "design": design.notation,
+        "param_ratio": _subs_all(eff.param_ratio, values),
+        "mac_ratio": _subs_all(eff.mac_ratio, values),
+        "full_condition": eff.full_condition.subs(values)
+        if values and hasattr(eff.full_condition, "subs")
+        else eff.full_condition,
+        "optimum": {
+            "status": opt.status,
+            "boundary": opt.boundary,
+            "boundary_ratio": _subs_all(opt.boundary_ratio, values)
+            if opt.boundary_ratio is not None
+            else None,
+            "groups": {str(g): _subs_all(v, values) for g, v in opt.groups.items()},
+            "params": _subs_all(opt.params, values) if opt.params is not None else None,
+            "ratio": _subs_all(opt.ratio, values) if opt.ratio is not None else None,
+            "valid_when": list(opt.valid_when),
+            "steps": list(opt.steps),
+        },
+    }
+    if design.uses_bottleneck:
+        data["bottleneck"] = design.bottleneck
+    try:
+        width = greatest_width(design)
+        data["width"] = {
+            "closed_form": width.width,
+            "equation": width.equation,
+            "groups": {str(g): v for g, v in width.groups.items()},
+            "relation": width.relation,
+            "least_params": width.least,
+        }
+    except SkanalyzeError as err:
+        data["width"] = {"error": str(err)}
+    return data
+
+
+def theorem1(design: Design, c_max: int) -> dict:
+    """Theorem 1 checked over integers for 2 <= C <= c_max and F in {C, 2C}."""
+    from .efficiency import theorem1_integers
+
+    if c_max < 2 or c_max > 512:
+        raise SkanalyzeError(f"--integers (={c_max}) must be between 2 and 512")
+    out = {"c_max": c_max, "checked": 0, "on_boundary": 0, "counterexamples": []}
+    for c in range(2, c_max + 1):
+        check = theorem1_integers(design, [c], [c, 2 * c])
+        out["checked"] += check.checked
+        out["on_boundary"] += check.on_boundary
+        out["counterexamples"] += [
+            {"values": {str(k): int(v) for k, v in vals.items()}, "least_params": p, "least_on_boundary": q}
+            for vals, p, q in check.counterexamples
+        ]
+    return out
+
+
+def efficiency(design: Design, values: dict, fmt: str = "pretty", integers: int | None = None) -> str:
+    """The `skanalyze efficiency` output."""
+    render.check_format(fmt, ("pretty", "text", "latex", "json"))
+    data = efficiency_data(design, values)
+    if integers is not None:
+        data["theorem1_integers"] = theorem1(design, integers)
+    if fmt == "json":
+        return render.dumps(data) + "\n"
+    e = (lambda x: render.expr(x, fmt)) if fmt != "latex" else render.latex
+    opt = data["optimum"]
+    rows = [
+        ("parameter ratio", e(data["param_ratio"])),
+        ("MAC ratio", e(data["mac_ratio"])),
+        ("full field when", e(data["full_condition"])),
+    ]
+    if "bottleneck" in data:
+        rows.append(("with K", e(data["bottleneck"])))
+    if opt["status"] == "boundary":
+        rows += [
+            ("Theorem 1", f"the least parameters lie on {e(opt['boundary'])}"),
+            ("ratio on it", e(opt["boundary_ratio"])),
+            ("optimal groups", ", ".join(f"{g} = {e(v)}" for g, v in opt["groups"].items())),
+            ("valid when", ", ".join(e(v) for v in opt["valid_when"]) or "always"),
+            ("least params", e(opt["params"])),
+            ("least ratio", e(opt["ratio"])),
+        ]
+    elif opt["status"] == "unconstrained":
+        rows += [
+            (
+                "optimal groups",
+                ", ".join(f"{g} = {e(v)}" for g, v in opt["groups"].items()) + "  (no field constraint)",
+            )
+        ]
+    elif opt["status"] != "no-groups":
+        rows += [("optimal groups", opt["steps"][-1] if opt["steps"] else opt["status"])]
+    width = data["width"]
+    if "error" not in width:
+        if width["closed_form"] is not None:
+            rows.append(("greatest width", f"C = {e(width['closed_form'])}  (budget P, F = alpha·C)"))
+        else:
+            rows.append(
+                (
+                    "greatest width",
+                    f"positive root of {e(width['equation'].lhs)} = P"
+                    + ("  (C = u²)" if "u" in str(width["equation"]) else ""),
+                )
+            )
+        if width["relation"] is not None:
+            rows.append(("reached when", e(width["relation"])))
+    if "theorem1_integers" in data:
+        t = data["theorem1_integers"]
+        verdict = (
+            f"the cheapest full-field integers lie on the boundary in all {t['checked']} cases"
+            if not t["counterexamples"]
+            else f"{len(t['counterexamples'])} COUNTEREXAMPLES of {t['checked']}: "
+            + "; ".join(f"{c['values']} costs {c['least_params']}" for c in t["counterexamples"][:5])
+        )
+        rows.append(("Theorem 1, integers", f"2 <= C <= {t['c_max']}, F in {{C, 2C}}: {verdict}"))
+    out = render.block(data["design"], rows, fmt, sep=":")
+    if opt["steps"] and opt["status"] in ("boundary", "unconstrained"):
+        out += "\n  derivation:\n" + "\n".join(f"    - {step}" for step in opt["steps"])
+    return out + "\n"
+
+
+# -- optimize -------------------------------------------------------------------------------
+def optimize(
+    design: Design,
+    budget: int,
+    alpha,
+    objective: str = "params",
+    hw: int | None = None,
+    *,
+    json_out: bool = False,
+) -> str:
+    """The `skanalyze optimize` output: continuous and buildable optimum."""
+    from .optimize import optimize as run
+
+    result = run(design, budget, alpha, objective, hw)
+    b = result.buildable
+    buildable = {str(k): int(v) for k, v in b.values.items()}
+    buildable["params"] = b.params
+    if objective == "macs":
+        buildable["macs"] = b.cost
+    continuous = {
+        "width": float(result.continuous_width),
+        "exact": result.continuous_exact,
+        **{str(g): v for g, v in result.continuous_groups.items()},
+    }
+    if result.continuous_exact:
+        continuous["width_exact"] = result.continuous_width
+    if json_out:
+        data = {
+            "design": design.notation,
+            "budget": budget,
+            "objective": objective,
+            "hw": hw,
+            "alpha": str(result.alpha),
+            "continuous": continuous,
+            "buildable": buildable,
+            "width_gap": float(result.width_gap),
+            "widths_searched": result.widths_searched,
+        }
+        return render.dumps(data) + "\n"
+    unit = "params" if objective == "params" else f"MACs at {hw}x{hw}"
+    cont_groups = ", ".join(f"{g} = {v:.2f}" for g, v in result.continuous_groups.items())
+    build_vals = ", ".join(f"{k} = {v}" for k, v in buildable.items() if k not in ("params", "macs"))
+    lines = [
+        f"{design.notation}   budget {budget} {unit}, F = {result.alpha}·C",
+        (
+            f"  continuous optimum : C* = {float(result.continuous_width):.2f}"
+            + (f"  ({cont_groups})" if cont_groups else "")
+        )
+        if result.continuous_exact
+        else f"  continuous bound   : C* <= {float(result.continuous_width):.2f}  (no closed-form optimal groups)",
+        f"  buildable optimum  : {build_vals}",
+        f"                       params = {b.params}"
+        + (f", MACs = {b.cost}" if objective == "macs" else "")
+        + f"  ({100 * b.cost / budget:.2f}% of the budget)",
+        f"  gap                : the buildable width is {100 * result.width_gap:.2f}% below C*",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def split_designs(items: list[str]) -> list[str]:
+    """Split comma-separated design lists, keeping commas inside (...) and [...]."""
+    out: list[str] = []
+    for item in items:
+        depth, start = 0, 0
+        for i, ch in enumerate(item):
+            depth += ch in "([" and 1 or (-1 if ch in ")]" else 0)
+            if ch == "," and depth == 0:
+                out.append(item[start:i])
+                start = i + 1
+        out.append(item[start:])
+    return [x.strip() for x in out if x.strip()]

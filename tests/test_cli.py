@@ -130,3 +130,57 @@ def test_module_entry_point():
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("skanalyze: error: unknown kernel")
+
+
+def test_efficiency_golden(cli, golden):
+    for name in ("gconv-pwgconv", "pwgconv-dw-pwgconv"):
+        code, out, err = cli("efficiency", name, "--format", "text")
+        assert code == 0 and err == ""
+        golden(f"efficiency.{name}.txt", out)
+
+
+def test_efficiency_json_and_integers(cli):
+    code, out, _ = cli("efficiency", "gconv-pwgconv", "--format", "json", "--integers", "12")
+    data = json.loads(out)
+    assert data["optimum"]["boundary"] == "M*N = C"
+    assert sp.sympify(data["optimum"]["groups"]["N"], locals=S.by_name) == sp.sqrt(S.F) / 3
+    assert data["theorem1_integers"]["counterexamples"] == []
+
+
+def test_optimize_json(cli):
+    code, out, _ = cli("optimize", "gconv-pwgconv", "--budget", "1e9", "--json")
+    data = json.loads(out)
+    assert {"design", "budget", "alpha", "continuous", "buildable"} <= set(data)
+    b = data["buildable"]
+    assert set(b) == {"C", "F", "M", "N", "params"}
+    assert b["params"] == 9 * b["C"] ** 2 // b["M"] + b["C"] * b["F"] // b["N"] <= 10**9
+    assert b["M"] * b["N"] <= b["C"]
+
+
+def test_optimize_text(cli):
+    code, out, _ = cli("optimize", "pw-dw-pw", "--budget", "11.2M", "--alpha", "2")
+    assert code == 0 and "buildable optimum  : C = 2730, F = 5460, K = 1365" in out
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["optimize", "dw-pw", "--budget", "-1"], "must be positive"),
+        (["optimize", "dw-pw", "--budget", "1e40"], "absurd"),
+        (["optimize", "GConv(100)+PWGConv(2)", "--budget", "100"], "too small for any buildable"),
+        (["optimize", "dw-pw", "--budget", "1e6", "--alpha", "sqrt(2)"], "alpha"),
+        (["optimize", "dw-pw", "--budget", "1e6", "--macs"], "needs a positive output size"),
+        (["plot", "ratio", "--designs", "dw-pw", "--out", "x.png"], "needs two"),
+        (["plot", "pie", "--out", "x.png"], "plot kind 'pie' is unknown"),
+        (["efficiency", "dw-pw", "--integers", "8"], "no Theorem-1 boundary"),
+    ],
+)
+def test_efficiency_bad_input(cli, args, fragment):
+    code, out, err = cli(*args)
+    assert code == 2 and fragment in err and err.count("\n") == 1
+
+
+def test_plot_writes_file(cli, tmp_path):
+    out = tmp_path / "ratio.svg"
+    code, stdout, _ = cli("plot", "ratio", "--out", str(out), "--c", "32")
+    assert code == 0 and out.read_bytes().startswith(b"<?xml")

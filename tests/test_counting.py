@@ -62,3 +62,13 @@ def test_shuffle_is_free():
     assert counting.params(parse("GConv(4)+Shuffle(4)+PWGConv(4) [shuffle=none]")) == counting.params(
         parse("GConv(4)+PWGConv(4)")
     )
+
+
+def test_params_at_equals_substitution():
+    from skanalyze import catalog
+
+    for name in ["gconv-pwgconv", "pwgconv-dw-pwgconv", "resnext", "mobilenet-v2"]:
+        d = catalog.get(name)
+        values = {S.C: 64, S.F: 128, S.K: d.bottleneck.subs({S.C: 64, S.F: 128}), S.M: 4, S.N: 8}
+        assert counting.params_at(d, values) == counting.params(d).subs(values)
+        assert counting.params_at(d, values, bn=True) == counting.params(d, bn=True).subs(values)

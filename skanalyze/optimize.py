@@ -1,0 +1,300 @@
+"""The buildable optimum: the widest integer configuration whose params (or MACs) fit a budget.
+
+The continuous optimum (skanalyze.efficiency) is not a network you can build: channels are
+integers, group numbers divide the channels they split, and the field must stay full. For
+a budget P and F = alpha*C this module finds integers C, F, K (as the design needs) and
+group numbers with the greatest C whose cost is at most P (ties: the fewest parameters,
+then the smallest group numbers), exactly.
+
+Search: the continuous greatest width bounds every buildable width from above (the least
+cost at width C over real group numbers is at most the least over integers), so widths are
+scanned downward from it. At each width the group numbers range over the common divisors
+of the widths they split; cost falls in every group number and the full-field condition
+only gets harder as they grow, so for each choice of the other groups the largest feasible
+last group is the best. Costs are exact (fractions), and the configuration returned is
+re-checked with the exact field propagation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+import sympy as sp
+
+from . import counting
+from . import symbols as S
+from .design import Design
+from .efficiency import greatest_width, least_at_width
+from .errors import SkanalyzeError
+from .field import field, propagate
+
+MAX_BUDGET = 10**13  # beyond this a single layer is absurd; the search would still answer, slowly
+_SUFFIX = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12}
+
+
+def parse_budget(text) -> int:
+    """A positive integer budget from '1000000', '1e6', '11.2M' (k, M, G, T suffixes)."""
+    raw = str(text).strip()
+    m = re.fullmatch(r"([-+]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKMGBT]?)", raw)
+    if not m:
+        raise SkanalyzeError(f"budget {raw!r} is not a number; e.g. 1000000, 1e6 or 11.2M")
+    value = Fraction(m.group(1)) * _SUFFIX.get(m.group(2), 1)
+    if value <= 0:
+        raise SkanalyzeError(f"budget {raw!r} must be positive")
+    if value.denominator != 1:
+        raise SkanalyzeError(f"budget {raw!r} must be a whole number of parameters")
+    if value > MAX_BUDGET:
+        raise SkanalyzeError(f"budget {raw!r} is absurd for one layer; give at most {MAX_BUDGET:.0e}")
+    return int(value)
+
+
+def parse_alpha(text) -> Fraction:
+    """alpha = F/C as a positive rational ('1', '2', '1/2', '0.5'): F = alpha*C must be an integer."""
+    expr = S.parse_expr(str(text), what="alpha")
+    if not (expr.is_Rational and expr > 0):
+        raise SkanalyzeError(
+            f"alpha (={text}) must be a positive rational number such as 1, 2 or 1/2, so that F = alpha*C is an integer"
+        )
+    return Fraction(int(expr.p), int(expr.q))
+
+
+@dataclass(frozen=True)
+class Buildable:
+    """An integer configuration: every symbol's value, its params and its cost (params or MACs)."""
+
+    values: dict
+    params: int
+    cost: int
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """The continuous and the buildable optimum of one design at one budget."""
+
+    design: Design
+    budget: int
+    alpha: Fraction
+    objective: str
+    hw: int | None
+    continuous_width: sp.Expr
+    continuous_groups: dict
+    buildable: Buildable
+    widths_searched: int
+    continuous_exact: bool = True  # False: continuous_width is an upper bound (no closed-form groups)
+
+    @property
+    def width_gap(self) -> float:
+        """How much narrower the buildable width is than the continuous one (a fraction)."""
+        return 1 - int(self.buildable.values[S.C]) / float(self.continuous_width)
+
+
+def _cost_expr(design: Design, objective: str, hw: int | None) -> sp.Expr:
+    if objective == "params":
+        return counting.params(design)
+    if hw is None:
+        raise SkanalyzeError("a MAC budget needs the output size: --hw 56")
+    return counting.macs(design).subs({S.H: hw, S.W: hw})
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A design compiled to plain Python: widths, group constraints, cost and condition."""
+
+    groups: tuple  # free group symbols
+    bottleneck: object  # (C, F) -> K, or None
+    splits: tuple  # per free group: functions (C, F, K) -> a width it must divide
+    fixed: tuple  # (group number, functions (C, F, K) -> width) for integer group numbers
+    cost: object
+    params: object
+    full: object
+
+
+def _fn(expr, args):
+    return sp.lambdify(args, sp.sympify(expr), modules="math")
+
+
+@lru_cache(maxsize=128)
+def _plan(design: Design, objective: str, hw: int | None) -> _Plan:
+    names = [S.C, S.F, S.K, *design.group_symbols]
+    cond = field(design).full_condition
+    if cond is sp.true:
+        full = lambda *a: True  # noqa: E731
+    elif cond is sp.false:
+        full = lambda *a: False  # noqa: E731
+    else:
+        full = _fn(cond, names)
+    bottleneck = _fn(design.bottleneck, [S.C, S.F]) if design.uses_bottleneck else None
+    splits: dict = {g: [] for g in design.group_symbols}
+    fixed = []
+    for layer in design.layers:
+        kern = layer.kernel
+        if kern.mixing in ("none",):
+            continue
+        g = sp.sympify(kern.groups(layer.c_in))
+        widths = tuple(_fn(w, [S.C, S.F, S.K]) for w in (layer.c_in, layer.c_out))
+        if g in splits:
+            splits[g] += widths
+        elif g.is_Integer and g != 1:
+            fixed.append((int(g), widths))
+    return _Plan(
+        tuple(design.group_symbols),
+        bottleneck,
+        tuple(tuple(v) for v in splits.values()),
+        tuple(fixed),
+        _fn(_cost_expr(design, objective, hw), names),
+        _fn(counting.params(design), names),
+        full,
+    )
+
+
+def _divisors(n: int) -> list[int]:
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+def _as_int(value) -> int | None:
+    value = Fraction(value)
+    return int(value) if value.denominator == 1 and value > 0 else None
+
+
+def best_at_width(design: Design, c: int, alpha: Fraction, objective: str = "params", hw: int | None = None):
+    """The cheapest buildable configuration at width C with a full field, or None."""
+    f = _as_int(alpha * c)
+    if f is None:
+        return None
+    plan = _plan(design, objective, hw)
+    kk = 1
+    if plan.bottleneck is not None:
+        kk = _as_int(plan.bottleneck(Fraction(c), Fraction(f)))
+        if kk is None:
+            return None
+    wargs = (Fraction(c), Fraction(f), Fraction(kk))
+    for g, widths in plan.fixed:
+        if any(_as_int(w(*wargs)) is None or _as_int(w(*wargs)) % g for w in widths):
+            return None
+    candidates = []
+    for widths in plan.splits:
+        common = 0
+        for w in widths:
+            value = _as_int(w(*wargs))
+            if value is None:
+                return None
+            common = math.gcd(common, value)
+        candidates.append(_divisors(common))
+    best = None
+    if not candidates:
+        if plan.full(*wargs):
+            best = (plan.cost(*wargs), plan.params(*wargs), ())
+    else:
+        last = candidates[-1]
+        for head in itertools.product(*candidates[:-1]):
+            head_args = wargs + tuple(Fraction(v) for v in head)
+            # the condition only gets harder as the last group grows: binary search its largest feasible value
+            lo, hi = 0, len(last) - 1
+            if not plan.full(*head_args, Fraction(last[0])):
+                continue
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if plan.full(*head_args, Fraction(last[mid])):
+                    lo = mid
+                else:
+                    hi = mid - 1
+            args = head_args + (Fraction(last[lo]),)
+            key = (plan.cost(*args), plan.params(*args), (*head, last[lo]))
+            if best is None or key < best:
+                best = key
+    if best is None:
+        return None
+    cost, params, combo = best
+    values = {S.C: sp.Integer(c), S.F: sp.Integer(f)}
+    if plan.bottleneck is not None:
+        values[S.K] = sp.Integer(kk)
+    values.update({g: sp.Integer(v) for g, v in zip(plan.groups, combo, strict=True)})
+    return Buildable(values, int(params), int(cost))
+
+
+def _verified(design: Design, found: Buildable) -> bool:
+    """Re-check the full field with the exact algebra (and propagation when the digits do not align)."""
+    f = field(design, found.values)
+    if f.aligned:
+        return sp.simplify(f.c - found.values[S.C]) == 0
+    if int(found.values[S.C]) * max(int(v) for v in found.values.values()) > 10**8:
+        return False
+    _, _, c_min, _ = propagate(design, found.values)
+    return c_min == int(found.values[S.C])
+
+
+def continuous(
+    design: Design, budget: int, alpha: Fraction, objective: str = "params", hw: int | None = None
+):
+    """The continuous greatest width (exact) and the group numbers there (floats).
+
+    For designs without closed-form optimal groups, an upper bound instead: the width at which
+    the cost with every group number at its largest value (the field ignored) reaches the budget.
+    """
+    try:
+        least_at_width(design, objective, hw)
+    except SkanalyzeError:
+        return _relaxed_width(design, budget, alpha, objective, hw), None
+    width = greatest_width(design, objective, hw)
+    c_star = width.at(budget, sp.Rational(alpha.numerator, alpha.denominator))
+    groups = {
+        g: float(sp.sympify(v).subs({S.C: c_star, S.alpha: sp.Rational(alpha.numerator, alpha.denominator)}))
+        for g, v in width.groups.items()
+    }
+    return c_star, groups
+
+
+def _relaxed_width(design: Design, budget: int, alpha: Fraction, objective: str, hw: int | None) -> sp.Expr:
+    """An upper bound on the width: where a lower bound on the least cost reaches the budget."""
+    from .efficiency import least_bound
+
+    bound = least_bound(design, objective, hw)
+    a = float(alpha)
+    lo, hi = 0.0, 1.0
+    while bound(hi, a) <= budget:
+        lo, hi = hi, hi * 2
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if bound(mid, a) <= budget else (lo, mid)
+    return sp.Float(hi)
+
+
+def optimize(
+    design: Design, budget: int, alpha=1, objective: str = "params", hw: int | None = None
+) -> Optimum:
+    """The buildable configuration with the greatest width whose cost fits the budget."""
+    alpha = Fraction(alpha)
+    if objective not in ("params", "macs"):
+        raise SkanalyzeError(f"objective {objective!r} is unknown; valid: params, macs")
+    if objective == "macs" and (hw is None or hw <= 0):
+        raise SkanalyzeError(f"a MAC budget needs a positive output size --hw (got {hw})")
+    c_star, groups = continuous(design, budget, alpha, objective, hw)
+    exact = groups is not None
+    start = int(math.floor(float(c_star) * (1 + 1e-12))) + 1
+    step = alpha.denominator
+    c = (start // step) * step
+    searched = 0
+    while c > 0:
+        searched += 1
+        found = best_at_width(design, c, alpha, objective, hw)
+        if found is not None and found.cost <= budget and _verified(design, found):
+            return Optimum(design, budget, alpha, objective, hw, c_star, groups or {}, found, searched, exact)
+        c -= step
+    raise SkanalyzeError(
+        f"budget {budget} is too small for any buildable {design.notation} with alpha={alpha}; "
+        f"the smallest costs {_smallest_cost(design, alpha, objective, hw)}"
+    )
+
+
+def _smallest_cost(design: Design, alpha: Fraction, objective: str, hw: int | None) -> str:
+    for c in range(alpha.denominator, 10**4, alpha.denominator):
+        found = best_at_width(design, c, alpha, objective, hw)
+        if found is not None:
+            return f"{found.cost} (at C={c})"
+    return "more than any width below 10^4"

@@ -1,0 +1,238 @@
+"""Figures: the only module that imports matplotlib. Every function returns a Figure.
+
+Figures are made with ``matplotlib.figure.Figure`` (no pyplot, no global backend), so they
+work in scripts and notebooks alike; :func:`save` writes PNG, SVG or PDF by the file suffix.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+from matplotlib.figure import Figure
+
+from . import symbols as S
+from .design import Design
+from .errors import SkanalyzeError
+
+FORMATS = (".png", ".svg", ".pdf")
+_MARKERS = "osD^vP*X"
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    """Write a figure to PNG, SVG or PDF (chosen by the suffix), atomically."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise SkanalyzeError(f"plot file {str(path)!r} must end in {', '.join(FORMATS)}")
+    if path.parent and not path.parent.exists():
+        raise SkanalyzeError(f"plot folder {str(path.parent)!r} does not exist")
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=150, bbox_inches="tight")
+    tmp.replace(path)
+    return path
+
+
+def _figure(width=7.0, height=4.6) -> tuple[Figure, object]:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    ax = fig.add_subplot()
+    ax.grid(True, which="major", alpha=0.35)
+    ax.grid(True, which="minor", alpha=0.12)
+    return fig, ax
+
+
+def _label(design: Design) -> str:
+    return design.notation
+
+
+def _width_curve(design: Design, budgets: np.ndarray, alpha, objective="params", hw=None) -> np.ndarray:
+    """The continuous greatest width at each budget (vectorised closed form, or polynomial roots)."""
+    from .efficiency import greatest_width
+
+    width = greatest_width(design, objective, hw)
+    a = sp.nsimplify(alpha)
+    if width.width is not None:
+        fn = sp.lambdify(S.P, width.width.subs(S.alpha, a), modules="numpy")
+        return np.broadcast_to(np.asarray(fn(budgets), dtype=float), budgets.shape).copy()
+    poly = sp.Poly(width.equation.lhs.subs(S.alpha, a), width.variable)
+    coeffs = [float(c) for c in poly.all_coeffs()]
+    out = []
+    for p in budgets:
+        roots = np.roots(coeffs[:-1] + [coeffs[-1] - p])
+        real = roots[np.abs(roots.imag) < 1e-9].real
+        root = real[real > 0].max()
+        out.append(root**2 if width.variable != S.C else root)
+    return np.array(out)
+
+
+def width_vs_params(
+    designs: list[Design],
+    *,
+    budget: int | None = None,
+    alpha=1,
+    log: bool = True,
+    budgets: tuple[float, float] = (1e4, 1e8),
+    buildable_points: int = 9,
+) -> Figure:
+    """Greatest width C against the parameter budget P (F = alpha*C), continuous curves and buildable points.
+
+    The continuous and buildable optima at ``budget`` are annotated.
+    """
+    from .optimize import optimize
+
+    fig, ax = _figure()
+    grid = np.logspace(math.log10(budgets[0]), math.log10(budgets[1]), 200)
+    table = []
+    for i, design in enumerate(designs):
+        curve = _width_curve(design, grid, alpha)
+        (line,) = ax.plot(grid, curve, lw=2, label=_label(design))
+        pts = np.logspace(math.log10(budgets[0]), math.log10(budgets[1]), buildable_points)
+        xs, ys = [], []
+        for p in pts:
+            try:
+                opt = optimize(design, int(p), alpha)
+            except SkanalyzeError:
+                continue
+            xs.append(opt.buildable.cost)
+            ys.append(int(opt.buildable.values[S.C]))
+        ax.plot(xs, ys, _MARKERS[i % len(_MARKERS)], color=line.get_color(), ms=5, mfc="white", mew=1.4)
+        if budget is not None:
+            opt = optimize(design, int(budget), alpha)
+            c_star = float(opt.continuous_width)
+            ax.plot([budget], [c_star], "o", color=line.get_color(), ms=8, zorder=5)
+            ax.plot([opt.buildable.cost], [int(opt.buildable.values[S.C])], "x", color="k", ms=7, zorder=6)
+            groups = ", ".join(f"{g}={int(opt.buildable.values[g])}" for g in design.group_symbols)
+            table.append(
+                f"{design.notation[:26]:<26} {c_star:>9.1f} → {int(opt.buildable.values[S.C]):>6}  {groups}"
+            )
+    if budget is not None:
+        ax.axvline(budget, color="0.4", ls=":", lw=1)
+        head = f"at P = {budget:.3g}: continuous C* → buildable C (×)"
+        ax.text(
+            0.98,
+            0.03,
+            "\n".join([head, *table]),
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            multialignment="left",
+            fontsize=7.5,
+            family="monospace",
+            bbox=dict(boxstyle="round", fc="white", ec="0.7", alpha=0.9),
+        )
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel("parameter budget P of one layer")
+    ax.set_ylabel("greatest width C (input channels)")
+    alpha_txt = f"F = {sp.nsimplify(alpha)}·C" if alpha != 1 else "F = C"
+    ax.set_title(f"Width a parameter budget buys ({alpha_txt})")
+    ax.plot([], [], "k-", lw=2, label="continuous optimum")
+    ax.plot([], [], "ko", mfc="white", label="buildable optimum")
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def ratio_vs_groups(design: Design, *, c: int = 256, f: int | None = None) -> Figure:
+    """Parameter ratio to the standard conv over two group numbers, with the full-field ridge."""
+    from .efficiency import analyse, ratios
+    from .field import field
+
+    groups = design.group_symbols
+    if len(groups) != 2:
+        raise SkanalyzeError(
+            f"design {design.notation!r} has {len(groups)} free group numbers; this plot needs two, "
+            "e.g. GConv(M)+PWGConv(N)"
+        )
+    f = f or c
+    values = {S.C: c, S.F: f}
+    if design.uses_bottleneck:
+        values[S.K] = sp.sympify(design.bottleneck).subs(values)
+    a, b = groups
+    ratio = design.substitute_bottleneck(ratios(design)[0]).subs(values)
+    ratio_fn = sp.lambdify((a, b), ratio, modules="numpy")
+    cond = field(design).full_condition
+    cond_fn = (
+        sp.lambdify((a, b), cond.subs(values), modules="numpy") if cond not in (sp.true, sp.false) else None
+    )
+    hi = int(max(sp.sympify(w).subs(values) for w in (S.C, S.F, S.K) if sp.sympify(w).subs(values).is_number))
+    ga = np.logspace(0, math.log2(hi), 240, base=2)
+    gb = np.logspace(0, math.log2(hi), 240, base=2)
+    A, B = np.meshgrid(ga, gb, indexing="xy")
+    R = np.asarray(ratio_fn(A, B), dtype=float)
+    feasible = np.asarray(cond_fn(A, B), dtype=bool) if cond_fn else np.full(R.shape, cond is sp.true)
+    fig, ax = _figure(6.6, 5.2)
+    masked = np.ma.masked_where(~feasible, R)
+    mesh = ax.pcolormesh(A, B, masked, shading="auto", cmap="viridis_r", norm=_log_norm(R[feasible]))
+    from matplotlib.colors import ListedColormap
+
+    ax.pcolormesh(
+        A, B, np.ma.masked_where(feasible, np.ones_like(R)), shading="auto", cmap=ListedColormap(["0.85"])
+    )
+    fig.colorbar(mesh, ax=ax, label="parameter ratio to the standard conv")
+    opt = analyse(design).optimum
+    if opt.boundary is not None:
+        lhs, rhs = opt.boundary.lhs.subs(values), opt.boundary.rhs.subs(values)
+        sol = sp.solve(sp.Eq(lhs, rhs), b)
+        if sol:
+            ridge = sp.lambdify(a, sol[0], modules="numpy")
+            ys = np.asarray(ridge(ga), dtype=float) * np.ones_like(ga)
+            ok = (ys >= 1) & (ys <= hi)
+            ridge_txt = f"{opt.boundary.lhs} = {opt.boundary.rhs}".replace("*", "·")
+            ax.plot(ga[ok], ys[ok], "w--", lw=1.8, label=f"ridge {ridge_txt} (Theorem 1)")
+        best = {g: float(sp.sympify(v).subs(values)) for g, v in opt.groups.items()}
+        ax.plot(
+            best[a], best[b], "r*", ms=14, label=f"continuous optimum {a}={best[a]:.1f}, {b}={best[b]:.1f}"
+        )
+    from .optimize import best_at_width
+
+    alpha = sp.Rational(f, c)
+    found = best_at_width(design, c, alpha)
+    if found is not None:
+        ia, ib = int(found.values[a]), int(found.values[b])
+        ax.plot(ia, ib, "kX", ms=9, label=f"best integers {a}={ia}, {b}={ib}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel(f"{a} (group number of the first grouped layer)")
+    ax.set_ylabel(f"{b} (group number of the second grouped layer)")
+    ax.set_title(f"{design.notation}: C={c}, F={f}; grey: field not full")
+    ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def _log_norm(values: np.ndarray):
+    from matplotlib.colors import LogNorm
+
+    values = values[np.isfinite(values)]
+    return LogNorm(vmin=values.min(), vmax=values.max()) if values.size else None
+
+
+def macs_vs_width(
+    designs: list[Design], *, hw: int = 56, alpha=1, widths=(16, 4096), log: bool = True
+) -> Figure:
+    """Least MACs of one layer (hw x hw output, F = alpha*C, optimal groups) against its width C."""
+    from .efficiency import least_at_width
+
+    fig, ax = _figure()
+    cs = np.logspace(math.log10(widths[0]), math.log10(widths[1]), 200)
+    for design in designs:
+        least, _ = least_at_width(design, "macs", hw)
+        fn = sp.lambdify(S.C, least.subs(S.alpha, sp.nsimplify(alpha)), modules="numpy")
+        ax.plot(cs, np.asarray(fn(cs), dtype=float) * np.ones_like(cs), lw=2, label=_label(design))
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel("width C (input channels)")
+    ax.set_ylabel(f"MACs of one layer, {hw}×{hw} output")
+    ax.set_title("Compute against width (optimal group numbers; FLOPs = 2 × MACs)")
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def flops_note() -> str:
+    """The counting convention, for captions."""
+    return "MACs = multiply-accumulates; FLOPs = 2 × MACs; bias-free convs; BN not counted"
+
+
+__all__ = ["save", "width_vs_params", "ratio_vs_groups", "macs_vs_width"]

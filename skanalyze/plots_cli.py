@@ -1,0 +1,34 @@
+"""Glue between `skanalyze plot` and skanalyze.plots: argument checks, then one figure written."""
+
+from __future__ import annotations
+
+from .catalog import DEFAULT_FORMULAS, get, resolve
+from .errors import SkanalyzeError
+
+KINDS = ("width", "ratio", "macs")
+
+
+def make_plot(kind, names, out, budget, alpha, log, hw, c, f):
+    """Build the requested figure and save it; returns the path."""
+    from . import plots
+    from .optimize import parse_alpha, parse_budget
+
+    if kind not in KINDS:
+        raise SkanalyzeError(f"plot kind {kind!r} is unknown; valid: {', '.join(KINDS)}")
+    a = parse_alpha(alpha)
+    if kind == "ratio":
+        design = resolve(names[0]) if names else get("gconv-pwgconv")
+        if c <= 0 or (f is not None and f <= 0):
+            raise SkanalyzeError(f"--c (={c}) and --f (={f}) must be positive")
+        fig = plots.ratio_vs_groups(design, c=c, f=f)
+    else:
+        designs = [resolve(n) for n in (names or DEFAULT_FORMULAS)]
+        if kind == "width":
+            fig = plots.width_vs_params(
+                designs, budget=parse_budget(budget) if budget else None, alpha=a, log=log
+            )
+        else:
+            if hw <= 0:
+                raise SkanalyzeError(f"--hw (={hw}) must be positive")
+            fig = plots.macs_vs_width(designs, hw=hw, alpha=a, log=log)
+    return plots.save(fig, out)

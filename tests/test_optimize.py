@@ -1,0 +1,133 @@
+"""The buildable optimum against brute force, against torch, and its bad inputs."""
+
+import itertools
+from fractions import Fraction
+
+import pytest
+import sympy as sp
+
+from skanalyze import catalog, counting
+from skanalyze import symbols as S
+from skanalyze.errors import SkanalyzeError
+from skanalyze.field import propagate
+from skanalyze.optimize import _divisors, optimize, parse_alpha, parse_budget
+
+DESIGNS = [
+    "standard",
+    "dw-pw",
+    "gconv-pwgconv",
+    "pw-dw-pw",
+    "pwgconv-dw-pwgconv",
+    "shufflenet-v1",
+    "resnext(4)",
+    "GConv(4)+PWGConv(2)",
+    "PWGConv+PWGConv+DW",
+]
+
+
+def brute_force(design, budget, alpha):
+    """Every width up to the budget, every group number dividing a width, the exact field: independent of optimize."""
+    best = None
+    for c in range(1, budget + 1):
+        f = alpha * c
+        if f.denominator != 1:
+            continue
+        widths = {S.C: c, S.F: int(f)}
+        if design.uses_bottleneck:
+            kv = sp.sympify(design.bottleneck).subs({S.C: c, S.F: int(f)})
+            if not kv.is_Integer:
+                continue
+            widths[S.K] = int(kv)
+        divs = sorted(set().union(*(_divisors(w) for w in widths.values())))
+        for combo in itertools.product(divs, repeat=len(design.group_symbols)):
+            values = {**widths, **dict(zip(design.group_symbols, combo))}
+            try:
+                p = counting.params_at(design, values)
+                if p > budget or propagate(design, values)[2] != c:
+                    continue
+            except (SkanalyzeError, ValueError):  # a group number that does not divide its channels
+                continue
+            if True:
+                key = (c, -p, tuple(-x for x in combo))
+                if best is None or key > best[0]:
+                    best = (key, values, int(p))
+    return best
+
+
+@pytest.mark.parametrize("name", DESIGNS)
+@pytest.mark.parametrize("budget, alpha", [(300, 1), (600, 1), (400, 2), (300, Fraction(1, 2))])
+def test_optimize_equals_brute_force(name, budget, alpha):
+    design = catalog.resolve(name)
+    expected = brute_force(design, budget, Fraction(alpha))
+    if expected is None:
+        with pytest.raises(SkanalyzeError, match="too small"):
+            optimize(design, budget, alpha)
+        return
+    got = optimize(design, budget, alpha)
+    assert int(got.buildable.values[S.C]) == int(expected[1][S.C])
+    assert got.buildable.params == expected[2]
+    assert {k: int(v) for k, v in got.buildable.values.items()} == {k: int(v) for k, v in expected[1].items()}
+
+
+@pytest.mark.parametrize("name", ["gconv-pwgconv", "pwgconv-dw-pwgconv", "pw-dw-pw"])
+def test_large_budget_answer_is_exact_and_within_budget(name):
+    design = catalog.get(name)
+    opt = optimize(design, 10**9)
+    assert opt.buildable.params == counting.params(design).subs(opt.buildable.values) <= 10**9
+    assert opt.buildable.values[S.C] <= opt.continuous_width
+    assert 0 <= opt.width_gap < 0.01
+
+
+def test_buildable_answers_build_in_torch():
+    nn = pytest.importorskip("skanalyze.nn")
+    for name, budget in [("gconv-pwgconv", 50_000), ("pwgconv-dw-pwgconv", 20_000), ("pw-dw-pw", 30_000)]:
+        opt = optimize(catalog.get(name), budget)
+        module = nn.build(catalog.get(name), opt.buildable.values)
+        assert nn.count_params(module) == opt.buildable.params <= budget
+
+
+def test_mac_budget():
+    opt = optimize(catalog.get("dw-pw"), 10**8, 1, "macs", 28)
+    c = int(opt.buildable.values[S.C])
+    assert opt.buildable.cost == 28 * 28 * (9 * c + c * c) <= 10**8
+    assert 28 * 28 * (9 * (c + 1) + (c + 1) ** 2) > 10**8
+
+
+def test_relaxed_bound_for_designs_without_closed_form():
+    opt = optimize(catalog.resolve("PWGConv+PWGConv+PWGConv+DW"), 200_000)
+    assert not opt.continuous_exact
+    assert opt.buildable.values[S.C] <= opt.continuous_width
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("1000000", 10**6), ("1e6", 10**6), ("11.2M", 11_200_000), ("2k", 2000), ("1.5G", 1_500_000_000)],
+)
+def test_parse_budget(text, expected):
+    assert parse_budget(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("-5", "must be positive"),
+        ("0", "must be positive"),
+        ("abc", "not a number"),
+        ("1e30", "absurd"),
+        ("2.5", "whole number"),
+    ],
+)
+def test_parse_budget_rejects(text, fragment):
+    with pytest.raises(SkanalyzeError, match=fragment):
+        parse_budget(text)
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "sqrt(2)", "C", "x"])
+def test_parse_alpha_rejects(text):
+    with pytest.raises(SkanalyzeError):
+        parse_alpha(text)
+
+
+def test_budget_too_small():
+    with pytest.raises(SkanalyzeError, match="too small for any buildable"):
+        optimize(catalog.resolve("GConv(100)+PWGConv(2)"), 10_000)
