@@ -16,8 +16,9 @@ Everything here is derived from the counting and field modules, never typed in:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
 import itertools
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from functools import lru_cache
 
 import sympy as sp

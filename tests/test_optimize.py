@@ -40,7 +40,7 @@ def brute_force(design, budget, alpha):
             widths[S.K] = int(kv)
         divs = sorted(set().union(*(_divisors(w) for w in widths.values())))
         for combo in itertools.product(divs, repeat=len(design.group_symbols)):
-            values = {**widths, **dict(zip(design.group_symbols, combo))}
+            values = {**widths, **dict(zip(design.group_symbols, combo, strict=True))}
             try:
                 p = counting.params_at(design, values)
                 if p > budget or propagate(design, values)[2] != c:
