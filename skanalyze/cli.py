@@ -157,7 +157,9 @@ def optimize(
 
 @app.command()
 def plot(
-    kind: Annotated[str, typer.Argument(help="width | ratio | macs")],
+    kind: Annotated[
+        str, typer.Argument(help="width | ratio | macs | funnel (for funnel, --designs is the alphabet)")
+    ],
     designs: Annotated[
         list[str] | None,
         typer.Option(
@@ -173,14 +175,78 @@ def plot(
     hw: Annotated[int, typer.Option("--hw", help="Output size for the MAC plot.")] = 56,
     c: Annotated[int, typer.Option("--c", help="C for the ratio plot.")] = 256,
     f: Annotated[int | None, typer.Option("--f", help="F for the ratio plot (default C).")] = None,
+    max_length: Annotated[int, typer.Option("--max-length", help="Longest design for the funnel plot.")] = 6,
+    regex: Annotated[
+        str, typer.Option("--regex", help="Composition reading for the funnel plot.")
+    ] = "fullmatch",
 ) -> None:
-    """Write a figure: width (width vs params), ratio (ratio vs group numbers), macs (MACs vs width)."""
+    """Write a figure: width (width vs params), ratio (ratio vs groups), macs (MACs vs width), funnel (design space)."""
     from .plots_cli import make_plot
 
-    path = make_plot(
-        kind, report.split_designs([*(designs or []), *(more or [])]), out, budget, alpha, log, hw, c, f
-    )
+    names = report.split_designs([*(designs or []), *(more or [])])
+    path = make_plot(kind, names, out, budget, alpha, log, hw, c, f, max_length=max_length, regex=regex)
     typer.echo(f"wrote {path}")
+
+
+@app.command()
+def field(
+    design: Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")],
+    values: Annotated[
+        list[str] | None, typer.Argument(help="NAME=VALUE substitutions.", show_default=False)
+    ] = None,
+    subs: SubsOpt = None,
+    measure: Annotated[
+        bool, typer.Option("--measure", help="Also measure the field by autograd on a torch module.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    bottleneck: BottleneckOpt = None,
+    shuffle: ShuffleOpt = None,
+) -> None:
+    """The information field (x, y, c) of a design, its full-field condition, and optionally the measured field."""
+    from .catalog import resolve
+
+    _, vals = _split_args(values, subs)
+    d = resolve(design, **_options(bottleneck, shuffle))
+    typer.echo(report.field_report(d, vals, measure=measure, json_out=json_out), nl=False)
+
+
+@app.command()
+def space(
+    max_length: Annotated[int, typer.Option("--max-length", help="Longest design (kernels).")] = 6,
+    alphabet: Annotated[
+        str | None,
+        typer.Option(
+            "--alphabet", help="Kernel kinds, comma-separated, or 'all'; default: GConv,DW,PW,PWGConv."
+        ),
+    ] = None,
+    regex: Annotated[
+        str, typer.Option("--regex", help="Composition regex reading: fullmatch (default) or search.")
+    ] = "fullmatch",
+    explain: Annotated[
+        str | None, typer.Option("--explain", help="Say where and why one design is kept or dropped.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The design space reduced in three stages (composition, performance, efficiency), counted and explained."""
+    from .space import PAPER_ALPHABET, full_vocabulary
+
+    names = (
+        None
+        if alphabet is None
+        else full_vocabulary()
+        if alphabet.strip() == "all"
+        else tuple(a.strip() for a in alphabet.split(",") if a.strip())
+    )
+    typer.echo(
+        report.space_report(
+            names if explain is not None else (names or PAPER_ALPHABET),
+            max_length,
+            regex,
+            explain,
+            json_out=json_out,
+        ),
+        nl=False,
+    )
 
 
 @app.command()

@@ -293,6 +293,20 @@ def _field(design: Design, frozen_values: frozenset) -> Field:
     return Field(sp_map.x, sp_map.y, c, condition, aligned)
 
 
+def trace(design: Design, values: dict | None = None) -> list[tuple[Layer, tuple]]:
+    """The field after each layer, cumulative from the input: [(layer, (x, y, c)), ...]."""
+    values = values or {}
+    layers = [_subs_layer(lay, values) for lay in design.layers] if values else list(design.layers)
+    c_in = sp.sympify(S.C).subs(values)
+    out = []
+    for i, layer in enumerate(layers):
+        sp_map = spatial(layers[: i + 1])
+        pieces, _ = _channel_pieces(layers[: i + 1], c_in)
+        c, _ = _combine(pieces, c_in)
+        out.append((layer, (sp_map.x, sp_map.y, c)))
+    return out
+
+
 def _subs_layer(layer: Layer, values: dict) -> Layer:
     kern = layer.kernel
     if kern.arg and kern.argument() is not None:

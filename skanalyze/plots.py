@@ -236,3 +236,39 @@ def flops_note() -> str:
 
 
 __all__ = ["save", "width_vs_params", "ratio_vs_groups", "macs_vs_width"]
+
+
+def funnel(reduction) -> Figure:
+    """The stage funnel of a design-space reduction: totals per stage, and per length (log scales)."""
+    fig = Figure(figsize=(9.0, 3.8), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[1, 1.2])
+    stages = reduction.stages()
+    names = [n for n, _ in stages]
+    kept = [k for _, k in stages]
+    colors = ["0.6", "tab:blue", "tab:orange", "tab:green"]
+    left.barh(names, kept, color=colors)
+    for y, k in enumerate(kept):
+        left.text(max(k, 1) * 1.15, y, f"{k:,}", va="center", fontsize=9)
+    left.set_xscale("log")
+    left.set_xlim(0.8, max(kept) * 20)
+    left.invert_yaxis()
+    left.set_xlabel("designs kept (log scale)")
+    left.grid(True, axis="x", alpha=0.3)
+    keys = ("total", "composition", "performance", "efficiency")
+    lengths = [row["length"] for row in reduction.per_length]
+    for key, name, color in zip(keys, names, colors, strict=True):
+        values = [max(row[key], 0.5) for row in reduction.per_length]
+        right.plot(lengths, values, "o-", color=color, label=name)
+    right.set_yscale("log")
+    right.set_xlabel("design length (kernels)")
+    right.set_ylabel("designs (0 drawn at 0.5)")
+    right.set_xticks(lengths)
+    right.grid(True, alpha=0.3)
+    right.legend(fontsize=8)
+    letters = ", ".join(x.name for x in reduction.alphabet)
+    fig.suptitle(
+        f"Design-space reduction over {letters}, lengths 1..{reduction.max_length} "
+        f"(composition regex: {reduction.mode})",
+        fontsize=10,
+    )
+    return fig

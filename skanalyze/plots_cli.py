@@ -5,10 +5,10 @@ from __future__ import annotations
 from .catalog import DEFAULT_FORMULAS, get, resolve
 from .errors import SkanalyzeError
 
-KINDS = ("width", "ratio", "macs")
+KINDS = ("width", "ratio", "macs", "funnel")
 
 
-def make_plot(kind, names, out, budget, alpha, log, hw, c, f):
+def make_plot(kind, names, out, budget, alpha, log, hw, c, f, *, max_length=6, regex="fullmatch"):
     """Build the requested figure and save it; returns the path."""
     from . import plots
     from .optimize import parse_alpha, parse_budget
@@ -16,6 +16,10 @@ def make_plot(kind, names, out, budget, alpha, log, hw, c, f):
     if kind not in KINDS:
         raise SkanalyzeError(f"plot kind {kind!r} is unknown; valid: {', '.join(KINDS)}")
     a = parse_alpha(alpha)
+    if kind == "funnel":
+        from .space import PAPER_ALPHABET, reduce_space
+
+        return plots.save(plots.funnel(reduce_space(tuple(names) or PAPER_ALPHABET, max_length, regex)), out)
     if kind == "ratio":
         design = resolve(names[0]) if names else get("gconv-pwgconv")
         if c <= 0 or (f is not None and f <= 0):

@@ -358,3 +358,153 @@ def split_designs(items: list[str]) -> list[str]:
                 start = i + 1
         out.append(item[start:])
     return [x.strip() for x in out if x.strip()]
+
+
+# -- field ---------------------------------------------------------------------------------------------
+def field_report(design: Design, values: dict, *, measure: bool = False, json_out: bool = False) -> str:
+    """The `skanalyze field` output: symbolic field, full-field condition, per-layer trace, measurement."""
+    from .field import field, standard_field, trace
+
+    values = complete_values(design, values) if values else {}
+    if measure:
+        missing = sorted((design.free_symbols | {S.C}) - set(values), key=str)
+        if missing:
+            raise SkanalyzeError(
+                f"field --measure {design.notation!r} needs values for {', '.join(map(str, missing))}; "
+                "e.g. --subs " + " ".join(f"{m}={4 if str(m) in 'MN' else 16}" for m in missing)
+            )
+    f = field(design, values)
+    k = next((kern.k for kern in design.kernels if kern.spatial), 3)
+    data = {
+        "design": design.notation,
+        "field": list(f.as_tuple()),
+        "condition": f.full_condition,
+        "standard": list(standard_field(k)),
+        "trace": [{"layer": lay.kernel.notation(), "field": list(fl)} for lay, fl in trace(design, values)],
+    }
+    if values:
+        data["subs"] = {str(k_): v for k_, v in values.items()}
+        data["aligned"] = f.aligned
+    if measure:
+        from . import nn
+
+        m = nn.measure_field(nn.build(design, values), int(values[S.C]), nn.field_probe_size(design, values))
+        data["measured"] = [m.x, m.y, m.c_min]
+        data["measured_c_max"] = m.c_max
+        data["agrees"] = [sp.sympify(e) for e in f.as_tuple()] == data["measured"] and m.uniform
+    if json_out:
+        return render.dumps(data) + "\n"
+    e = render.pretty
+    rows = [
+        ("field (x, y, c)", "(" + ", ".join(e(v) for v in f.as_tuple()) + ")"),
+        ("standard conv", "(" + ", ".join(e(v) for v in data["standard"]) + ")"),
+        ("full field when", e(f.full_condition)),
+    ]
+    for item in data["trace"]:
+        rows.append((f"  after {item['layer']}", "(" + ", ".join(e(v) for v in item["field"]) + ")"))
+    if values and not f.aligned:
+        rows.append(
+            (
+                "note",
+                "group boundaries do not align at these sizes: fields may differ across outputs (--measure)",
+            )
+        )
+    if measure:
+        rows.append(
+            (
+                "measured (torch)",
+                f"({data['measured'][0]}, {data['measured'][1]}, {data['measured'][2]})"
+                + (
+                    ""
+                    if data["measured_c_max"] == data["measured"][2]
+                    else f", up to {data['measured_c_max']} channels"
+                ),
+            )
+        )
+        rows.append(("agrees", "yes" if data["agrees"] else "NO"))
+    return render.block(design.notation, rows, "pretty", sep=":") + "\n"
+
+
+# -- space ---------------------------------------------------------------------------------------------
+def space_report(
+    alphabet_names, max_length: int, mode: str, explain_text: str | None, *, json_out: bool = False
+) -> str:
+    """The `skanalyze space` output: stage table, survivors by family, comparison with the paper."""
+    from . import space
+
+    if explain_text is not None:
+        v = space.explain(explain_text, alphabet_names, mode)
+        if json_out:
+            return (
+                render.dumps(
+                    {
+                        "design": v.word,
+                        "kept": v.kept,
+                        "stage": v.stage,
+                        "reason": v.reason,
+                        "bottleneck": v.bottleneck,
+                    }
+                )
+                + "\n"
+            )
+        verdict = "kept" if v.kept else f"dropped at the {v.stage} stage"
+        return f"{v.word}: {verdict}\n  {v.reason}\n"
+    red = space.reduce_space(alphabet_names or space.PAPER_ALPHABET, max_length, mode)
+    cmp = space.compare_with_paper(red)
+    stages = red.stages()
+    if json_out:
+        return (
+            render.dumps(
+                {
+                    "alphabet": [x.name for x in red.alphabet],
+                    "max_length": max_length,
+                    "regex": mode,
+                    "stages": [{"name": n, "kept": k} for n, k in stages],
+                    "per_length": list(red.per_length),
+                    "survivors": [v.word for v in red.survivors],
+                    "bottleneck_exception": [v.word for v in red.survivors if v.bottleneck],
+                    "families": red.families,
+                    "paper": {
+                        w: {"kept": v.kept, "stage": v.stage, "reason": v.reason}
+                        for w, v in cmp["paper"].items()
+                    },
+                }
+            )
+            + "\n"
+        )
+    lines = [
+        f"design space: alphabet {', '.join(x.name for x in red.alphabet)}; lengths 1..{max_length}; "
+        f"composition regex {space.PATTERN} ({mode})",
+        "",
+        f"{'stage':<13}{'kept':>10}{'dropped':>10}",
+    ]
+    prev = None
+    for name, kept in stages:
+        lines.append(f"{name:<13}{kept:>10}{'' if prev is None else prev - kept:>10}")
+        prev = kept
+    lines += [
+        "",
+        "per length:  "
+        + "  ".join(f"{k}" for k in ("n", "space", "composition", "performance", "efficiency")),
+    ]
+    for row in red.per_length:
+        lines.append(
+            f"  {row['length']:>3} {row['total']:>11} {row['composition']:>12} {row['performance']:>12} {row['efficiency']:>11}"
+        )
+    lines += [
+        "",
+        f"survivors ({len(red.survivors)}) by family (designs that differ only in group numbers; "
+        "DW = GConv(C), PW = PWGConv(1)):",
+    ]
+    for fam, words in red.families.items():
+        marked = [
+            w + (" *" if any(v.word == w and v.bottleneck for v in red.survivors) else "") for w in words
+        ]
+        lines.append(f"  {fam}: {', '.join(marked)}")
+    lines += ["  (* kept by the bottleneck exception)", "", "the paper's four final designs:"]
+    for w, v in cmp["paper"].items():
+        lines.append(f"  {w:<28} {'kept' if v.kept else 'dropped at ' + str(v.stage)}: {v.reason}")
+    lines.append(
+        f"\nautomated survivors the paper does not list: {len(cmp['extra'])} (see docs/field.md for why)"
+    )
+    return "\n".join(lines) + "\n"

@@ -184,3 +184,66 @@ def test_plot_writes_file(cli, tmp_path):
     out = tmp_path / "ratio.svg"
     code, stdout, _ = cli("plot", "ratio", "--out", str(out), "--c", "32")
     assert code == 0 and out.read_bytes().startswith(b"<?xml")
+
+
+def test_field_json_and_measure(cli):
+    code, out, _ = cli("field", "gconv-pwgconv", "--json")
+    data = json.loads(out)
+    assert [sp.sympify(x, locals=S.by_name) for x in data["field"]] == [
+        3,
+        3,
+        sp.Min(S.C, S.C**2 / (S.M * S.N)),
+    ]
+    assert data["condition"] == "M*N <= C"
+    code, out, _ = cli(
+        "field", "gconv-pwgconv", "--subs", "C=16", "F=16", "M=4", "N=4", "--measure", "--json"
+    )
+    data = json.loads(out)
+    assert data["measured"] == [3, 3, 16] and data["agrees"] is True
+
+
+def test_field_golden(cli, golden):
+    code, out, _ = cli("field", "pwgconv-dw-pwgconv")
+    assert code == 0
+    golden("field.pwgconv-dw-pwgconv.txt", out)
+
+
+def test_space_golden_and_json(cli, golden):
+    code, out, _ = cli("space")
+    assert code == 0
+    golden("space.txt", out)
+    code, out, _ = cli("space", "--json")
+    data = json.loads(out)
+    assert data["stages"] == [
+        {"name": "space", "kept": 5460},
+        {"name": "composition", "kept": 5356},
+        {"name": "performance", "kept": 5208},
+        {"name": "efficiency", "kept": 98},
+    ]
+    assert "PW+DW+PW" in data["survivors"] and "PW+DW+PW" in data["bottleneck_exception"]
+    assert set(data) >= {"stages", "survivors", "families"}
+
+
+def test_space_explain(cli):
+    code, out, _ = cli("space", "--explain", "DW+PW+PW")
+    assert code == 0 and "dropped at the efficiency stage" in out
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["space", "--alphabet", "GConv,Foo"], "unknown alphabet letter 'Foo'"),
+        (["space", "--max-length", "-2"], "must be a positive integer"),
+        (["space", "--max-length", "99"], "the largest that would is"),
+        (["space", "--regex", "maybe"], "regex mode 'maybe' is unknown"),
+        (["field", "gconv-pwgconv", "--measure"], "needs values for"),
+    ],
+)
+def test_space_bad_input(cli, args, fragment):
+    code, _, err = cli(*args)
+    assert code == 2 and fragment in err and err.count("\n") == 1
+
+
+def test_funnel_plot(cli, tmp_path):
+    code, out, _ = cli("plot", "funnel", "--out", str(tmp_path / "f.pdf"), "--max-length", "4")
+    assert code == 0 and (tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")

@@ -1,0 +1,162 @@
+"""The design-space reduction: counts against brute force, the abstraction against concrete fields."""
+
+import itertools
+import re
+
+import pytest
+
+from skanalyze import symbols as S
+from skanalyze.design import parse
+from skanalyze.errors import SkanalyzeError
+from skanalyze.field import propagate
+from skanalyze.space import (
+    PAPER_FINAL,
+    alphabet,
+    compare_with_paper,
+    efficient,
+    explain,
+    performs,
+    primitive_count,
+    reduce_space,
+    verdict,
+    word_name,
+)
+
+
+@pytest.fixture(scope="module")
+def paper_space():
+    return reduce_space()
+
+
+def all_words(letters, max_length):
+    for n in range(1, max_length + 1):
+        yield from itertools.product(letters, repeat=n)
+
+
+@pytest.mark.parametrize("mode", ["fullmatch", "search"])
+def test_counts_equal_brute_force(mode):
+    letters = alphabet()
+    red = reduce_space(max_length=6, mode=mode)
+    find = re.fullmatch if mode == "fullmatch" else re.search
+    expected = {n: {"total": 0, "composition": 0, "performance": 0} for n in range(1, 7)}
+    survivors = set()
+    for word in all_words(letters, 6):
+        row = expected[len(word)]
+        row["total"] += 1
+        if find(r"(.+?)\1+", "".join(x.char for x in word)):
+            continue
+        row["composition"] += 1
+        row["performance"] += performs(word)
+        if verdict(word, mode).kept:
+            survivors.add(word_name(word))
+    for row in red.per_length:
+        assert {k: row[k] for k in ("total", "composition", "performance")} == expected[row["length"]]
+    assert {v.word for v in red.survivors} == survivors
+    assert red.stages()[0] == ("space", 5460)
+
+
+def test_paper_funnel(paper_space):
+    assert paper_space.stages() == [
+        ("space", 5460),
+        ("composition", 5356),
+        ("performance", 5208),
+        ("efficiency", 98),
+    ]
+
+
+def test_paper_designs_survive(paper_space):
+    result = compare_with_paper(paper_space)
+    assert all(v.kept for v in result["paper"].values())
+    assert result["paper"]["PW+DW+PW"].bottleneck  # kept only because of the bottleneck
+    assert not result["paper"]["DW+PW"].bottleneck
+    assert len(result["extra"]) == 98 - len(PAPER_FINAL)
+
+
+def test_families_merge_group_numbers(paper_space):
+    fam = paper_space.families
+    assert set(fam["SpatialConv(g)+Pointwise(g)"]) == {"DW+PW", "GConv+PW", "GConv+PWGConv"}
+    assert {"PW+DW+PW", "PWGConv+DW+PWGConv"} <= set(fam["Pointwise(g)+SpatialConv(g)+Pointwise(g)"])
+
+
+@pytest.mark.parametrize(
+    "design, stage, fragment",
+    [
+        ("DW", "performance", "never all mix"),
+        ("PW", "performance", "no spatial kernel"),
+        ("PW+PW", "composition", "repeats 'PW'"),
+        ("GConv+PWGConv+GConv+PWGConv", "composition", "repeats 'GConv+PWGConv'"),
+        ("DW+PW+PW", "efficiency", "already equals the standard conv's (3, 3, C) after kernel 2 of 3"),
+        ("DW+DW+PW", "efficiency", "exceeds the standard"),
+        ("PWGConv+DW", "performance", "never all mix"),
+    ],
+)
+def test_explain_drops(design, stage, fragment):
+    v = explain(design)
+    assert not v.kept and v.stage == stage and fragment in v.reason
+
+
+def test_search_reading_drops_any_adjacent_repeat():
+    assert explain("PWGConv+PWGConv+DW", mode="search").stage == "composition"
+    assert explain("PWGConv+PWGConv+DW", mode="fullmatch").kept
+
+
+def test_bottleneck_exception_has_its_parameter_argument():
+    v = explain("PW+DW+PW")
+    assert v.kept and v.bottleneck and "-C**2/2 - 27*C/4 < 0" in v.reason
+
+
+def test_primitive_count_mobius():
+    for a in (2, 3, 4):
+        for n in range(1, 9):
+            brute = sum(
+                1
+                for w in itertools.product(range(a), repeat=n)
+                if not re.fullmatch(r"(.+?)\1+", "".join(map(str, w)))
+            )
+            assert primitive_count(a, n) == brute
+
+
+def _concrete(word, c=64):
+    """Exists group numbers (>= 2, dividing C) giving performance / efficiency, with exact fields (plan keep)."""
+    design = parse(word_name(word), plan="keep")
+    divs = [g for g in range(2, c + 1) if c % g == 0]
+    perf = eff = False
+    for combo in itertools.product(divs, repeat=len(design.group_symbols)):
+        values = {S.C: c, S.F: c, **dict(zip(design.group_symbols, combo, strict=True))}
+        fields = []
+        for i in range(1, len(word) + 1):
+            prefix = parse(word_name(word[:i]), plan="keep")
+            x, _, c_min, _ = propagate(
+                prefix, {k: v for k, v in values.items() if k in (S.C, S.F, *prefix.group_symbols)}
+            )
+            fields.append((x, c_min))
+        perf |= fields[-1][0] >= 3 and fields[-1][1] == c
+        ok = fields[-1] == (3, c)
+        prev = (1, 1)
+        for i, f in enumerate(fields):
+            ok &= f != prev and f[0] <= 3 and (i == len(fields) - 1 or f != (3, c))
+            prev = f
+        eff |= ok
+    return perf, eff
+
+
+def test_abstraction_matches_concrete_fields():
+    letters = alphabet(("GConv", "DW", "PW", "PWGConv", "Conv"))
+    for word in all_words(letters, 3):
+        assert (performs(word), efficient(word)) == _concrete(word), word_name(word)
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"names": ("GConv", "Foo")}, "unknown alphabet letter 'Foo'"),
+        ({"names": ("GConv", "Shuffle")}, "Shuffle is not a letter"),
+        ({"max_length": 0}, "must be a positive integer"),
+        ({"mode": "both"}, "regex mode 'both' is unknown"),
+        ({"max_length": 40}, "the largest that would is 21"),
+        ({"max_length": 14, "mode": "search"}, "the largest that would is"),
+    ],
+)
+def test_bad_input(kwargs, fragment):
+    with pytest.raises(SkanalyzeError, match=re.escape(fragment)):
+        reduce_space(**kwargs)
