@@ -158,7 +158,10 @@ def optimize(
 @app.command()
 def plot(
     kind: Annotated[
-        str, typer.Argument(help="width | ratio | macs | funnel (for funnel, --designs is the alphabet)")
+        str,
+        typer.Argument(
+            help="width | ratio | macs | funnel | network (for funnel, --designs is the alphabet)"
+        ),
     ],
     designs: Annotated[
         list[str] | None,
@@ -247,6 +250,97 @@ def space(
         ),
         nl=False,
     )
+
+
+@app.command()
+def tables(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON: one object per row.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/paper-tables.md.")] = False,
+) -> None:
+    """The paper's Tables 2-4 row by row: reproduced, reproduced only under contradicting assumptions, or not."""
+    from . import render
+    from . import tables as T
+
+    rep = T.analyse()
+    typer.echo(
+        render.dumps(T.rows_json(rep)) + "\n" if json_out else T.markdown(rep) if markdown else T.text(rep),
+        nl=False,
+    )
+
+
+@app.command()
+def network(
+    design: Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")],
+    values: Annotated[
+        list[str] | None, typer.Argument(help="NAME=VALUE group numbers.", show_default=False)
+    ] = None,
+    width: Annotated[int | None, typer.Option("--width", help="Stage-1 width.")] = None,
+    budget: Annotated[
+        str | None, typer.Option("--budget", help="Widest buildable network under this budget (11.2M).")
+    ] = None,
+    macs: Annotated[bool, typer.Option("--macs", help="The budget counts MACs.")] = False,
+    subs: SubsOpt = None,
+    input_size: Annotated[int, typer.Option("--input-size")] = 224,
+    in_channels: Annotated[int, typer.Option("--in-channels")] = 3,
+    stem_kernel: Annotated[int, typer.Option("--stem-kernel")] = 3,
+    stem_stride: Annotated[int, typer.Option("--stem-stride")] = 2,
+    stem_width: Annotated[
+        int | None, typer.Option("--stem-width", help="Fixed stem channels (default: width).")
+    ] = None,
+    maxpool: Annotated[bool, typer.Option("--maxpool/--no-maxpool")] = True,
+    blocks: Annotated[
+        str, typer.Option("--blocks", help="Blocks per stage: 2,2,2,2 or 3,4,6,3 or B (symbolic).")
+    ] = "2,2,2,2",
+    units: Annotated[int, typer.Option("--units", help="Design units per block.")] = 1,
+    stride_at: Annotated[str, typer.Option("--stride-at", help="spatial | first")] = "spatial",
+    widen_at: Annotated[str, typer.Option("--widen-at", help="plan | first")] = "plan",
+    shortcut: Annotated[str, typer.Option("--shortcut", help="projection | zero-pad | none")] = "projection",
+    bn: Annotated[bool, typer.Option("--bn/--no-bn", help="Count BN parameters.")] = True,
+    classifier: Annotated[
+        bool, typer.Option("--classifier/--no-classifier", help="Count the FC classifier.")
+    ] = True,
+    classes: Annotated[int, typer.Option("--classes")] = 1000,
+    groups: Annotated[str, typer.Option("--groups", help="fixed | scale (with the width)")] = "fixed",
+    bottleneck: BottleneckOpt = None,
+    torch_check: Annotated[
+        bool, typer.Option("--torch", help="Also build it in torch and check the counts.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A design in the paper's Table 1 layout: per-stage and total params and MACs, or the widest under a budget."""
+    from .catalog import resolve
+    from .network import Layout
+
+    _, vals = _split_args(values, subs)
+    layout = Layout(
+        input_size=input_size,
+        in_channels=in_channels,
+        stem_kernel=stem_kernel,
+        stem_stride=stem_stride,
+        stem_width=stem_width,
+        maxpool=maxpool,
+        blocks=report.parse_blocks(blocks),
+        units=units,
+        stride_at=stride_at,
+        widen_at=widen_at,
+        shortcut=shortcut,
+        bn=bn,
+        classifier=classifier,
+        classes=classes,
+        groups=groups,
+        bottleneck=_options(bottleneck, None).get("bottleneck"),
+    )
+    text = report.network_report(
+        resolve(design),
+        layout,
+        width,
+        budget,
+        vals,
+        objective="macs" if macs else "params",
+        torch_check=torch_check,
+        json_out=json_out,
+    )
+    typer.echo(text, nl=False)
 
 
 @app.command()

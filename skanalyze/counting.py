@@ -112,6 +112,22 @@ def params_at(design: Design, values: dict, *, bn: bool = False) -> int:
     return int(value)
 
 
+@lru_cache(maxsize=256)
+def _macs_fn(design: Design):
+    expr = macs(design)
+    syms = sorted(expr.free_symbols, key=str)
+    return syms, sp.lambdify(syms, expr, modules="math")
+
+
+def macs_at(design: Design, values: dict) -> int:
+    """Exact integer MACs at concrete values (H, W = the design's output size), fast."""
+    syms, fn = _macs_fn(design)
+    value = Fraction(fn(*(Fraction(int(values[s])) for s in syms)))
+    if value.denominator != 1:
+        raise ValueError(f"non-integer MAC count {value} at {values}")
+    return int(value)
+
+
 def standard(k=3) -> Design:
     """The standard k x k convolution C -> F that every design is compared with."""
     return Design((Conv(k=k),))

@@ -14,6 +14,8 @@ If the first kernel is pointwise and a later kernel can change the width, the de
 bottleneck: the first kernel maps C -> K, middle ones keep K, the last width-changing
 kernel maps K -> F (K = F/4 unless ``K=`` says otherwise). Otherwise every width-changing
 kernel keeps C except the last, which maps to F (so GConv keeps C in GConv+PWGConv).
+``plan=keep`` forces the latter, ``plan=bottleneck`` the former, and ``plan=early`` widens
+at the first width-changing kernel instead (C -> F, then F -> F), as ResNet's basic block does.
 Shuffles (``shuffle=auto``): a Shuffle(g) is inserted before each grouped kernel that
 follows another grouped kernel with no full mixing or shuffle in between, g being the
 earlier kernel's group number, as the paper requires for a full information field.
@@ -31,7 +33,7 @@ from . import symbols as S
 from .errors import SkanalyzeError, did_you_mean
 from .kernels import Kernel, Shuffle, kernel_fields, lookup
 
-PLANS = ("auto", "bottleneck", "keep")
+PLANS = ("auto", "bottleneck", "keep", "early")
 SHUFFLES = ("auto", "none")
 DEFAULT_BOTTLENECK = S.F / 4
 
@@ -95,7 +97,7 @@ class Design:
     def is_bottleneck(self) -> bool:
         """True when the plan routes the middle of the design through K channels."""
         changing = [i for i, kern in enumerate(self.kernels) if not kern.keeps_width]
-        if len(changing) < 2 or self.plan == "keep":
+        if len(changing) < 2 or self.plan in ("keep", "early"):
             return False
         if self.plan == "bottleneck":
             return True
@@ -116,7 +118,7 @@ class Design:
             cur = out[-1]
             if i not in changing:
                 out.append(cur)
-            elif i == changing[-1]:
+            elif i == changing[-1] or (self.plan == "early" and i == changing[0]):
                 out.append(S.F)
             elif self.is_bottleneck:
                 out.append(S.K)

@@ -272,3 +272,66 @@ def funnel(reduction) -> Figure:
         fontsize=10,
     )
     return fig
+
+
+def network_params(designs: list[Design] | None = None, *, widths=(16, 1024), log: bool = True) -> Figure:
+    """Network params against width (the paper's layout, under the assumption set that reproduces the most
+    rows of Tables 2-4), with the paper's Table 3-4 rows marked: filled = reported, open = computed."""
+    from .network import counts, network
+    from .tables import ROWS, analyse, row_params, row_setup
+
+    report = analyse()
+    best = report.best
+    rows = [r for r in ROWS if r.table in (3, 4)]
+    if designs is None:
+        seen: dict = {}
+        for r in rows:
+            seen.setdefault(r.design, r)
+        chosen = list(seen.values())
+    else:
+        chosen = [next((r for r in rows if r.design == d.notation), None) or d for d in designs]
+    fig, ax = _figure(7.6, 5.0)
+    xs = np.logspace(math.log10(widths[0]), math.log10(widths[1]), 200)
+    for item in chosen:
+        if hasattr(item, "design") and isinstance(item.design, str):
+            design, layout = row_setup(item, best)
+            label = item.design
+        else:
+            design, layout = item, row_setup(rows[0], best)[1]
+            label = item.notation
+        total = counts(network(design, layout)).total_params
+        fn = sp.lambdify(S.width, total, modules="numpy")
+        (line,) = ax.plot(xs, np.asarray(fn(xs), dtype=float) / 1e6 * np.ones_like(xs), lw=1.8, label=label)
+        for r in rows:
+            if r.design != label:
+                continue
+            ax.plot(r.width, r.params_m, "o", color=line.get_color(), ms=7)
+            value = row_params(r, best)
+            if isinstance(value, int):
+                ax.plot(r.width, value / 1e6, "o", color=line.get_color(), mfc="white", ms=9, mew=1.5)
+                ax.plot([r.width, r.width], [r.params_m, value / 1e6], ":", color=line.get_color(), lw=1)
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel("width (input channels of stage 1)")
+    ax.set_ylabel("network parameters (M)")
+    ax.set_title(
+        f"Whole networks, {report.best_count} of {len(report.verdicts)} paper rows reproduced by one layout\n"
+        "filled: the paper's #Params; open: skanalyze at that width (curves ignore divisibility)",
+        fontsize=9,
+    )
+    ax.plot([], [], "ko", label="paper (Tables 3-4)")
+    ax.plot([], [], "ko", mfc="white", label="skanalyze")
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
+    ax.text(
+        0.99,
+        0.01,
+        best.describe(),
+        transform=ax.transAxes,
+        fontsize=6,
+        ha="right",
+        va="bottom",
+        wrap=True,
+        color="0.3",
+    )
+    return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .catalog import DEFAULT_FORMULAS, get, resolve
 from .errors import SkanalyzeError
 
-KINDS = ("width", "ratio", "macs", "funnel")
+KINDS = ("width", "ratio", "macs", "funnel", "network")
 
 
 def make_plot(kind, names, out, budget, alpha, log, hw, c, f, *, max_length=6, regex="fullmatch"):
@@ -20,6 +20,8 @@ def make_plot(kind, names, out, budget, alpha, log, hw, c, f, *, max_length=6, r
         from .space import PAPER_ALPHABET, reduce_space
 
         return plots.save(plots.funnel(reduce_space(tuple(names) or PAPER_ALPHABET, max_length, regex)), out)
+    if kind == "network":
+        return plots.save(plots.network_params([resolve(n) for n in names] or None, log=log), out)
     if kind == "ratio":
         design = resolve(names[0]) if names else get("gconv-pwgconv")
         if c <= 0 or (f is not None and f <= 0):

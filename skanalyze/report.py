@@ -508,3 +508,158 @@ def space_report(
         f"\nautomated survivors the paper does not list: {len(cmp['extra'])} (see docs/field.md for why)"
     )
     return "\n".join(lines) + "\n"
+
+
+# -- networks ------------------------------------------------------------------------------------------
+def parse_blocks(text: str) -> tuple:
+    """'2,2,2,2' -> (2, 2, 2, 2); 'B' -> (B, B, B, B); '3' -> (3, 3, 3, 3)."""
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    if not parts:
+        raise SkanalyzeError(f"--blocks {text!r} is empty; e.g. 2,2,2,2 or B")
+    out = []
+    for part in parts:
+        if part == "B":
+            out.append(S.B)
+        elif part.isdigit() and int(part) > 0:
+            out.append(int(part))
+        else:
+            raise SkanalyzeError(
+                f"--blocks {text!r}: {part!r} is not a positive integer or B; e.g. 2,2,2,2 or 3,4,6,3"
+            )
+    return tuple(out) if len(out) > 1 else (out[0],) * 4
+
+
+def network_report(
+    design: Design,
+    layout,
+    width,
+    budget,
+    values: dict,
+    *,
+    objective="params",
+    torch_check=False,
+    json_out=False,
+) -> str:
+    """The `skanalyze network` output."""
+    from .network import counts, evaluate, network, widest
+    from .optimize import parse_budget
+
+    if (width is None) == (budget is None):
+        raise SkanalyzeError(
+            "give either --width W (counts) or --budget P (the widest network), not both or neither"
+        )
+    groups = {k: int(v) for k, v in S.resolve(values).items() if k in design.group_symbols}
+    unknown = [str(k) for k in values if k not in design.group_symbols]
+    if unknown:
+        raise SkanalyzeError(
+            f"network substitutions {', '.join(unknown)} are not group numbers of {design.notation!r}; "
+            f"valid: {', '.join(map(str, design.group_symbols)) or 'none'}"
+        )
+    net = network(design, layout)
+    found = None
+    if budget is not None:
+        if any(isinstance(b, sp.Basic) and b.free_symbols for b in layout.blocks):
+            raise SkanalyzeError("a network budget needs concrete blocks per stage, e.g. --blocks 2,2,2,2")
+        fixed = net if not groups else network(_fix_groups(design, groups), layout)
+        found = widest(fixed.design, layout, parse_budget(budget), objective)
+        width, groups = found.width, {**groups, **found.groups}
+        net = network(_fix_groups(design, groups), layout) if groups else net
+        groups = {}
+    if width <= 0:
+        raise SkanalyzeError(f"--width (={width}) must be positive")
+    sym = counts(net, groups)
+    symbolic_blocks = any(isinstance(b, sp.Basic) and b.free_symbols for b in layout.blocks)
+    if symbolic_blocks:
+        params = {k: v.subs(S.width, width) for k, v in sym.params.items()}
+        macs = {k: v.subs(S.width, width) for k, v in sym.macs.items()}
+    else:
+        params, macs = evaluate(net, width, groups)
+    data = {
+        "design": design.notation,
+        "width": width,
+        "layout": _layout_dict(layout),
+        "params": {**params, "total": sum(params.values(), sp.Integer(0))},
+        "macs": {**macs, "total": sum(macs.values(), sp.Integer(0))},
+        "symbolic": {"params": sym.total_params, "macs": sym.total_macs},
+    }
+    if groups:
+        data["groups"] = {str(k): v for k, v in groups.items()}
+    if found is not None:
+        data["budget"] = {
+            "objective": objective,
+            "value": parse_budget(budget),
+            "widths_searched": found.widths_searched,
+            "groups": {str(k): int(v) for k, v in found.groups.items()},
+        }
+    if torch_check:
+        if symbolic_blocks:
+            raise SkanalyzeError("--torch needs concrete blocks per stage, e.g. --blocks 2,2,2,2")
+        from . import nn
+
+        module = nn.build_network(net, width, groups)
+        measured = nn.network_counts(module, layout, bn=layout.bn)
+        data["torch"] = {
+            "params": measured[0],
+            "macs": measured[1],
+            "agrees": measured == (int(data["params"]["total"]), int(data["macs"]["total"])),
+        }
+    if json_out:
+        return render.dumps(data) + "\n"
+    lines = [f"{design.notation} network, width {width}" + (f", groups {data['groups']}" if groups else "")]
+    if found is not None:
+        lines[0] += (
+            f"  (the widest under {objective} budget {parse_budget(budget)}; {found.widths_searched} widths tried)"
+        )
+        if found.groups:
+            lines[0] += f", groups {', '.join(f'{k}={v}' for k, v in found.groups.items())}"
+    lines.append(f"  layout: {_layout_text(layout)}")
+    lines.append(f"  {'part':<12}{'params':>24}  {'MACs':>28}")
+    for key in params:
+        lines.append(f"  {key:<12}{_int(params[key]):>24}  {_int(macs[key]):>28}")
+    lines.append(f"  {'total':<12}{_int(data['params']['total']):>24}  {_int(data['macs']['total']):>28}")
+    lines.append(f"  params in width: {render.text(sym.total_params)}")
+    if torch_check:
+        ok = data["torch"]["agrees"]
+        lines.append(
+            f"  torch: params {data['torch']['params']}, MACs {data['torch']['macs']}: "
+            + ("agree" if ok else "MISMATCH")
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _int(value) -> str:
+    value = sp.sympify(value)
+    return f"{int(value):,}" if value.is_Integer else render.text(value)
+
+
+def _fix_groups(design: Design, groups: dict) -> Design:
+    from dataclasses import replace
+
+    kernels = tuple(
+        k.with_arg(sp.sympify(k.argument()).subs(groups))
+        if k.mixing == "grouped" and k.argument() is not None
+        else k
+        for k in design.kernels
+    )
+    return replace(design, kernels=kernels, label=None)
+
+
+def _layout_dict(layout) -> dict:
+    from dataclasses import asdict
+
+    out = asdict(layout)
+    out["blocks"] = [str(b) for b in layout.blocks]
+    out["bottleneck"] = None if layout.bottleneck is None else str(layout.bottleneck)
+    return out
+
+
+def _layout_text(layout) -> str:
+    stem = f"stem {layout.stem_kernel}x{layout.stem_kernel}/{layout.stem_stride} -> " + (
+        "width" if layout.stem_width is None else str(layout.stem_width)
+    )
+    return (
+        f"{layout.input_size}x{layout.input_size}x{layout.in_channels}, {stem}"
+        f"{', maxpool' if layout.maxpool else ''}, blocks {','.join(map(str, layout.blocks))} x {layout.units} unit(s), "
+        f"{layout.shortcut} shortcuts, BN {'counted' if layout.bn else 'not counted'}, "
+        f"FC {'counted' if layout.classifier else 'not counted'} ({layout.classes} classes), groups {layout.groups}"
+    )

@@ -247,3 +247,60 @@ def test_space_bad_input(cli, args, fragment):
 def test_funnel_plot(cli, tmp_path):
     code, out, _ = cli("plot", "funnel", "--out", str(tmp_path / "f.pdf"), "--max-length", "4")
     assert code == 0 and (tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_network_json_and_torch(cli):
+    code, out, _ = cli(
+        "network",
+        "dw-pw",
+        "--width",
+        "16",
+        "--input-size",
+        "32",
+        "--blocks",
+        "1",
+        "--classes",
+        "10",
+        "--torch",
+        "--json",
+    )
+    data = json.loads(out)
+    assert code == 0 and data["torch"]["agrees"] is True
+    assert data["params"]["total"] == sum(v for k, v in data["params"].items() if k != "total")
+    assert (
+        sp.sympify(data["symbolic"]["params"], locals=S.by_name).subs(S.width, 16) == data["params"]["total"]
+    )
+
+
+def test_network_budget(cli):
+    code, out, _ = cli("network", "dw-pw", "--budget", "11.2M")
+    assert code == 0 and "DW+PW network, width 233" in out
+
+
+def test_network_symbolic_blocks(cli):
+    code, out, _ = cli("network", "pw-dw-pw", "--width", "64", "--blocks", "B")
+    assert code == 0 and "*B" in out
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (
+            ["network", "GConv(32)+PWGConv(4)", "--width", "72"],
+            "group number (=32) must be a positive integer dividing the 72",
+        ),
+        (["network", "dw-pw", "--width", "64", "--blocks", "2,0,2,2"], "is not a positive integer or B"),
+        (
+            ["network", "dw-pw", "--width", "64", "--input-size", "100"],
+            "not divisible by the layout's total stride 32",
+        ),
+        (["network", "dw-pw", "--width", "64", "--shortcut", "dense"], "shortcut 'dense' is unknown"),
+        (["network", "dw-pw", "--width", "64", "--budget", "1M"], "either --width"),
+        (["network", "dw-pw"], "either --width"),
+        (["network", "gconv-pwgconv", "--width", "64"], "needs group numbers: M, N"),
+        (["network", "dw-pw", "--width", "64", "--frobnicate"], "No such option"),
+    ],
+)
+def test_network_bad_input(cli, args, fragment):
+    code, _, err = cli(*args)
+    assert code == 2 and fragment in err and err.count("\n") == 1

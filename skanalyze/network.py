@@ -1,0 +1,497 @@
+"""Whole networks: the paper's Table 1 layout as an immutable, configurable description.
+
+Stem conv (k x k, stride 2, ``width`` or a fixed number of channels, BN) -> max pool 3x3 s2 ->
+stages of blocks at widths width, 2 width, 4 width, ... (the first block of every stage but
+the first halves the resolution and doubles the channels) -> global average pool -> FC.
+Every block is ``units`` copies of a design; the block has a shortcut (identity where shapes
+match; on a shape change a 1x1 projection + BN, a parameter-free zero-padded subsample, or
+no shortcut at all), and ReLU follows the sum. BN follows every conv layer.
+
+Counts are exact sympy expressions in ``width`` (and ``B`` when the blocks per stage are
+symbolic), per stage and in total; :func:`evaluate` gives exact integers fast (compiled
+functions), and skanalyze.nn.build_network builds the same network in torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from functools import lru_cache
+
+import sympy as sp
+
+from . import counting
+from . import symbols as S
+from .design import Design
+from .errors import SkanalyzeError
+
+SHORTCUTS = ("projection", "zero-pad", "none")
+STRIDE_AT = ("spatial", "first")  # which layer of the design strides in a down-sampling block
+WIDEN_AT = (
+    "plan",
+    "first",
+)  # which layer widens C -> 2C: the design's own plan, or its first width-changing layer
+GROUPS = ("fixed", "scale")  # group numbers fixed across stages, or doubled with the width
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The network skeleton a design fills (defaults: the paper's Table 1 with ResNet-18's 2 blocks per stage)."""
+
+    input_size: int = 224
+    in_channels: int = 3
+    stem_kernel: int = 3
+    stem_stride: int = 2
+    stem_width: int | None = None  # None: the stem outputs `width` channels
+    maxpool: bool = True
+    blocks: tuple = (2, 2, 2, 2)  # blocks per stage: integers, or the symbol B
+    units: int = 1  # copies of the design per block
+    stride_at: str = "spatial"
+    widen_at: str = "plan"
+    shortcut: str = "projection"
+    bn: bool = True  # BN counted (BN is always built)
+    classifier: bool = True  # FC counted
+    classes: int = 1000
+    groups: str = "fixed"
+    bottleneck: sp.Expr | None = None  # overrides the design's K rule (an expression in C and F)
+
+    def __post_init__(self):
+        def positive(name, value, allow_symbol=False):
+            value = sp.sympify(value)
+            if allow_symbol and value.free_symbols:
+                return
+            if not (value.is_Integer and value > 0):
+                raise SkanalyzeError(f"layout {name} (={value}) must be a positive integer")
+
+        for name in ("input_size", "in_channels", "stem_kernel", "stem_stride", "units", "classes"):
+            positive(name, getattr(self, name))
+        if self.stem_width is not None:
+            positive("stem_width", self.stem_width)
+        if not self.blocks:
+            raise SkanalyzeError("layout needs at least one stage; e.g. --blocks 2,2,2,2")
+        for b in self.blocks:
+            positive("blocks per stage", b, allow_symbol=True)
+        for name, value, valid in (
+            ("shortcut", self.shortcut, SHORTCUTS),
+            ("stride-at", self.stride_at, STRIDE_AT),
+            ("widen-at", self.widen_at, WIDEN_AT),
+            ("groups", self.groups, GROUPS),
+        ):
+            if value not in valid:
+                raise SkanalyzeError(f"layout {name} {value!r} is unknown; valid: {', '.join(valid)}")
+        if self.stem_kernel % 2 == 0:
+            raise SkanalyzeError(f"layout stem kernel (={self.stem_kernel}) must be odd")
+        total = self.stem_stride * (2 if self.maxpool else 1) * 2 ** (len(self.blocks) - 1)
+        if self.input_size % total:
+            near = [
+                m for m in (self.input_size // total * total, (self.input_size // total + 1) * total) if m > 0
+            ]
+            raise SkanalyzeError(
+                f"input size {self.input_size} is not divisible by the layout's total stride {total}; "
+                f"use a multiple of {total} such as {' or '.join(map(str, near))}"
+            )
+
+    @property
+    def stages(self) -> int:
+        """Number of stages."""
+        return len(self.blocks)
+
+    def sizes(self) -> tuple[int, list[int]]:
+        """(stem output size, output size of each stage)."""
+        stem = self.input_size // self.stem_stride
+        size = stem // 2 if self.maxpool else stem
+        out = [size]
+        for _ in range(1, self.stages):
+            size //= 2
+            out.append(size)
+        return stem, out
+
+
+PAPER_LAYOUT = Layout()
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One design placed in the network: its design instance (strides, plan), widths and output size."""
+
+    design: Design
+    c_in: sp.Expr
+    c_out: sp.Expr
+    out_size: int
+    groups: dict  # free group symbol -> its value at this stage (fixed or scaled)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block: units in sequence, a shortcut, and how many identical blocks it stands for."""
+
+    stage: int
+    units: tuple[Unit, ...]
+    shortcut: str | None  # identity | projection | zero-pad | None
+    c_in: sp.Expr
+    c_out: sp.Expr
+    stride: int
+    out_size: int
+    repeat: sp.Expr
+
+
+@dataclass(frozen=True)
+class Network:
+    """A design in a layout: the stem, representative blocks per stage, the classifier."""
+
+    design: Design
+    layout: Layout
+    stem_width: sp.Expr
+    stem_size: int
+    blocks: tuple[Block, ...]
+    final_width: sp.Expr
+
+
+def _with_stride(design: Design, where: str) -> Design:
+    kernels = list(design.kernels)
+    idx = next((i for i, k in enumerate(kernels) if k.spatial), 0) if where == "spatial" else 0
+    kernels[idx] = replace(kernels[idx], s=2)
+    return replace(design, kernels=tuple(kernels), label=None)
+
+
+def _scaled_groups(design: Design, factor: int) -> Design:
+    kernels = []
+    for k in design.kernels:
+        if k.mixing == "grouped" and k.argument() is not None and factor != 1:
+            k = k.with_arg(sp.sympify(k.argument()) * factor)
+        kernels.append(k)
+    return replace(design, kernels=tuple(kernels), label=None)
+
+
+def network(design: Design, layout: Layout = PAPER_LAYOUT) -> Network:
+    """Place a design in a layout (symbolic in `width`)."""
+    if layout.bottleneck is not None and design.uses_bottleneck:
+        design = replace(design, bottleneck=layout.bottleneck, label=None)
+    w = S.width
+    stem_width = sp.Integer(layout.stem_width) if layout.stem_width is not None else w
+    stem_size, sizes = layout.sizes()
+    blocks = []
+    c_prev = stem_width
+    plan_first = "early" if (layout.widen_at == "first" and not design.is_bottleneck) else design.plan
+    for s, b_s in enumerate(layout.blocks):
+        width_s = w * 2**s
+        base = _scaled_groups(design, 2**s) if layout.groups == "scale" else design
+        groups = {g: g * 2**s if layout.groups == "scale" else g for g in design.group_symbols}
+        down = s > 0
+        first_units = []
+        for u in range(layout.units):
+            c_in = c_prev if u == 0 else width_s
+            inst = base
+            if u == 0 and down:
+                inst = _with_stride(inst, layout.stride_at)
+            if u == 0 and sp.expand(c_in - width_s) != 0:
+                inst = replace(inst, plan=plan_first, label=None) if plan_first != inst.plan else inst
+            first_units.append(Unit(inst, c_in, width_s, sizes[s], groups))
+        change = down or sp.expand(c_prev - width_s) != 0
+        shortcut = None if layout.shortcut == "none" else (layout.shortcut if change else "identity")
+        blocks.append(
+            Block(s, tuple(first_units), shortcut, c_prev, width_s, 2 if down else 1, sizes[s], sp.Integer(1))
+        )
+        regular = tuple(Unit(base, width_s, width_s, sizes[s], groups) for _ in range(layout.units))
+        repeat = sp.sympify(b_s) - 1
+        if repeat != 0:
+            blocks.append(
+                Block(
+                    s,
+                    regular,
+                    None if layout.shortcut == "none" else "identity",
+                    width_s,
+                    width_s,
+                    1,
+                    sizes[s],
+                    repeat,
+                )
+            )
+        c_prev = width_s
+    return Network(design, layout, stem_width, stem_size, tuple(blocks), c_prev)
+
+
+# -- counting ----------------------------------------------------------------------------------------
+def _unit_values(unit: Unit, extra: dict | None = None) -> dict:
+    values = {S.C: unit.c_in, S.F: unit.c_out, S.H: unit.out_size, S.W: unit.out_size}
+    if unit.design.uses_bottleneck:
+        values[S.K] = sp.sympify(unit.design.bottleneck).subs({S.C: unit.c_in, S.F: unit.c_out})
+    return values
+
+
+def _shortcut_counts(block: Block, bn: bool) -> tuple[sp.Expr, sp.Expr]:
+    if block.shortcut != "projection":
+        return sp.Integer(0), sp.Integer(0)
+    params = block.c_in * block.c_out + (2 * block.c_out if bn else 0)
+    return params, block.c_in * block.c_out * block.out_size**2
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Params and MACs of a network: per part ('stem', 'stage 1', ..., 'classifier') and the total."""
+
+    params: dict
+    macs: dict
+
+    @property
+    def total_params(self) -> sp.Expr:
+        """All parameters."""
+        return sp.expand(sum(self.params.values(), sp.Integer(0)))
+
+    @property
+    def total_macs(self) -> sp.Expr:
+        """All multiply-accumulates."""
+        return sp.expand(sum(self.macs.values(), sp.Integer(0)))
+
+
+def counts(net: Network, groups: dict | None = None) -> Counts:
+    """Exact symbolic params and MACs per part, in `width` (and B, and free group symbols unless given)."""
+    lay = net.layout
+    groups = groups or {}
+    params: dict = {}
+    macs: dict = {}
+    k2 = lay.stem_kernel**2
+    params["stem"] = k2 * lay.in_channels * net.stem_width + (2 * net.stem_width if lay.bn else 0)
+    macs["stem"] = k2 * lay.in_channels * net.stem_width * net.stem_size**2
+    for block in net.blocks:
+        key = f"stage {block.stage + 1}"
+        p_sum, m_sum = _shortcut_counts(block, lay.bn)
+        for unit in block.units:
+            values = _unit_values(unit)
+            p = counting.params(unit.design, bn=lay.bn).subs(values)
+            m = counting.macs(unit.design).subs(values)
+            sub = {g: sp.sympify(v).subs(groups) for g, v in unit.groups.items()}
+            sub.update({g: v for g, v in groups.items() if g not in sub})
+            p_sum += p.subs(sub, simultaneous=True)
+            m_sum += m.subs(sub, simultaneous=True)
+        params[key] = params.get(key, 0) + block.repeat * p_sum
+        macs[key] = macs.get(key, 0) + block.repeat * m_sum
+    if lay.classifier:
+        params["classifier"] = net.final_width * lay.classes + lay.classes
+        macs["classifier"] = net.final_width * lay.classes
+    params = {k: counting.canonical(v) for k, v in params.items()}
+    macs = {k: counting.canonical(v) for k, v in macs.items()}
+    return Counts(params, macs)
+
+
+def concrete(net: Network, width: int, groups: dict | None = None) -> dict:
+    """Every symbol's value per unit at a concrete width; raises if a group number does not divide."""
+    if not (isinstance(width, int) and width > 0):
+        raise SkanalyzeError(f"width (={width}) must be a positive integer")
+    groups = groups or {}
+    missing = [str(g) for g in net.design.group_symbols if g not in groups]
+    if missing:
+        raise SkanalyzeError(
+            f"network of {net.design.notation!r} needs group numbers: {', '.join(missing)} (e.g. --subs "
+            + " ".join(f"{m}=4" for m in missing)
+            + ")"
+        )
+    return {S.width: width, **groups}
+
+
+def evaluate(net: Network, width: int, groups: dict | None = None) -> tuple[dict, dict]:
+    """Exact integer params and MACs per part at a concrete width (fast); validates every unit."""
+    base = concrete(net, width, groups)
+    lay = net.layout
+    sw = _num(net.stem_width, base)
+    params = {"stem": lay.stem_kernel**2 * lay.in_channels * sw + (2 * sw if lay.bn else 0)}
+    macs = {"stem": lay.stem_kernel**2 * lay.in_channels * sw * net.stem_size**2}
+    for block in net.blocks:
+        key = f"stage {block.stage + 1}"
+        c_in, c_out = _num(block.c_in, base), _num(block.c_out, base)
+        p_sum = m_sum = 0
+        if block.shortcut == "projection":
+            p_sum += c_in * c_out + (2 * c_out if lay.bn else 0)
+            m_sum += c_in * c_out * block.out_size**2
+        for unit in block.units:
+            values = _unit_int_values(unit, base)
+            try:
+                unit.design.at(values)
+            except SkanalyzeError as err:
+                raise SkanalyzeError(f"width {width}, {key}: {err}") from None
+            p_sum += counting.params_at(unit.design, values, bn=lay.bn)
+            m_sum += counting.macs_at(unit.design, values)
+        repeat = _num(block.repeat, base)
+        params[key] = params.get(key, 0) + repeat * p_sum
+        macs[key] = macs.get(key, 0) + repeat * m_sum
+    if lay.classifier:
+        fw = _num(net.final_width, base)
+        params["classifier"] = fw * lay.classes + lay.classes
+        macs["classifier"] = fw * lay.classes
+    return params, macs
+
+
+def _num(expr, base: dict) -> int:
+    """An integer from width-like expressions (n, width, n*width, n*g) without sympy's slow subs."""
+    expr = sp.sympify(expr)
+    if expr.is_Integer:
+        return int(expr)
+    coeff, rest = expr.as_coeff_Mul()
+    if rest in base:
+        value = Fraction(int(coeff.p), int(coeff.q)) * base[rest]
+        if value.denominator == 1:
+            return int(value)
+    return int(expr.subs(base))
+
+
+@lru_cache(maxsize=512)
+def _bottleneck_fn(expr: sp.Expr):
+    fn = sp.lambdify((S.C, S.F), expr, modules="math")
+    return lambda c, f: Fraction(fn(Fraction(c), Fraction(f)))
+
+
+def _unit_int_values(unit: Unit, base: dict) -> dict:
+    c_in, c_out = _num(unit.c_in, base), _num(unit.c_out, base)
+    values = {S.C: c_in, S.F: c_out, S.H: unit.out_size, S.W: unit.out_size}
+    if unit.design.uses_bottleneck:
+        k = _bottleneck_fn(sp.sympify(unit.design.bottleneck))(c_in, c_out)
+        if k.denominator != 1 or k <= 0:
+            raise SkanalyzeError(
+                f"width {base[S.width]}: bottleneck K = {unit.design.bottleneck} is not a positive integer at C={c_in}, F={c_out}"
+            )
+        values[S.K] = int(k)
+    for g, v in unit.groups.items():
+        values[g] = _num(v, base)
+    return values
+
+
+def unit_values(net: Network, width: int, groups: dict | None = None) -> list[list[dict]]:
+    """Integer values of every unit of every representative block (for building in torch)."""
+    base = concrete(net, width, groups)
+    return [[_unit_int_values(u, base) for u in block.units] for block in net.blocks]
+
+
+# -- network-level budgets ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Widest:
+    """The widest buildable network under a budget: its width, group numbers and exact counts."""
+
+    width: int
+    groups: dict
+    params: int
+    macs: int
+    widths_searched: int
+
+
+def _full_field_ok(net: Network, width: int, groups: dict) -> bool:
+    base = concrete(net, width, groups)
+    seen = set()
+    for block in net.blocks:
+        for unit in block.units:
+            values = _unit_int_values(unit, base)
+            key = (unit.design, tuple(sorted((str(k), v) for k, v in values.items())))
+            if key in seen:
+                continue
+            seen.add(key)
+            if _unit_full(unit.design, values) is False:
+                return False
+    return True
+
+
+@lru_cache(maxsize=4096)
+def _unit_full_cached(design: Design, items: tuple) -> bool:
+    from .field import field, propagate
+
+    values = dict(items)
+    f = field(design, {k: sp.Integer(v) for k, v in values.items()})
+    if f.aligned:
+        return sp.simplify(f.c - values[S.C]) == 0
+    return propagate(design, values)[2] == values[S.C]
+
+
+def _unit_full(design: Design, values: dict) -> bool:
+    items = tuple(
+        sorted(((k, v) for k, v in values.items() if k not in (S.H, S.W)), key=lambda kv: str(kv[0]))
+    )
+    return _unit_full_cached(design, items)
+
+
+def _group_candidates(net: Network, width: int) -> list[dict]:
+    """Every assignment of the free group numbers that divides every width it splits, at every stage."""
+    from itertools import product
+
+    from .optimize import _divisors
+
+    syms = net.design.group_symbols
+    if not syms:
+        return [{}]
+    # a group number splits the stage-1 width (fixed mode) or its stage-s multiple (scaled): it divides `width`
+    divisors = _divisors(width)
+    return [dict(zip(syms, combo, strict=True)) for combo in product(divisors, repeat=len(syms))]
+
+
+def widest(
+    design: Design, layout: Layout, budget: int, objective: str = "params", *, max_scan: int = 100_000
+) -> Widest:
+    """The widest buildable network whose total params (or MACs) fit the budget, exactly.
+
+    Group numbers given as integers stay; free ones are chosen per width (the cheapest with a full
+    field at every stage). Widths are scanned down from an upper bound found by bisection on the
+    cost with every free group at its largest value.
+    """
+    if objective not in ("params", "macs"):
+        raise SkanalyzeError(f"objective {objective!r} is unknown; valid: params, macs")
+    net = network(design, layout)
+    index = 0 if objective == "params" else 1
+
+    def cost(width, groups):
+        return sum(evaluate(net, width, groups)[index].values())
+
+    def best_at(width):
+        found = None
+        for groups in _group_candidates(net, width):
+            try:
+                c = cost(width, groups)
+            except SkanalyzeError:
+                continue
+            if found is not None and c >= found[0]:
+                continue
+            if not _full_field_ok(net, width, groups):
+                continue
+            found = (c, groups)
+        return found
+
+    # upper bound: cost with the groups as large as they can be, ignoring divisibility, is a lower bound
+    lb = sp.lambdify(S.width, _relaxed_total(net, objective), modules="math")
+    lo, hi = 0, 1
+    while lb(hi) <= budget:
+        lo, hi = hi, hi * 2
+        if hi > 10**9:
+            raise SkanalyzeError(f"budget {budget} is absurd for a network: no width bound below 10^9")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if lb(mid) <= budget else (lo, mid)
+    searched = 0
+    for width in range(lo, 0, -1):
+        searched += 1
+        if searched > max_scan:
+            break
+        found = best_at(width)
+        if found is not None and found[0] <= budget:
+            params, macs = evaluate(net, width, found[1])
+            return Widest(width, found[1], sum(params.values()), sum(macs.values()), searched)
+    raise SkanalyzeError(
+        f"budget {budget} is too small for any buildable {design.notation} network in this layout"
+    )
+
+
+def _relaxed_total(net: Network, objective: str) -> sp.Expr:
+    """Total cost in `width` with B substituted and every free group number at its largest value."""
+    c = counts(net)
+    total = c.total_params if objective == "params" else c.total_macs
+    caps = {}
+    for block in net.blocks:
+        for unit in block.units:
+            for layer in unit.design.layers:
+                arg = layer.kernel.argument() if layer.kernel.arg else None
+                if arg is None:
+                    continue
+                for g in net.design.group_symbols:
+                    if sp.sympify(arg).has(g):
+                        caps.setdefault(g, S.width)  # a group never exceeds the stage-1 width it splits
+    total = total.subs(caps)
+    if total.free_symbols - {S.width}:
+        raise SkanalyzeError(
+            f"network budget needs concrete blocks per stage (got {net.layout.blocks}); e.g. --blocks 2,2,2,2"
+        )
+    return total

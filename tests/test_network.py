@@ -1,0 +1,163 @@
+"""Whole networks: symbolic totals == compiled integers == torch, budgets against brute force, bad layouts."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skanalyze import catalog
+from skanalyze import symbols as S
+from skanalyze.design import parse
+from skanalyze.errors import SkanalyzeError
+from skanalyze.network import Layout, counts, evaluate, network, widest
+
+nn = pytest.importorskip("skanalyze.nn")
+
+DESIGNS = [
+    "standard",
+    "resnet-basic",
+    "dw-pw",
+    "pw-dw-pw",
+    "GConv(2)+PWGConv(4)",
+    "PWGConv(2)+DW+PWGConv(2)",
+    "resnext(2)",
+    "mobilenet-v2(2)",
+    "PW+Conv+PW",
+]
+
+layouts = st.builds(
+    Layout,
+    input_size=st.just(32),
+    blocks=st.sampled_from([(1, 1, 1, 1), (1, 2, 1, 1), (2, 1, 1, 1)]),
+    units=st.integers(1, 2),
+    stem_width=st.sampled_from([None, 8]),
+    stride_at=st.sampled_from(["spatial", "first"]),
+    widen_at=st.sampled_from(["plan", "first"]),
+    shortcut=st.sampled_from(["projection", "zero-pad", "none"]),
+    bn=st.booleans(),
+    classifier=st.booleans(),
+    classes=st.just(10),
+    groups=st.sampled_from(["fixed", "scale"]),
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(name=st.sampled_from(DESIGNS), layout=layouts, width=st.sampled_from([8, 16, 24]))
+def test_network_counts_match_torch(name, layout, width):
+    design = catalog.resolve(name)
+    net = network(design, layout)
+    try:
+        params, macs = evaluate(net, width)
+    except SkanalyzeError:
+        return  # a group number that does not divide a width at this size: nothing to build
+    sym = counts(net)
+    assert sym.total_params.subs(S.width, width) == sum(params.values())
+    assert sym.total_macs.subs(S.width, width) == sum(macs.values())
+    module = nn.build_network(net, width)
+    assert nn.network_counts(module, layout, bn=layout.bn) == (sum(params.values()), sum(macs.values()))
+
+
+@pytest.mark.parametrize("name, width", [("resnet-basic", 16), ("dw-pw", 24)])
+def test_full_size_224(name, width):
+    net = network(catalog.get(name), Layout())
+    params, macs = evaluate(net, width)
+    module = nn.build_network(net, width)
+    assert nn.network_counts(module, net.layout, bn=True) == (sum(params.values()), sum(macs.values()))
+
+
+def test_resnet18_is_the_standard_layout():
+    # torchvision's ResNet-18 has 11,689,512 parameters: a 7x7 stem, basic blocks widening at the first conv
+    net = network(parse("Conv+Conv"), Layout(widen_at="first", stem_kernel=7))
+    assert sum(evaluate(net, 64)[0].values()) == 11_689_512
+    # the paper's Table 1 stem is 3x3: 7*7*3*64 - 3*3*3*64 = 7680 fewer
+    assert (
+        sum(evaluate(network(parse("Conv+Conv"), Layout(widen_at="first")), 64)[0].values())
+        == 11_689_512 - 7680
+    )
+
+
+def test_symbolic_blocks():
+    design = catalog.get("pw-dw-pw")
+    sym = counts(network(design, Layout(blocks=(S.B,) * 4))).total_params
+    for b in (1, 3):
+        concrete = sum(evaluate(network(design, Layout(blocks=(b,) * 4)), 64)[0].values())
+        assert sym.subs({S.B: b, S.width: 64}) == concrete
+    assert sym.free_symbols == {S.B, S.width}
+
+
+def test_per_stage_parts():
+    params, macs = evaluate(network(catalog.get("dw-pw"), Layout()), 32)
+    assert list(params) == ["stem", "stage 1", "stage 2", "stage 3", "stage 4", "classifier"]
+    assert params["classifier"] == 256 * 1000 + 1000 and macs["classifier"] == 256 * 1000
+
+
+def brute_widest(design, layout, budget, free_groups=False):
+    best = None
+    net = network(design, layout)
+    for width in range(1, 200):
+        divisors = [g for g in range(1, width + 1) if width % g == 0]
+        choices = [(m, n) for m in divisors for n in divisors] if free_groups else [None]
+        for groups in choices:
+            g = {} if groups is None else dict(zip(design.group_symbols, groups, strict=True))
+            try:
+                total = sum(evaluate(net, width, g)[0].values())
+            except SkanalyzeError:
+                continue
+            from skanalyze.network import _full_field_ok
+
+            if total <= budget and _full_field_ok(net, width, g):
+                if best is None or (width, -total) > (best[0], -best[1]):
+                    best = (width, total)
+    return best
+
+
+@pytest.mark.parametrize(
+    "name, budget", [("dw-pw", 150_000), ("GConv(4)+PWGConv(2)", 300_000), ("pw-dw-pw", 200_000)]
+)
+def test_widest_equals_brute_force(name, budget):
+    layout = Layout(input_size=32, blocks=(1, 1, 1, 1), classes=10)
+    design = catalog.resolve(name)
+    found = widest(design, layout, budget)
+    assert (found.width, found.params) == brute_widest(design, layout, budget)
+
+
+def test_widest_with_free_groups():
+    layout = Layout(input_size=32, blocks=(1, 1, 1, 1), classes=10)
+    design = parse("GConv(M)+PWGConv(N)")
+    found = widest(design, layout, 100_000)
+    assert (found.width, found.params) == brute_widest(design, layout, 100_000, free_groups=True)
+    assert found.params <= 100_000
+    assert found.groups[S.M] * found.groups[S.N] <= found.width
+
+
+def test_widest_dw_pw_under_11_2m():
+    found = widest(catalog.get("dw-pw"), Layout(), 11_200_000)
+    assert (
+        found.params
+        <= 11_200_000
+        < sum(evaluate(network(catalog.get("dw-pw"), Layout()), found.width + 1)[0].values())
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"blocks": (2, 0, 2, 2)}, "blocks per stage (=0) must be a positive integer"),
+        ({"blocks": ()}, "at least one stage"),
+        ({"input_size": 100}, "not divisible by the layout's total stride 32"),
+        ({"shortcut": "dense"}, "shortcut 'dense' is unknown"),
+        ({"groups": "grow"}, "groups 'grow' is unknown"),
+        ({"stem_kernel": 4}, "must be odd"),
+    ],
+)
+def test_bad_layouts(kwargs, fragment):
+    with pytest.raises(SkanalyzeError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        Layout(**kwargs)
+
+
+def test_width_that_does_not_divide():
+    net = network(parse("GConv(32)+PWGConv(4)"), Layout())
+    with pytest.raises(
+        SkanalyzeError,
+        match=r"width 72, stage 1: .*group number \(=32\) must be a positive integer dividing the 72",
+    ):
+        evaluate(net, 72)

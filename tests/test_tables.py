@@ -1,0 +1,53 @@
+"""The paper's tables: the report is what the arithmetic says, and docs/paper-tables.md is current."""
+
+import json
+from pathlib import Path
+
+from skanalyze import tables as T
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "paper-tables.md"
+
+
+def test_doc_is_current():
+    assert DOC.read_text() == T.markdown(T.analyse()), (
+        "regenerate: skanalyze tables --markdown > docs/paper-tables.md"
+    )
+
+
+def test_every_row_has_a_verdict():
+    report = T.analyse()
+    assert len(report.verdicts) == len(T.ROWS) == 20
+    assert {v.verdict for v in report.verdicts} <= {"reproduced", "contradicts", "not reproducible"}
+    assert report.best_count == sum(v.reproduced for v in report.verdicts)
+
+
+def test_resnet_rows_reproduce_resnet18_without_fc():
+    report = T.analyse()
+    resnet = [v for v in report.verdicts if v.row.design == "Conv+Conv"]
+    assert all(v.reproduced for v in resnet)
+    assert all(abs(v.best / 1e6 - 11.2) <= 0.05 for v in resnet)
+
+
+def test_unbuildable_row_says_why():
+    v = next(v for v in T.analyse().verdicts if v.row.width == 700)
+    assert v.verdict == "not reproducible"
+    assert "dividing the 175 channels" in v.cause and "K = M*N = 200" in v.cause
+
+
+def test_row_params_are_exact_network_counts():
+    from skanalyze.network import evaluate, network
+
+    row = next(r for r in T.ROWS if r.label == "DW+PW" and r.width == 72)
+    a = T.Assumptions(blocks=1)
+    design, layout = T.row_setup(row, a)
+    assert T.row_params(row, a) == sum(evaluate(network(design, layout), 72)[0].values())
+
+
+def test_cli_json(cli):
+    code, out, _ = cli("tables", "--json")
+    rows = json.loads(out)
+    assert len(rows) == 20
+    for row in rows:
+        assert {"table", "design", "width", "paper_params_m", "params", "reproduced", "assumptions"} <= set(
+            row
+        )
