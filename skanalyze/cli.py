@@ -344,6 +344,47 @@ def network(
 
 
 @app.command()
+def train(
+    designs: Annotated[list[str] | None, typer.Option("--designs", help="Designs (repeat or comma-separated); default: the paper's four and the standard conv.")] = None,
+    budget: Annotated[str, typer.Option("--budget", help="Parameter budget of every network (e.g. 100k).")] = "100k",
+    epochs: Annotated[int, typer.Option("--epochs")] = 10,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds per design (0 .. S-1).")] = 3,
+    limit_train: Annotated[int | None, typer.Option("--limit-train", help="Use the first N training images.")] = None,
+    limit_test: Annotated[int | None, typer.Option("--limit-test", help="Use the first N test images.")] = None,
+    device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda")] = "auto",
+    out: Annotated[str, typer.Option("--out", help="Folder of per-run results (reruns resume from it).")] = "runs",
+    data: Annotated[str | None, typer.Option("--data", help="Folder with the four IDX files (default: Debian's Fashion-MNIST).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 128,
+    lr: Annotated[float, typer.Option("--lr")] = 0.1,
+    schedule: Annotated[str, typer.Option("--schedule", help="cosine | step")] = "cosine",
+    augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Random crop (pad 2) and flip.")] = True,
+    blocks: Annotated[str, typer.Option("--blocks", help="Blocks per stage of the 28x28 layout.")] = "1,1,1",
+    plot: Annotated[str | None, typer.Option("--plot", help="Also write accuracy vs width (PNG/SVG/PDF).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Train each design's widest network under one parameter budget and test whether accuracy follows width."""
+    from . import render
+    from . import train as T
+    from .optimize import parse_budget
+
+    names = report.split_designs(designs or []) or list(DEFAULT_TRAIN)
+    block_tuple = tuple(int(b) for b in blocks.split(",")) if all(b.strip().isdigit() for b in blocks.split(",")) else None
+    if not block_tuple or any(b <= 0 for b in block_tuple):
+        raise SkanalyzeError(f"--blocks {blocks!r} must be positive integers, e.g. 1,1,1")
+    config = T.Config(tuple(names), parse_budget(budget), epochs, seeds, batch_size, lr, schedule=schedule, augment=augment,
+                      limit_train=limit_train, limit_test=limit_test, data=data, device=device, blocks=block_tuple, out=out)
+    summary = T.run(config, log=lambda m: typer.echo(m, err=True))
+    if plot:
+        from . import plots
+
+        plots.save(plots.accuracy_vs_width(summary), plot)
+    typer.echo(render.dumps(summary) + "\n" if json_out else T.text(summary), nl=False)
+
+
+DEFAULT_TRAIN = ("standard", "dw-pw", "gconv-pwgconv", "pw-dw-pw", "pwgconv-dw-pwgconv")
+
+
+@app.command()
 def designs() -> None:
     """List the catalog: each design's name, notation and description."""
     typer.echo(report.catalog(), nl=False)

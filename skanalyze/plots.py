@@ -335,3 +335,23 @@ def network_params(designs: list[Design] | None = None, *, widths=(16, 1024), lo
         color="0.3",
     )
     return fig
+
+
+def accuracy_vs_width(summary: dict) -> Figure:
+    """Test accuracy (mean ± std over seeds) against width at an equal parameter budget."""
+    fig, ax = _figure(6.8, 4.4)
+    rows = [r for r in summary["designs"] if r["accuracy_mean"] is not None]
+    for i, r in enumerate(rows):
+        ax.errorbar(r["width"], 100 * r["accuracy_mean"], yerr=100 * r["accuracy_std"], fmt=_MARKERS[i % len(_MARKERS)],
+                    ms=8, capsize=4, label=f"{r['design']} (w={r['width']}, {r['params']:,} params)")
+        for acc in r["accuracies"]:
+            ax.plot(r["width"], 100 * acc, ".", color="0.5", ms=4)
+    ax.set_xscale("log")
+    ax.set_xlabel("width (stage-1 channels) of the widest network under the budget")
+    ax.set_ylabel("test accuracy (%)")
+    rho = summary.get("spearman")
+    cfg = summary["config"]
+    ax.set_title(f"Equal budget {summary['budget']:,} params: accuracy vs width\n"
+                 f"{cfg['epochs']} epochs x {cfg['seeds']} seeds; Spearman {rho:.2f}" if rho is not None else "", fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    return fig

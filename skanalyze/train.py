@@ -1,0 +1,403 @@
+"""The training harness: does accuracy follow width at an equal parameter budget? (the paper's Section 4.2)
+
+For a budget P and a list of designs, each design gets the widest buildable network under P
+(skanalyze.network.widest) in the paper's layout scaled to 28x28 inputs; the prediction is
+that wider networks (a larger information field) reach higher accuracy. Each (design, seed)
+run trains with SGD + Nesterov momentum and a cosine or step schedule, evaluates test
+accuracy, and is written atomically as one JSON file in the output folder, so a rerun with
+the same arguments skips finished runs, Ctrl-C leaves every file consistent, and runs can be
+spread over processes (one per GPU) sharing the folder. A NaN loss stops that run with a
+clear message and is recorded as failed, never as an accuracy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn as tnn
+
+from . import data as datasets
+from . import symbols as S
+from .catalog import resolve
+from .errors import SkanalyzeError
+from .network import Layout, network, widest
+
+SMALL_LAYOUT = Layout(input_size=28, in_channels=1, stem_stride=1, maxpool=False, blocks=(1, 1, 1), classes=10)
+SCHEDULES = ("cosine", "step")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that defines an experiment (and, with a design and a seed, one run)."""
+
+    designs: tuple[str, ...]
+    budget: int
+    epochs: int = 10
+    seeds: int = 3
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    augment: bool = True
+    normalize: bool = True
+    limit_train: int | None = None
+    limit_test: int | None = None
+    data: str | None = None
+    device: str = "auto"
+    blocks: tuple[int, ...] = (1, 1, 1)
+    out: str = "runs"
+
+    def __post_init__(self):
+        if not self.designs:
+            raise SkanalyzeError("train needs at least one design: --designs dw-pw,pw-dw-pw")
+        for name, value in (("--epochs", self.epochs), ("--seeds", self.seeds), ("--batch-size", self.batch_size),
+                            ("--budget", self.budget)):
+            if not isinstance(value, int) or value <= 0:
+                raise SkanalyzeError(f"{name} (={value}) must be a positive integer")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise SkanalyzeError(f"--lr (={self.lr}) must be a positive number")
+        if self.schedule not in SCHEDULES:
+            raise SkanalyzeError(f"--schedule {self.schedule!r} is unknown; valid: {', '.join(SCHEDULES)}")
+        if self.device not in DEVICES:
+            raise SkanalyzeError(f"--device {self.device!r} is unknown; valid: {', '.join(DEVICES)}")
+
+    def layout(self) -> Layout:
+        """The 28x28 layout: 3x3 stem at stride 1, no max pool, stages at 28, 14, 7 pixels, 10 classes."""
+        from dataclasses import replace
+
+        return replace(SMALL_LAYOUT, blocks=tuple(self.blocks))
+
+    def run_key(self, design: str, seed: int) -> dict:
+        """What defines one run (its results file name hashes this)."""
+        keys = ("budget", "epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule", "augment", "normalize",
+                "limit_train", "limit_test", "blocks")
+        return {"design": design, "seed": seed, **{k: getattr(self, k) for k in keys}}
+
+
+def run_path(config: Config, design: str, seed: int) -> Path:
+    """The results file of one run: <out>/<design>-s<seed>-<hash>.json."""
+    key = json.dumps(config.run_key(design, seed), sort_keys=True, default=str)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+    slug = "".join(ch if ch.isalnum() else "_" for ch in design).strip("_")
+    return Path(config.out) / f"{slug}-s{seed}-{digest}.json"
+
+
+def write_atomic(path: Path, obj) -> None:
+    """Write JSON to a temporary file in the same folder, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def pick_device(name: str) -> torch.device:
+    """auto: CUDA when available, else CPU."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SkanalyzeError("--device cuda: no CUDA device is available; use --device auto or cpu")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One design's network under the budget: its width, groups and exact parameter count."""
+
+    design: str
+    notation: str
+    width: int
+    groups: dict
+    params: int
+
+
+def plan(config: Config) -> list[Plan]:
+    """The widest buildable network of every design under the budget, in the 28x28 layout."""
+    out = []
+    for name in config.designs:
+        design = resolve(name)
+        found = widest(design, config.layout(), config.budget)
+        out.append(Plan(name, design.notation, found.width, {str(k): int(v) for k, v in found.groups.items()}, found.params))
+    return out
+
+
+def build_model(p: Plan, config: Config) -> tnn.Module:
+    """The network of a plan as a torch module (classifier included)."""
+    from . import nn
+
+    design = resolve(p.design)
+    groups = {S.symbol(k): v for k, v in p.groups.items()}
+    return nn.build_network(network(design, config.layout()), p.width, groups)
+
+
+# -- one run ---------------------------------------------------------------------------------------------
+class RunFailed(Exception):
+    """A run stopped on purpose (a NaN loss)."""
+
+
+class Progress:
+    """A one-line progress bar with throughput and ETA on stderr (silent when not a terminal unless forced)."""
+
+    def __init__(self, total_images: int, enabled: bool | None = None):
+        self.total, self.done, self.start = total_images, 0, time.perf_counter()
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.last = 0.0
+
+    def update(self, images: int, label: str) -> None:
+        self.done += images
+        now = time.perf_counter()
+        if not self.enabled or now - self.last < 0.5 and self.done < self.total:
+            return
+        self.last = now
+        rate = self.done / max(now - self.start, 1e-9)
+        frac = min(self.done / max(self.total, 1), 1.0)
+        eta = (self.total - self.done) / max(rate, 1e-9)
+        bar = "#" * int(frac * 24) + "-" * (24 - int(frac * 24))
+        sys.stderr.write(f"\r{label[:42]:<42} [{bar}] {100 * frac:5.1f}% {rate:7.0f} img/s ETA {_clock(eta)} ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _tensors(ds: datasets.Dataset, device: torch.device, normalize: bool):
+    mean, std = (float(ds.train_images.mean()) / 255, float(ds.train_images.std()) / 255) if normalize else (0.0, 1.0)
+
+    def prep(images):
+        x = torch.from_numpy(np.array(images, dtype=np.float32)).div_(255).sub_(mean).div_(std).unsqueeze(1)
+        return x
+
+    x_tr, y_tr = prep(ds.train_images), torch.from_numpy(ds.train_labels.copy())
+    x_te, y_te = prep(ds.test_images), torch.from_numpy(ds.test_labels.copy())
+    if device.type == "cuda":  # the whole dataset fits on the GPU: no host-device copies per batch
+        x_tr, y_tr, x_te, y_te = (t.to(device, non_blocking=True) for t in (x_tr.pin_memory(), y_tr, x_te, y_te))
+    return x_tr, y_tr, x_te, y_te
+
+
+def _augment(x: torch.Tensor, gen: torch.Generator, pad: int = 2) -> torch.Tensor:
+    """Random crop with zero padding and random horizontal flip, vectorised over the batch."""
+    b, _, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (b,), generator=gen).to(x.device)
+    dx = torch.randint(0, 2 * pad + 1, (b,), generator=gen).to(x.device)
+    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, :]
+    out = padded[torch.arange(b, device=x.device)[:, None, None], 0, rows, cols].unsqueeze(1)
+    flip = (torch.rand(b, generator=gen) < 0.5).to(x.device)
+    return torch.where(flip[:, None, None, None], out.flip(-1), out)
+
+
+def _lr_at(config: Config, epoch_progress: float) -> float:
+    if config.schedule == "cosine":
+        return config.lr * 0.5 * (1 + math.cos(math.pi * epoch_progress / config.epochs))
+    return config.lr * (0.1 ** sum(epoch_progress >= f * config.epochs for f in (0.5, 0.75)))
+
+
+def train_one(p: Plan, seed: int, config: Config, tensors, device: torch.device, progress: Progress) -> dict:
+    """Train one network with one seed; returns its result (raises RunFailed on a NaN loss)."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = build_model(p, config).to(device)
+    cuda = device.type == "cuda"
+    if cuda:
+        model = model.to(memory_format=torch.channels_last)
+    x_tr, y_tr, x_te, y_te = tensors
+    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=True,
+                          weight_decay=config.weight_decay)
+    n = len(x_tr)
+    steps = math.ceil(n / config.batch_size)
+    start = time.perf_counter()
+    seen = 0
+    loss_sum = 0.0
+    for epoch in range(config.epochs):
+        model.train()
+        order = torch.randperm(n, generator=gen)
+        loss_sum = 0.0
+        for step in range(steps):
+            for group in opt.param_groups:
+                group["lr"] = _lr_at(config, epoch + step / steps)
+            idx = order[step * config.batch_size : (step + 1) * config.batch_size]
+            xb, yb = x_tr[idx.to(x_tr.device)], y_tr[idx.to(y_tr.device)]
+            if config.augment:
+                xb = _augment(xb, gen)
+            if cuda:
+                xb = xb.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+                yb = yb.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+                loss = tnn.functional.cross_entropy(model(xb), yb)
+            if not torch.isfinite(loss):
+                raise RunFailed(f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} (lr {config.lr}); "
+                                "try a smaller --lr")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += float(loss.detach()) * len(idx)
+            seen += len(idx)
+            progress.update(len(idx), f"{p.notation} seed {seed} epoch {epoch + 1}/{config.epochs}")
+    train_seconds = time.perf_counter() - start
+    accuracy, test_loss = evaluate(model, x_te, y_te, device)
+    return {"train_loss": loss_sum / n, "test_loss": test_loss, "accuracy": accuracy,
+            "images_per_sec": seen / max(train_seconds, 1e-9), "train_seconds": train_seconds}
+
+
+@torch.no_grad()
+def evaluate(model: tnn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> tuple[float, float]:
+    """Test accuracy and loss."""
+    model.eval()
+    correct, loss = 0, 0.0
+    for i in range(0, len(x), 1000):
+        xb, yb = x[i : i + 1000].to(device), y[i : i + 1000].to(device)
+        if device.type == "cuda":
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = model(xb).float()
+        loss += float(tnn.functional.cross_entropy(logits, yb, reduction="sum"))
+        correct += int((logits.argmax(1) == yb).sum())
+    return correct / len(x), loss / len(x)
+
+
+# -- the experiment ---------------------------------------------------------------------------------------
+def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
+    """Plan, train every unfinished (design, seed) run, and summarise all of them."""
+    device = pick_device(config.device)
+    ds = datasets.load(config.data, limit_train=config.limit_train, limit_test=config.limit_test)
+    plans = plan(config)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    todo = [(p, seed) for p in plans for seed in range(config.seeds) if not run_path(config, p.design, seed).exists()]
+    if todo:
+        if device.type == "cpu":
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        tensors = _tensors(ds, device, config.normalize)
+        bar = Progress(len(todo) * config.epochs * len(ds.train_images), progress)
+        try:
+            for p, seed in todo:
+                record = {"run": config.run_key(p.design, seed), "design": p.design, "notation": p.notation,
+                          "width": p.width, "groups": p.groups, "params": p.params, "device": str(device),
+                          "data": ds.source, "train_images": len(ds.train_images), "test_images": len(ds.test_images)}
+                try:
+                    record.update(train_one(p, seed, config, tensors, device, bar), status="ok")
+                except RunFailed as err:
+                    record.update(status="failed", error=str(err))
+                    log(f"run {p.notation} seed {seed} failed: {err}")
+                write_atomic(run_path(config, p.design, seed), record)
+        finally:
+            bar.close()
+    return summarise(config, plans)
+
+
+def summarise(config: Config, plans: list[Plan]) -> dict:
+    """Per design: width, params, accuracy over seeds; the predicted vs measured ordering, with its uncertainty."""
+    rows = []
+    for rank, p in enumerate(sorted(plans, key=lambda q: -q.width), start=1):
+        records = [json.loads(run_path(config, p.design, s).read_text()) for s in range(config.seeds)
+                   if run_path(config, p.design, s).exists()]
+        accs = [r["accuracy"] for r in records if r.get("status") == "ok"]
+        failed = [r.get("error", "") for r in records if r.get("status") != "ok"]
+        rows.append({
+            "design": p.notation, "name": p.design, "width": p.width, "params": p.params, "groups": p.groups,
+            "predicted_rank": rank, "seeds": len(accs), "accuracies": accs,
+            "accuracy_mean": float(np.mean(accs)) if accs else None,
+            "accuracy_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0 if accs else None,
+            "images_per_sec": float(np.mean([r["images_per_sec"] for r in records if r.get("status") == "ok"]))
+            if accs else None,
+            "failed": failed,
+        })
+    return {**ordering(rows), "designs": rows, "budget": config.budget, "config": asdict(config)}
+
+
+def spearman(x, y) -> float:
+    """Spearman's rank correlation (average ranks for ties)."""
+    def ranks(v):
+        v = np.asarray(v, dtype=float)
+        order = v.argsort()
+        r = np.empty(len(v))
+        r[order] = np.arange(len(v))
+        for val in np.unique(v):
+            r[v == val] = r[v == val].mean()
+        return r
+
+    rx, ry = ranks(x), ranks(y)
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def ordering(rows: list[dict], *, draws: int = 2000) -> dict:
+    """Does accuracy follow width? Spearman on the means, adjacent pairs against their standard error,
+    and a bootstrap over seeds. An ordering inside the seed noise is reported as not confirmed."""
+    done = [r for r in rows if r["accuracy_mean"] is not None]
+    if len(done) < 2:
+        return {"spearman": None, "ordering_holds": False, "confirmed": False, "pairs": [],
+                "verdict": "fewer than two designs finished: no ordering to test"}
+    rho = spearman([r["width"] for r in done], [r["accuracy_mean"] for r in done])
+    pairs, holds, resolved = [], True, True
+    by_width = sorted(done, key=lambda r: -r["width"])
+    for wide, narrow in zip(by_width, by_width[1:], strict=False):
+        diff = wide["accuracy_mean"] - narrow["accuracy_mean"]
+        se = math.sqrt(sum(r["accuracy_std"] ** 2 / r["seeds"] for r in (wide, narrow) if r["seeds"] > 1))
+        ok = diff > 0 if wide["width"] != narrow["width"] else True
+        clear = ok and wide["seeds"] > 1 and narrow["seeds"] > 1 and diff > 2 * se
+        holds &= ok
+        resolved &= clear
+        pairs.append({"wider": wide["design"], "narrower": narrow["design"], "difference": diff, "standard_error": se,
+                      "ordered": ok, "beyond_noise": clear})
+    rng = np.random.default_rng(0)
+    multi = all(len(r["accuracies"]) > 1 for r in done)
+    boot = []
+    if multi:
+        for _ in range(draws):
+            boot.append(spearman([r["width"] for r in done], [rng.choice(r["accuracies"]) for r in done]))
+    boot = [b for b in boot if not math.isnan(b)]
+    interval = [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))] if boot else None
+    confirmed = bool(holds and resolved and rho > 0)
+    if confirmed:
+        verdict = "accuracy follows width, every step beyond 2 standard errors of the seed noise"
+    elif holds and rho > 0:
+        verdict = "accuracy follows width on the means, but some steps are inside the seed noise: not confirmed"
+    elif rho is not None and not math.isnan(rho) and rho > 0:
+        verdict = "accuracy tends to rise with width (positive Spearman), but the order is not monotone"
+    else:
+        verdict = "accuracy does not follow width"
+    if not multi:
+        verdict += "; a single seed per design gives no estimate of the noise"
+    return {"spearman": rho, "ordering_holds": bool(holds and rho > 0), "confirmed": confirmed, "pairs": pairs,
+            "bootstrap_spearman_95": interval, "verdict": verdict}
+
+
+def text(summary: dict) -> str:
+    """The `skanalyze train` table."""
+    cfg = summary["config"]
+    lines = [f"equal budget {summary['budget']} params, 28x28 layout blocks {tuple(cfg['blocks'])}, {cfg['epochs']} epochs, "
+             f"{cfg['seeds']} seeds, train {cfg['limit_train'] or 'all'} / test {cfg['limit_test'] or 'all'} images",
+             f"{'rank':>4}  {'design':<28}{'width':>6}{'params':>9}{'accuracy':>18}{'img/s':>9}"]
+    for r in summary["designs"]:
+        acc = "failed" if r["accuracy_mean"] is None else f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f} %"
+        ips = "" if r["images_per_sec"] is None else f"{r['images_per_sec']:.0f}"
+        lines.append(f"{r['predicted_rank']:>4}  {r['design'][:27]:<28}{r['width']:>6}{r['params']:>9}{acc:>18}{ips:>9}")
+        for err in r["failed"]:
+            lines.append(f"      failed run: {err}")
+    rho = summary["spearman"]
+    lines.append(f"Spearman (width vs mean accuracy): {'n/a' if rho is None else f'{rho:.3f}'}"
+                 + (f", bootstrap 95% interval {summary['bootstrap_spearman_95'][0]:.2f} .. "
+                    f"{summary['bootstrap_spearman_95'][1]:.2f}" if summary.get("bootstrap_spearman_95") else ""))
+    lines.append(f"verdict: {summary['verdict']}")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["Config", "run", "summarise", "spearman", "ordering", "plan"]

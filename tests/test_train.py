@@ -1,0 +1,179 @@
+"""The training harness: IDX loading, a tiny run, determinism, resume after an interruption, errors."""
+
+import gzip
+import json
+import math
+
+import numpy as np
+import pytest
+
+from skanalyze import data as datasets
+from skanalyze.errors import SkanalyzeError
+
+torch = pytest.importorskip("torch")
+from skanalyze import train as T  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def idx_dir(tmp_path_factory):
+    """A tiny IDX dataset: class c images are bright in row band c (learnable), gzipped train, raw test."""
+    root = tmp_path_factory.mktemp("idx")
+    rng = np.random.default_rng(0)
+
+    def make(n):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+        for i, c in enumerate(labels):
+            images[i, 2 * c + 4 : 2 * c + 7, :] += 150
+        return images, labels
+
+    tr_x, tr_y = make(256)
+    te_x, te_y = make(128)
+    datasets.write_idx(root / "train-images-idx3-ubyte.gz", tr_x)
+    datasets.write_idx(root / "train-labels-idx1-ubyte.gz", tr_y)
+    datasets.write_idx(root / "t10k-images-idx3-ubyte", te_x)
+    datasets.write_idx(root / "t10k-labels-idx1-ubyte", te_y)
+    return root
+
+
+def test_idx_round_trip(idx_dir):
+    ds = datasets.load(idx_dir)
+    assert ds.train_images.shape == (256, 28, 28) and ds.test_images.shape == (128, 28, 28)
+    assert ds.train_labels.dtype == np.int64 and ds.classes == 10
+    limited = datasets.load(idx_dir, limit_train=100, limit_test=10)
+    assert len(limited.train_images) == 100 and len(limited.test_labels) == 10
+    assert np.array_equal(limited.train_images, ds.train_images[:100])
+
+
+def test_idx_errors(tmp_path, idx_dir):
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03\x00\x00\x00\x02")
+    with pytest.raises(SkanalyzeError, match="truncated"):
+        datasets.read_idx(tmp_path / "train-images-idx3-ubyte")
+    (tmp_path / "bad").write_bytes(b"GIF89a")
+    with pytest.raises(SkanalyzeError, match="not an IDX file"):
+        datasets.read_idx(tmp_path / "bad")
+    with pytest.raises(SkanalyzeError, match="lacks train-labels-idx1-ubyte, t10k-images-idx3-ubyte"):
+        datasets.load(tmp_path)
+
+
+def test_missing_default_dataset_names_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setattr(datasets, "DEFAULT_DIR", tmp_path / "nowhere")
+    with pytest.raises(SkanalyzeError) as err:
+        datasets.load()
+    assert "apt-get install -y dataset-fashion-mnist" in str(err.value) and "\n" not in str(err.value)
+
+
+def config(idx_dir, out, **kw):
+    base = dict(designs=("dw-pw", "standard"), budget=3000, epochs=1, seeds=1, batch_size=64, data=str(idx_dir),
+                device="cpu", out=str(out))
+    base.update(kw)
+    return T.Config(**base)
+
+
+def test_tiny_run_outputs(idx_dir, tmp_path):
+    summary = T.run(config(idx_dir, tmp_path / "r"), progress=False)
+    names = {r["design"] for r in summary["designs"]}
+    assert names == {"DW+PW", "Conv"}
+    for r in summary["designs"]:
+        assert 0 <= r["accuracy_mean"] <= 1 and r["seeds"] == 1 and r["params"] <= 3000
+    widths = {r["design"]: r["width"] for r in summary["designs"]}
+    assert widths["DW+PW"] > widths["Conv"]  # the sparse design buys a wider network
+    assert [r["predicted_rank"] for r in summary["designs"]] == [1, 2]
+    assert "spearman" in summary and "ordering_holds" in summary
+    files = sorted((tmp_path / "r").glob("*.json"))
+    assert len(files) == 2 and all(json.loads(f.read_text())["status"] == "ok" for f in files)
+
+
+def test_same_seed_same_accuracy(idx_dir, tmp_path):
+    a = T.run(config(idx_dir, tmp_path / "a", designs=("dw-pw",)), progress=False)
+    b = T.run(config(idx_dir, tmp_path / "b", designs=("dw-pw",)), progress=False)
+    assert a["designs"][0]["accuracies"] == b["designs"][0]["accuracies"]
+
+
+def test_resume_after_interruption(idx_dir, tmp_path, monkeypatch):
+    out = tmp_path / "resume"
+    cfg = config(idx_dir, out, seeds=2, designs=("dw-pw",))
+    real = T.train_one
+    calls = []
+
+    def interrupted(p, seed, *args, **kw):
+        if calls:
+            raise KeyboardInterrupt  # Ctrl-C during the second run
+        calls.append(seed)
+        return real(p, seed, *args, **kw)
+
+    monkeypatch.setattr(T, "train_one", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        T.run(cfg, progress=False)
+    files = list(out.glob("*.json"))
+    assert len(files) == 1 and json.loads(files[0].read_text())["status"] == "ok"  # consistent, complete
+    assert not list(out.glob(".*tmp"))
+    monkeypatch.setattr(T, "train_one", lambda p, seed, *a, **k: calls.append(seed) or real(p, seed, *a, **k))
+    summary = T.run(cfg, progress=False)
+    assert calls == [0, 1]  # only the unfinished seed ran again
+    assert summary["designs"][0]["seeds"] == 2
+
+
+def test_nan_loss_stops_the_run(idx_dir, tmp_path):
+    summary = T.run(config(idx_dir, tmp_path / "nan", designs=("dw-pw",), lr=1e30), progress=False, log=lambda m: None)
+    row = summary["designs"][0]
+    assert row["accuracy_mean"] is None and "loss became" in row["failed"][0]
+
+
+def test_ordering_statistics():
+    rows = [
+        {"design": "a", "width": 40, "accuracies": [0.90, 0.91, 0.92], "seeds": 3},
+        {"design": "b", "width": 30, "accuracies": [0.80, 0.81, 0.82], "seeds": 3},
+        {"design": "c", "width": 20, "accuracies": [0.70, 0.71, 0.72], "seeds": 3},
+    ]
+    for r in rows:
+        r["accuracy_mean"], r["accuracy_std"] = float(np.mean(r["accuracies"])), float(np.std(r["accuracies"], ddof=1))
+    result = T.ordering(rows)
+    assert result["spearman"] == pytest.approx(1.0) and result["ordering_holds"] and result["confirmed"]
+    rows[1]["accuracies"] = [0.70, 0.95, 0.80]  # middle design inside the noise
+    rows[1]["accuracy_mean"], rows[1]["accuracy_std"] = float(np.mean(rows[1]["accuracies"])), float(np.std(rows[1]["accuracies"], ddof=1))
+    result = T.ordering(rows)
+    assert not result["confirmed"] and "not confirmed" in result["verdict"]
+
+
+def test_spearman_matches_definition():
+    assert T.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1)
+    assert T.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1)
+    assert T.spearman([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
+    assert math.isnan(T.spearman([1, 2, 3], [5, 5, 5]))
+
+
+@pytest.mark.parametrize(
+    "kw, fragment",
+    [({"epochs": 0}, "--epochs"), ({"schedule": "linear"}, "--schedule 'linear'"), ({"device": "tpu"}, "--device 'tpu'"),
+     ({"designs": ()}, "at least one design"), ({"lr": -1.0}, "--lr")],
+)
+def test_bad_config(idx_dir, tmp_path, kw, fragment):
+    with pytest.raises(SkanalyzeError, match=fragment):
+        config(idx_dir, tmp_path, **kw)
+
+
+@pytest.mark.skipif(not datasets.DEFAULT_DIR.exists(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_tiny_run_on_fashion_mnist(tmp_path, cli):
+    code, out, err = cli("train", "--designs", "dw-pw,standard", "--budget", "5k", "--epochs", "2", "--seeds", "1",
+                         "--limit-train", "500", "--batch-size", "32", "--limit-test", "200", "--device", "cpu",
+                         "--out", str(tmp_path), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert {r["design"] for r in data["designs"]} == {"DW+PW", "Conv"}
+    for r in data["designs"]:
+        assert {"design", "width", "params", "accuracy_mean", "accuracy_std", "predicted_rank"} <= set(r)
+        assert r["accuracy_mean"] > 0.25  # well above chance (0.10) on real data after two short epochs
+    assert "spearman" in data and "ordering_holds" in data
+
+
+def test_cli_missing_data(cli, tmp_path):
+    code, _, err = cli("train", "--data", str(tmp_path), "--budget", "5k", "--epochs", "1", "--seeds", "1")
+    assert code == 2 and "lacks" in err and err.count("\n") == 1
+
+
+def test_gzip_reader_handles_corruption(tmp_path):
+    path = tmp_path / "x.gz"
+    path.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x03abc")[:-5])
+    with pytest.raises(SkanalyzeError, match="cannot read IDX file"):
+        datasets.read_idx(path)
