@@ -70,6 +70,36 @@ ENTRIES: tuple[Entry, ...] = (
         knob="cardinality",
         default=16,
     ),
+    Entry(
+        "hetconv",
+        "SSC({})",
+        "structured sparse conv (HetConv): k x k on 1/P of the channels per filter in a shifted pattern, 1 x 1 on the rest",
+        knob="part P",
+        default=4,
+    ),
+    Entry(
+        "ssc-group", "SSC(M,rest=none)", "structured sparse conv without the 1 x 1 part: a shifted group conv"
+    ),
+    Entry(
+        "scc",
+        "SCC+PW",
+        "sparse complementary convs (checkerboard halves alternating over filters) fused by a 1 x 1 conv",
+    ),
+    Entry("scc-channel", "SCC(mode=channel)+PW", "channel-complementary sparse convs fused by a 1 x 1 conv"),
+    Entry(
+        "line",
+        "Line(orient=filter)",
+        "line-segment kernel: k weights on a learned line per filter (+F orientation params)",
+    ),
+    Entry(
+        "line-cross", "Line+Line(angle=90)", "two orthogonal line segments: together the full k x k window"
+    ),
+)
+FAMILIES: tuple[str, ...] = ("hetconv", "ssc-group", "scc", "scc-channel", "line", "line-cross")
+COMPARISON: tuple[str, ...] = (
+    "standard",
+    *("dw-pw", "gconv-pwgconv", "pw-dw-pw", "pwgconv-dw-pwgconv"),
+    *FAMILIES,
 )
 
 BY_NAME: dict[str, Entry] = {e.name: e for e in ENTRIES}

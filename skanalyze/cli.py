@@ -160,7 +160,7 @@ def plot(
     kind: Annotated[
         str,
         typer.Argument(
-            help="width | ratio | macs | funnel | network (for funnel, --designs is the alphabet)"
+            help="width | ratio | macs | funnel | network | families (for funnel, --designs is the alphabet)"
         ),
     ],
     designs: Annotated[
@@ -345,21 +345,42 @@ def network(
 
 @app.command()
 def train(
-    designs: Annotated[list[str] | None, typer.Option("--designs", help="Designs (repeat or comma-separated); default: the paper's four and the standard conv.")] = None,
-    budget: Annotated[str, typer.Option("--budget", help="Parameter budget of every network (e.g. 100k).")] = "100k",
+    designs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--designs",
+            help="Designs (repeat or comma-separated); default: the paper's four and the standard conv.",
+        ),
+    ] = None,
+    budget: Annotated[
+        str, typer.Option("--budget", help="Parameter budget of every network (e.g. 100k).")
+    ] = "100k",
     epochs: Annotated[int, typer.Option("--epochs")] = 10,
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds per design (0 .. S-1).")] = 3,
-    limit_train: Annotated[int | None, typer.Option("--limit-train", help="Use the first N training images.")] = None,
-    limit_test: Annotated[int | None, typer.Option("--limit-test", help="Use the first N test images.")] = None,
+    limit_train: Annotated[
+        int | None, typer.Option("--limit-train", help="Use the first N training images.")
+    ] = None,
+    limit_test: Annotated[
+        int | None, typer.Option("--limit-test", help="Use the first N test images.")
+    ] = None,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda")] = "auto",
-    out: Annotated[str, typer.Option("--out", help="Folder of per-run results (reruns resume from it).")] = "runs",
-    data: Annotated[str | None, typer.Option("--data", help="Folder with the four IDX files (default: Debian's Fashion-MNIST).")] = None,
+    out: Annotated[
+        str, typer.Option("--out", help="Folder of per-run results (reruns resume from it).")
+    ] = "runs",
+    data: Annotated[
+        str | None,
+        typer.Option("--data", help="Folder with the four IDX files (default: Debian's Fashion-MNIST)."),
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 128,
     lr: Annotated[float, typer.Option("--lr")] = 0.1,
     schedule: Annotated[str, typer.Option("--schedule", help="cosine | step")] = "cosine",
-    augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Random crop (pad 2) and flip.")] = True,
+    augment: Annotated[
+        bool, typer.Option("--augment/--no-augment", help="Random crop (pad 2) and flip.")
+    ] = True,
     blocks: Annotated[str, typer.Option("--blocks", help="Blocks per stage of the 28x28 layout.")] = "1,1,1",
-    plot: Annotated[str | None, typer.Option("--plot", help="Also write accuracy vs width (PNG/SVG/PDF).")] = None,
+    plot: Annotated[
+        str | None, typer.Option("--plot", help="Also write accuracy vs width (PNG/SVG/PDF).")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Train each design's widest network under one parameter budget and test whether accuracy follows width."""
@@ -368,11 +389,29 @@ def train(
     from .optimize import parse_budget
 
     names = report.split_designs(designs or []) or list(DEFAULT_TRAIN)
-    block_tuple = tuple(int(b) for b in blocks.split(",")) if all(b.strip().isdigit() for b in blocks.split(",")) else None
+    block_tuple = (
+        tuple(int(b) for b in blocks.split(","))
+        if all(b.strip().isdigit() for b in blocks.split(","))
+        else None
+    )
     if not block_tuple or any(b <= 0 for b in block_tuple):
         raise SkanalyzeError(f"--blocks {blocks!r} must be positive integers, e.g. 1,1,1")
-    config = T.Config(tuple(names), parse_budget(budget), epochs, seeds, batch_size, lr, schedule=schedule, augment=augment,
-                      limit_train=limit_train, limit_test=limit_test, data=data, device=device, blocks=block_tuple, out=out)
+    config = T.Config(
+        tuple(names),
+        parse_budget(budget),
+        epochs,
+        seeds,
+        batch_size,
+        lr,
+        schedule=schedule,
+        augment=augment,
+        limit_train=limit_train,
+        limit_test=limit_test,
+        data=data,
+        device=device,
+        blocks=block_tuple,
+        out=out,
+    )
     summary = T.run(config, log=lambda m: typer.echo(m, err=True))
     if plot:
         from . import plots
@@ -382,6 +421,26 @@ def train(
 
 
 DEFAULT_TRAIN = ("standard", "dw-pw", "gconv-pwgconv", "pw-dw-pw", "pwgconv-dw-pwgconv")
+
+
+@app.command()
+def compare(
+    designs: Annotated[
+        list[str] | None, typer.Argument(help="Designs; default: the paper's four and the related families.")
+    ] = None,
+    budget: Annotated[str, typer.Option("--budget", help="Budget for the greatest width.")] = "1M",
+    c: Annotated[int, typer.Option("--c", help="C = F at which the ratio is evaluated.")] = 256,
+    fmt: Annotated[str, typer.Option("--format", help="text | markdown | json")] = "text",
+) -> None:
+    """Related kernel families beside the paper's designs: parameter ratio, field and footprint, greatest width."""
+    from .catalog import COMPARISON
+    from .optimize import parse_budget
+
+    if fmt not in ("text", "markdown", "json"):
+        raise SkanalyzeError(f"format {fmt!r} is unknown; valid: text, markdown, json")
+    if c <= 0:
+        raise SkanalyzeError(f"--c (={c}) must be positive")
+    typer.echo(report.compare(designs or COMPARISON, parse_budget(budget), c, fmt=fmt), nl=False)
 
 
 @app.command()

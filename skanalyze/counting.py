@@ -58,15 +58,20 @@ def input_size(design: Design, h=S.H, w=S.W) -> tuple[sp.Expr, sp.Expr]:
     return h, w
 
 
-def breakdown(design: Design, *, bn: bool = False) -> list[LayerCount]:
-    """Per-layer parameters and MACs (BN parameters included with ``bn=True``)."""
+def breakdown(design: Design, *, bn: bool = False) -> tuple[LayerCount, ...]:
+    """Per-layer parameters and MACs (BN parameters included with ``bn=True``); cached per design."""
+    return _breakdown(design, bn)
+
+
+@lru_cache(maxsize=512)
+def _breakdown(design: Design, bn: bool) -> tuple[LayerCount, ...]:
     rows = []
     for layer, (oh, ow) in zip(design.layers, output_sizes(design), strict=True):
         weights = layer.params()
         macs = layer.kernel.macs_per_position(layer.c_in, layer.c_out) * oh * ow
         extra = 2 * layer.c_out if bn and layer.kernel.mixing != "permute" else 0
         rows.append(LayerCount(layer, weights + extra, macs, oh, ow))
-    return rows
+    return tuple(rows)
 
 
 def params(design: Design, *, bn: bool = False, substitute_k: bool = False) -> sp.Expr:

@@ -164,7 +164,7 @@ class Design:
         """Free group-number symbols, in order of appearance (M, N, ...)."""
         seen: list[sp.Symbol] = []
         for kern in self.kernels:
-            if kern.arg and kern.mixing == "grouped":
+            if kern.free_arg and kern.argument() is not None:
                 for sym in sorted(sp.sympify(kern.argument()).free_symbols, key=str):
                     if sym not in seen:
                         seen.append(sym)
@@ -223,6 +223,12 @@ class Design:
                             f"dividing the {w} channels it splits"
                         )
                 width = op[2] if op[0] == "group" else width
+            for what, divisor_fn, width_fn in fns[3]:
+                g, w = _int(divisor_fn(*args)), _int(width_fn(*args))
+                if g is None or g <= 0 or w is None or w % g:
+                    raise SkanalyzeError(
+                        f"design {self.notation!r}: {what} (={g}) must be a positive integer dividing the {w} channels"
+                    )
             out.append(IntLayer(layer, c_in, c_out, ops))
         return tuple(out)
 
@@ -279,17 +285,13 @@ def _compiled_layers(design: Design) -> _Compiled:
         return _COMPILED[design]
     from fractions import Fraction
 
-    syms = sorted(
-        set().union(
-            *(
-                sp.sympify(e).free_symbols
-                for lay in design.layers
-                for op in lay.kernel.channel_ops(lay.c_in, lay.c_out)
-                for e in (lay.c_in, lay.c_out, *op[1:])
-            )
-        ),
-        key=str,
-    )
+    exprs = [
+        e
+        for lay in design.layers
+        for op in lay.kernel.channel_ops(lay.c_in, lay.c_out)
+        for e in (lay.c_in, lay.c_out, *op[1:])
+    ] + [e for lay in design.layers for _, *pair in lay.kernel.constraints(lay.c_in, lay.c_out) for e in pair]
+    syms = sorted(set().union(*(sp.sympify(e).free_symbols for e in exprs)), key=str)
 
     def fn(expr):
         f = sp.lambdify(syms, sp.sympify(expr), modules="math")
@@ -300,6 +302,7 @@ def _compiled_layers(design: Design) -> _Compiled:
             fn(lay.c_in),
             fn(lay.c_out),
             tuple((op[0], *(fn(e) for e in op[1:])) for op in lay.kernel.channel_ops(lay.c_in, lay.c_out)),
+            tuple((what, fn(d), fn(w)) for what, d, w in lay.kernel.constraints(lay.c_in, lay.c_out)),
         )
         for lay in design.layers
     )
@@ -409,8 +412,14 @@ def _parse_kernel(item: str, text: str) -> Kernel:
 
 
 def _parse_arg(key: str, value: str, cls: type[Kernel], text: str):
+    if key in cls.words:
+        if value not in cls.words[key]:
+            raise SkanalyzeError(
+                f"design {text!r}: {cls.name} {key}={value!r} is unknown; valid: {', '.join(cls.words[key])}"
+            )
+        return value
     expr = S.parse_expr(value, new_symbols=(key in ("g", "k")), what=f"{cls.name} {key}")
-    if key in ("s", "d", "p"):
+    if key in cls.integers:
         if not expr.is_Integer:
             raise SkanalyzeError(f"design {text!r}: {cls.name} {key}={value!r} must be an integer")
         return int(expr)
@@ -429,7 +438,7 @@ def _assign_groups(kernels: list[Kernel]) -> list[Kernel]:
     }
     out, index = [], 0
     for kern in kernels:
-        if kern.mixing == "grouped" and kern.argument() is None:
+        if kern.free_arg and kern.argument() is None:
             sym = S.group_symbol(index)
             while sym in used:
                 index += 1

@@ -352,3 +352,51 @@ def _propagate_op(sets: list[int], op: tuple) -> list[int]:
     per = width // g
     # shuffle: reshape (g, per) -> transpose -> flatten; output p = j*g + i takes input i*per + j
     return [sets[(p % g) * per + p // g] for p in range(width)]
+
+
+# -- exact footprints (integer sizes) ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Footprint:
+    """The exact receptive field of every output channel: extents, channels and spatial positions (min/max)."""
+
+    x: int
+    y: int
+    c_min: int
+    c_max: int
+    positions_min: int
+    positions_max: int
+    covers_window: bool = True  # every output reads every position of the centred k x k window (k = 3)
+
+
+def footprint(design: Design, values: dict) -> Footprint:
+    """Follow, for every channel, the set of (input channel, dy, dx) it reads, through every layer's taps.
+
+    Exact for any kernel (sparse taps included); meant for small sizes (tests, `field --subs`).
+    """
+    layers = design.at(values)
+    fields = [{(c, 0, 0)} for c in range(layers[0].c_in)]
+    jump = 1
+    for lay in layers:
+        kern = lay.layer.kernel
+        if kern.arg and kern.argument() is not None:
+            kern = kern.with_arg(sp.sympify(kern.argument()).subs(values))
+        new = []
+        for pairs in kern.connections(lay.c_in, lay.c_out):
+            reach = set()
+            for channels, taps in pairs:
+                for c in channels:
+                    for c0, y0, x0 in fields[c]:
+                        reach.update((c0, y0 + ty * jump, x0 + tx * jump) for ty, tx in taps)
+            new.append(reach)
+        fields = new
+        jump *= kern.s
+    ys = {y for f in fields for _, y, _ in f}
+    xs = {x for f in fields for _, _, x in f}
+    chans = [len({c for c, _, _ in f}) for f in fields]
+    spots = [{(y, x) for _, y, x in f} for f in fields]
+    pos = [len(s) for s in spots]
+    window = {(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
+    covers = all(window <= s for s in spots)
+    return Footprint(
+        max(xs) - min(xs) + 1, max(ys) - min(ys) + 1, min(chans), max(chans), min(pos), max(pos), covers
+    )

@@ -59,6 +59,13 @@ class Kernel:
     keeps_width: ClassVar[bool] = False  # output width must equal input width
     mixing: ClassVar[str] = "full"  # channel mixing: none | grouped | full | permute
     paper_letter: ClassVar[str] = "?"  # one letter for the design-space regex
+    free_arg: ClassVar[bool] = (
+        False  # the positional argument is a free number (a symbol M, N, ... when omitted)
+    )
+    words: ClassVar[dict] = {}  # options that take a word: name -> valid words
+    integers: ClassVar[tuple[str, ...]] = ("s", "d", "p")  # options that take a plain integer
+    footprint_kind: ClassVar[str] = "box"  # box: every tap of the k x k window; split: complementary halves
+    # across filters (SCC); sparse: a segment (Line)
 
     def __post_init__(self):
         _check_positive_int(f"{self.name} kernel size k", self.k, odd=True)
@@ -105,6 +112,11 @@ class Kernel:
         """Channel connectivity as primitives for the field algebra: ('group', G, c_out), ('shuffle', g)."""
         return (("group", self.groups(c_in), c_out),)
 
+    def constraints(self, c_in, c_out) -> tuple[tuple[str, sp.Expr, sp.Expr], ...]:
+        """(what, divisor, width) triples: each divisor must divide its width."""
+        g = self.groups(c_in)
+        return ((f"{self.name} group number", g, c_in), (f"{self.name} group number", g, c_out))
+
     def validate(self, c_in, c_out) -> None:
         """Raise SkanalyzeError if the widths are not valid for this kernel (numbers only)."""
         for what, value in (("input channels", c_in), ("output channels", c_out)):
@@ -113,9 +125,22 @@ class Kernel:
                 raise SkanalyzeError(f"{self.name}: {what} (={value}) must be a positive integer")
         if self.keeps_width and sp.simplify(sp.sympify(c_in) - c_out) != 0:
             raise SkanalyzeError(f"{self.name} keeps the width: output (={c_out}) must equal input (={c_in})")
-        g = self.groups(c_in)
-        divides(f"{self.name} group number", g, c_in)
-        divides(f"{self.name} group number", g, c_out)
+        for what, divisor, total in self.constraints(c_in, c_out):
+            divides(what, divisor, total)
+
+    # -- footprint (exact, integer sizes) ---------------------------------------------------------
+    def offsets(self) -> frozenset:
+        """The spatial offsets (dy, dx) of the kernel's taps, dilation included (integer k)."""
+        kx, ky = (int(e) for e in self.extent())
+        ry, rx = (ky - 1) // 2, (kx - 1) // 2
+        return frozenset((dy * self.d, dx * self.d) for dy in range(-ry, ry + 1) for dx in range(-rx, rx + 1))
+
+    def connections(self, c_in: int, c_out: int) -> list[list[tuple[range | list, frozenset]]]:
+        """For every output channel: (input channels, offsets) pairs (integer sizes)."""
+        g = int(self.groups(c_in))
+        taps = self.offsets()
+        bi, bo = c_in // g, c_out // g
+        return [[(range((f // bo) * bi, (f // bo + 1) * bi), taps)] for f in range(c_out)]
 
     # -- counting -------------------------------------------------------------------
     def params(self, c_in, c_out) -> sp.Expr:
@@ -181,6 +206,7 @@ class GConv(Kernel):
     description: ClassVar[str] = "k x k group convolution with M groups, k^2*C*F/M params"
     arg: ClassVar[str | None] = "g"
     mixing: ClassVar[str] = "grouped"
+    free_arg: ClassVar[bool] = True
     paper_letter: ClassVar[str] = "G"
 
     def groups(self, c_in):
@@ -229,6 +255,7 @@ class PWGConv(Kernel):
     description: ClassVar[str] = "1 x 1 pointwise group convolution with N groups, C*F/N params"
     arg: ClassVar[str | None] = "g"
     mixing: ClassVar[str] = "grouped"
+    free_arg: ClassVar[bool] = True
     paper_letter: ClassVar[str] = "Q"
 
     def groups(self, c_in):
@@ -267,6 +294,13 @@ class Shuffle(Kernel):
     def channel_ops(self, c_in, c_out):
         return (("shuffle", self.groups(c_in)),)
 
+    def constraints(self, c_in, c_out):
+        return (("Shuffle group number", self.groups(c_in), c_in),)
+
+    def connections(self, c_in, c_out):
+        g, per = int(self.groups(c_in)), c_in // int(self.groups(c_in))
+        return [[([(p % g) * per + p // g], frozenset({(0, 0)}))] for p in range(c_in)]
+
     def params(self, c_in, c_out):
         return sp.Integer(0)
 
@@ -276,7 +310,251 @@ class Shuffle(Kernel):
         return nn.ChannelShuffle(int(self.groups(c_in)))
 
 
-KERNELS: tuple[type[Kernel], ...] = (Conv, GConv, DW, PW, PWGConv, Shuffle)
+@dataclass(frozen=True, kw_only=True)
+class SSC(Kernel):
+    """Structured sparse conv SSC(P): each filter applies k x k to 1/P of the input channels (a shifted or
+    block pattern) and 1 x 1 (``rest=pw``, HetConv) or nothing (``rest=none``) to the rest.
+
+    Reductions: P=1 is the standard conv; rest=none, pattern=block is GConv(P); rest=none with P = C = F is
+    DW; k=1 is PW. The shifted pattern gives filter f the channels c with c = f (mod P), as HetConv does.
+    """
+
+    g: sp.Expr | int | None = None
+    rest: str = "pw"
+    pattern: str = "shift"
+    name: ClassVar[str] = "SSC"
+    aliases: ClassVar[tuple[str, ...]] = ("SSC", "StructuredSparse", "HetConv")
+    words: ClassVar[dict] = {"rest": ("pw", "none"), "pattern": ("shift", "block")}
+    description: ClassVar[str] = (
+        "structured sparse conv: k x k on C/P channels per filter, 1 x 1 on the rest (HetConv)"
+    )
+    arg: ClassVar[str | None] = "g"
+    free_arg: ClassVar[bool] = True
+    paper_letter: ClassVar[str] = "H"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.g is not None:
+            _check_positive_int("SSC part number P", self.g)
+        if self.rest not in ("pw", "none"):
+            raise SkanalyzeError(f"SSC rest={self.rest!r} is unknown; valid: pw, none")
+        if self.pattern not in ("shift", "block"):
+            raise SkanalyzeError(f"SSC pattern={self.pattern!r} is unknown; valid: shift, block")
+        if self.rest == "pw" and self.p is not None:
+            raise SkanalyzeError("SSC with rest=pw needs 'same' padding (its 1 x 1 part has none); drop p=")
+
+    @property
+    def mixing(self) -> str:  # type: ignore[override]
+        """Full when the 1 x 1 part reaches every channel, grouped otherwise."""
+        return "full" if self.rest == "pw" else "grouped"
+
+    def groups(self, c_in):
+        return sp.sympify(self.g)
+
+    def params(self, c_in, c_out):
+        kx, ky = self.extent()
+        part = sp.sympify(c_in) / self.groups(c_in)
+        dense = kx * ky * part * c_out
+        return dense + (c_out * (c_in - part) if self.rest == "pw" else 0)
+
+    def channel_ops(self, c_in, c_out):
+        if self.rest == "pw":
+            return (("group", sp.Integer(1), c_out),)
+        if self.pattern == "block":
+            return (("group", self.groups(c_in), c_out),)
+        g = self.groups(c_in)
+        return (("shuffle", sp.sympify(c_in) / g), ("group", g, c_out), ("shuffle", g))
+
+    def dense_channels(self, f: int, c_in: int, c_out: int) -> list[int]:
+        """The input channels filter f applies k x k to."""
+        g = int(self.groups(c_in))
+        if self.pattern == "shift":
+            return list(range(f % g, c_in, g))
+        block = f // (c_out // g)
+        return list(range(block * (c_in // g), (block + 1) * (c_in // g)))
+
+    def connections(self, c_in, c_out):
+        box, centre = self.offsets(), frozenset({(0, 0)})
+        out = []
+        for f in range(c_out):
+            dense = self.dense_channels(f, c_in, c_out)
+            pairs = [(dense, box)]
+            if self.rest == "pw":
+                pairs.append(([c for c in range(c_in) if c not in set(dense)], centre))
+            out.append(pairs)
+        return out
+
+    def build(self, c_in, c_out):
+        from . import nn
+
+        return nn.SSCModule(self, int(c_in), int(c_out))
+
+
+def checkerboard(k: int, parity: int) -> frozenset:
+    """The taps (dy, dx) of a k x k window with dy + dx of the given parity (SCC's complementary masks)."""
+    r = (k - 1) // 2
+    return frozenset(
+        (dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if (dy + dx) % 2 == parity
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SCC(Kernel):
+    """Sparse complementary conv: even filters use one half of the k x k grid (a checkerboard), odd filters the
+    complementary half (``mode=space``); or even filters see the first half of the input channels and odd ones
+    the second (``mode=channel``). Its fusion design SCC+PW has the standard conv's field."""
+
+    mode: str = "space"
+    name: ClassVar[str] = "SCC"
+    aliases: ClassVar[tuple[str, ...]] = ("SCC", "SparseComplementary")
+    words: ClassVar[dict] = {"mode": ("space", "channel")}
+    description: ClassVar[str] = (
+        "sparse complementary conv: complementary halves of the k x k grid (or channels), k^2*C*F/2 params"
+    )
+    paper_letter: ClassVar[str] = "X"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.mode not in ("space", "channel"):
+            raise SkanalyzeError(f"SCC mode={self.mode!r} is unknown; valid: space, channel")
+        if self.mode == "space" and sp.sympify(self.k).is_Integer and int(self.k) < 3:
+            raise SkanalyzeError(f"SCC mode=space needs k >= 3 to split the window (got k={self.k})")
+
+    @property
+    def mixing(self) -> str:  # type: ignore[override]
+        """Full for the spatial masks, two interleaved channel groups for mode=channel."""
+        return "full" if self.mode == "space" else "grouped"
+
+    @property
+    def footprint_kind(self) -> str:  # type: ignore[override]
+        """split: even and odd filters see complementary halves of the window."""
+        return "split" if self.mode == "space" else "box"
+
+    def groups(self, c_in):
+        return sp.Integer(1) if self.mode == "space" else sp.Integer(2)
+
+    def constraints(self, c_in, c_out):
+        out = (("SCC needs an even number of filters; 2", sp.Integer(2), c_out),)
+        if self.mode == "channel":
+            out += (("SCC mode=channel needs an even number of input channels; 2", sp.Integer(2), c_in),)
+        return out
+
+    def params(self, c_in, c_out):
+        kx, ky = self.extent()
+        return kx * ky * c_in * c_out / 2
+
+    def channel_ops(self, c_in, c_out):
+        if self.mode == "space":
+            return (("group", sp.Integer(1), c_out),)
+        return (("group", sp.Integer(2), c_out), ("shuffle", sp.Integer(2)))
+
+    def masks(self) -> tuple[frozenset, frozenset]:
+        """(taps of even filters, taps of odd filters)."""
+        k = int(self.k)
+        scale = lambda taps: frozenset((dy * self.d, dx * self.d) for dy, dx in taps)  # noqa: E731
+        if self.mode == "channel":
+            return self.offsets(), self.offsets()
+        return scale(checkerboard(k, 0)), scale(checkerboard(k, 1))
+
+    def connections(self, c_in, c_out):
+        even, odd = self.masks()
+        if self.mode == "space":
+            return [[(range(c_in), even if f % 2 == 0 else odd)] for f in range(c_out)]
+        half = c_in // 2
+        return [[(range(0, half) if f % 2 == 0 else range(half, c_in), even)] for f in range(c_out)]
+
+    def build(self, c_in, c_out):
+        from . import nn
+
+        return nn.SCCModule(self, int(c_in), int(c_out))
+
+
+LINE_ANGLES = (0, 45, 90, 135)
+ORIENTATIONS = ("fixed", "filter", "slice")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Line(Kernel):
+    """Line-segment kernel: k weights along a line through the window's centre, at a fixed angle
+    (0, 45, 90, 135 degrees) or with a learned orientation per filter or per (filter, channel) slice,
+    sampled bilinearly; the learned orientation adds F or C*F parameters."""
+
+    angle: int = 0
+    orient: str = "fixed"
+    name: ClassVar[str] = "Line"
+    aliases: ClassVar[tuple[str, ...]] = ("Line", "LineSegment", "Irregular")
+    words: ClassVar[dict] = {"orient": ORIENTATIONS}
+    integers: ClassVar[tuple[str, ...]] = ("s", "d", "p", "angle")
+    description: ClassVar[str] = (
+        "line-segment kernel: k weights on a line (+ F or C*F learned orientations), k*C*F params"
+    )
+    paper_letter: ClassVar[str] = "L"
+    footprint_kind: ClassVar[str] = "sparse"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.orient not in ORIENTATIONS:
+            raise SkanalyzeError(f"Line orient={self.orient!r} is unknown; valid: {', '.join(ORIENTATIONS)}")
+        if self.orient == "fixed" and self.angle not in LINE_ANGLES:
+            raise SkanalyzeError(
+                f"Line angle={self.angle} is not a grid direction; valid: {', '.join(map(str, LINE_ANGLES))}"
+                " (or orient=filter|slice to learn it)"
+            )
+        if self.p is not None:
+            raise SkanalyzeError("Line uses 'same' padding; drop p=")
+
+    def segment(self) -> list[tuple[float, float]]:
+        """The k sample points (dy, dx) of the segment: grid cells for a fixed angle; for a learned one, unit
+        steps along its initial angle, sampled bilinearly."""
+        import math
+
+        k = int(self.k)
+        steps = [i - (k - 1) / 2 for i in range(k)]
+        if self.orient == "fixed":  # grid directions: one cell per step (the diagonal steps by (1, 1))
+            dy, dx = {0: (0, 1), 45: (-1, 1), 90: (-1, 0), 135: (-1, -1)}[self.angle]
+            return [(t * dy, t * dx) for t in steps]
+        theta = math.radians(self.angle)
+        return [(-t * math.sin(theta), t * math.cos(theta)) for t in steps]
+
+    def offsets(self) -> frozenset:
+        """The grid cells the segment touches (bilinear neighbours with a non-zero weight)."""
+        import math
+
+        cells = set()
+        for dy, dx in self.segment():
+            for cy in {math.floor(dy + 1e-9), math.ceil(dy - 1e-9)}:
+                for cx in {math.floor(dx + 1e-9), math.ceil(dx - 1e-9)}:
+                    wy, wx = 1 - abs(dy - cy), 1 - abs(dx - cx)
+                    if wy > 1e-9 and wx > 1e-9:
+                        cells.add((int(cy) * self.d, int(cx) * self.d))
+        return frozenset(cells)
+
+    def extent(self):
+        if isinstance(self.k, sp.Basic) and self.k.free_symbols:
+            return sp.sympify(self.k), sp.sympify(self.k)
+        cells = self.offsets()
+        ys = [c[0] for c in cells]
+        xs = [c[1] for c in cells]
+        return sp.Integer((max(xs) - min(xs)) // self.d + 1), sp.Integer((max(ys) - min(ys)) // self.d + 1)
+
+    def params(self, c_in, c_out):
+        extra = {"fixed": 0, "filter": c_out, "slice": c_in * c_out}[self.orient]
+        return self.k * c_in * c_out + extra
+
+    def macs_per_position(self, c_in, c_out):
+        return self.k * c_in * c_out  # the bilinear sampling of a learned orientation is element-wise work
+
+    def connections(self, c_in, c_out):
+        taps = self.offsets()
+        return [[(range(c_in), taps)] for _ in range(c_out)]
+
+    def build(self, c_in, c_out):
+        from . import nn
+
+        return nn.LineModule(self, int(c_in), int(c_out))
+
+
+KERNELS: tuple[type[Kernel], ...] = (Conv, GConv, DW, PW, PWGConv, Shuffle, SSC, SCC, Line)
 
 
 def _alias_table() -> dict[str, type[Kernel]]:

@@ -157,7 +157,7 @@ def _with_stride(design: Design, where: str) -> Design:
 def _scaled_groups(design: Design, factor: int) -> Design:
     kernels = []
     for k in design.kernels:
-        if k.mixing == "grouped" and k.argument() is not None and factor != 1:
+        if k.free_arg and k.argument() is not None and factor != 1:
             k = k.with_arg(sp.sympify(k.argument()) * factor)
         kernels.append(k)
     return replace(design, kernels=tuple(kernels), label=None)

@@ -35,6 +35,154 @@ class ChannelShuffle(tnn.Module):
         return f"groups={self.groups}"
 
 
+class SSCModule(tnn.Module):
+    """SSC(P): a k x k conv with P groups over permuted inputs (each filter's C/P dense channels), plus a
+    1 x 1 conv with P groups over the remaining channels of each filter (rest=pw). Only real weights exist:
+    trainable parameters = the formula, and FlopCounterMode sees exactly the formula's MACs."""
+
+    def __init__(self, kernel, c_in: int, c_out: int):
+        super().__init__()
+        g = int(kernel.groups(c_in))
+        self.dense = tnn.Conv2d(
+            c_in,
+            c_out,
+            int(kernel.k),
+            kernel.s,
+            kernel.d * (int(kernel.k) - 1) // 2 if kernel.p is None else kernel.p,
+            kernel.d,
+            groups=g,
+            bias=False,
+        )
+        per_out = c_out // g
+        # group r of the convolution = filters f with f // per_out == r (block) or f % g == r (shift)
+        filters = [
+            [f for f in range(c_out) if (f % g if kernel.pattern == "shift" else f // per_out) == r]
+            for r in range(g)
+        ]
+        dense_in = [kernel.dense_channels(fs[0], c_in, c_out) for fs in filters]
+        self.register_buffer(
+            "dense_index", torch.tensor([c for block in dense_in for c in block]), persistent=False
+        )
+        order = [f for fs in filters for f in fs]  # conv output o -> filter order[o]
+        self.register_buffer(
+            "out_index", torch.tensor([order.index(f) for f in range(c_out)]), persistent=False
+        )
+        self.rest = None
+        if kernel.rest == "pw" and g > 1:
+            rest_in = [[c for c in range(c_in) if c not in set(block)] for block in dense_in]
+            self.register_buffer(
+                "rest_index", torch.tensor([c for block in rest_in for c in block]), persistent=False
+            )
+            self.rest = tnn.Conv2d(len(self.rest_index), c_out, 1, kernel.s, 0, groups=g, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.dense(x[:, self.dense_index])
+        if self.rest is not None:
+            y = y + self.rest(x[:, self.rest_index])
+        return y[:, self.out_index]
+
+
+def _shifted(
+    x: torch.Tensor, dy: int, dx: int, pad: tuple[int, int], stride: int, out_hw: tuple[int, int]
+) -> torch.Tensor:
+    """The input seen by a tap at (dy, dx) of a 'same'-padded window: a strided slice of the padded input."""
+    py, px = pad
+    xp = torch.nn.functional.pad(x, (px, px, py, py))
+    h, w = out_hw
+    y0, x0 = py + dy, px + dx
+    return xp[:, :, y0 : y0 + (h - 1) * stride + 1 : stride, x0 : x0 + (w - 1) * stride + 1 : stride]
+
+
+class SCCModule(tnn.Module):
+    """SCC: mode=space sums, per tap of each half of the window, a 1 x 1 conv over the shifted input (even
+    filters: one checkerboard half, odd filters: the other); mode=channel is a 2-group conv with the two
+    groups' outputs interleaved (even filters see the first half of the channels)."""
+
+    def __init__(self, kernel, c_in: int, c_out: int):
+        super().__init__()
+        self.kernel, self.c_out = kernel, c_out
+        k = int(kernel.k)
+        self.pad = (kernel.d * (k - 1) // 2,) * 2
+        if kernel.mode == "channel":
+            self.conv = tnn.Conv2d(c_in, c_out, k, kernel.s, self.pad[0], kernel.d, groups=2, bias=False)
+            half = c_out // 2
+            self.register_buffer(
+                "out_index", torch.tensor([(f % 2) * half + f // 2 for f in range(c_out)]), persistent=False
+            )
+            return
+        even, odd = kernel.masks()
+        self.taps = (sorted(even), sorted(odd))
+        self.even = tnn.ModuleList(tnn.Conv2d(c_in, (c_out + 1) // 2, 1, bias=False) for _ in self.taps[0])
+        self.odd = tnn.ModuleList(tnn.Conv2d(c_in, c_out // 2, 1, bias=False) for _ in self.taps[1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kernel.mode == "channel":
+            return self.conv(x)[:, self.out_index]
+        s = self.kernel.s
+        out_hw = ((x.shape[2] - 1) // s + 1, (x.shape[3] - 1) // s + 1)
+        halves = []
+        for taps, convs in zip(self.taps, (self.even, self.odd), strict=True):
+            halves.append(
+                sum(
+                    conv(_shifted(x, dy, dx, self.pad, s, out_hw))
+                    for (dy, dx), conv in zip(taps, convs, strict=True)
+                )
+            )
+        y = torch.empty(x.shape[0], self.c_out, *out_hw, dtype=halves[0].dtype, device=x.device)
+        y[:, 0::2], y[:, 1::2] = halves
+        return y
+
+
+class LineModule(tnn.Module):
+    """Line: k weights per (filter, channel) along a segment. A fixed grid angle sums k 1 x 1 convs over shifted
+    inputs. A learned orientation (per filter or per slice) samples each point bilinearly from the k x k
+    neighbourhood (element-wise work) and contracts with the weights (counted MACs = k*C*F per position)."""
+
+    def __init__(self, kernel, c_in: int, c_out: int):
+        super().__init__()
+        import math
+
+        self.kernel, self.c_in, self.c_out = kernel, c_in, c_out
+        k = int(kernel.k)
+        self.r = (k - 1) // 2
+        self.pad = (kernel.d * self.r, kernel.d * self.r)
+        if kernel.orient == "fixed":
+            self.taps = sorted(kernel.offsets())
+            self.convs = tnn.ModuleList(tnn.Conv2d(c_in, c_out, 1, bias=False) for _ in self.taps)
+            return
+        self.weight = tnn.Parameter(torch.randn(c_out, c_in, k) * math.sqrt(2.0 / (c_in * k)))
+        shape = (c_out,) if kernel.orient == "filter" else (c_out, c_in)
+        self.theta = tnn.Parameter(torch.full(shape, math.radians(kernel.angle)))
+        self.register_buffer("t", torch.arange(k, dtype=torch.float32) - self.r, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.kernel.s
+        out_hw = ((x.shape[2] - 1) // s + 1, (x.shape[3] - 1) // s + 1)
+        if self.kernel.orient == "fixed":
+            return sum(
+                conv(_shifted(x, dy, dx, self.pad, s, out_hw))
+                for (dy, dx), conv in zip(self.taps, self.convs, strict=True)
+            )
+        d, r = self.kernel.d, self.r
+        grid = [(a, b) for a in range(-r, r + 1) for b in range(-r, r + 1)]
+        shifts = torch.stack(
+            [_shifted(x, a * d, b * d, self.pad, s, out_hw) for a, b in grid], 1
+        )  # (B, k*k, C, h, w)
+        theta = self.theta if self.theta.dim() == 2 else self.theta[:, None].expand(self.c_out, self.c_in)
+        out = 0
+        for i in range(len(self.t)):
+            dy, dx = -self.t[i] * torch.sin(theta), self.t[i] * torch.cos(theta)  # (F, C)
+            sample = 0
+            for j, (a, b) in enumerate(grid):  # bilinear weights of every grid cell (element-wise)
+                wgt = torch.relu(1 - (dy - a).abs()) * torch.relu(1 - (dx - b).abs())
+                sample = sample + wgt[None, :, :, None, None] * shifts[:, j][:, None]
+            b, f, c, h, w = sample.shape  # contract over channels as a batched matmul (one batch per filter)
+            flat = sample.permute(1, 0, 3, 4, 2).reshape(f, b * h * w, c)
+            y = torch.bmm(flat, self.weight[:, :, i, None]).reshape(f, b, h, w).permute(1, 0, 2, 3)
+            out = out + y
+        return out
+
+
 def conv_layer(kernel, c_in: int, c_out: int) -> tnn.Module:
     """A bias-free Conv2d for a dense conv-like kernel (Conv, GConv, DW, PW, PWGConv)."""
     kx, ky = (int(e) for e in kernel.extent())
@@ -110,7 +258,8 @@ class MeasuredField:
     y: int
     c_min: int
     c_max: int
-    positions: int  # distinct spatial positions reached (union over channels)
+    positions: int  # distinct spatial positions read by the least-covering output (union over its channels)
+    positions_max: int = 0
 
     @property
     def uniform(self) -> bool:
@@ -132,9 +281,9 @@ def measure_field(module: tnn.Module, c_in: int, size: tuple[int, int], *, chunk
     cy, cx = oh // 2, ow // 2
     gen = torch.Generator().manual_seed(0)
     chan_counts: list[int] = []
+    pos_counts: list[int] = []
     rows = torch.zeros(h, dtype=torch.bool)
     cols = torch.zeros(w, dtype=torch.bool)
-    positions = torch.zeros(h, w, dtype=torch.bool)
     for start in range(0, c_out, chunk):
         idx = torch.arange(start, min(start + chunk, c_out))
         x = torch.randn(len(idx), c_in, h, w, dtype=torch.float64, generator=gen, requires_grad=True)
@@ -142,8 +291,8 @@ def measure_field(module: tnn.Module, c_in: int, size: tuple[int, int], *, chunk
         y[torch.arange(len(idx)), idx, cy, cx].sum().backward()
         hit = x.grad != 0  # (batch, c_in, h, w)
         chan_counts += hit.any(dim=(2, 3)).sum(dim=1).tolist()
+        pos_counts += hit.any(dim=1).flatten(1).sum(dim=1).tolist()
         spatial = hit.any(dim=(0, 1))
-        positions |= spatial
         rows |= spatial.any(dim=1)
         cols |= spatial.any(dim=0)
     ys, xs = rows.nonzero().flatten(), cols.nonzero().flatten()
@@ -152,7 +301,8 @@ def measure_field(module: tnn.Module, c_in: int, size: tuple[int, int], *, chunk
         y=int(ys.max() - ys.min() + 1),
         c_min=min(chan_counts),
         c_max=max(chan_counts),
-        positions=int(positions.sum()),
+        positions=min(pos_counts),
+        positions_max=max(pos_counts),
     )
 
 

@@ -132,15 +132,15 @@ def _plan(design: Design, objective: str, hw: int | None) -> _Plan:
     splits: dict = {g: [] for g in design.group_symbols}
     fixed = []
     for layer in design.layers:
-        kern = layer.kernel
-        if kern.mixing in ("none",):
-            continue
-        g = sp.sympify(kern.groups(layer.c_in))
-        widths = tuple(_fn(w, [S.C, S.F, S.K]) for w in (layer.c_in, layer.c_out))
-        if g in splits:
-            splits[g] += widths
-        elif g.is_Integer and g != 1:
-            fixed.append((int(g), widths))
+        for _what, divisor, width in layer.kernel.constraints(layer.c_in, layer.c_out):
+            g = sp.sympify(divisor)
+            fn = _fn(width, [S.C, S.F, S.K])
+            if g in splits:
+                splits[g].append(fn)
+            elif g.is_Integer and g != 1:
+                fixed.append((int(g), (fn,)))
+            elif g.free_symbols and not g.free_symbols & set(splits):  # e.g. DW: the width itself
+                continue
     return _Plan(
         tuple(design.group_symbols),
         bottleneck,

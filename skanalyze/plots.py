@@ -342,8 +342,15 @@ def accuracy_vs_width(summary: dict) -> Figure:
     fig, ax = _figure(6.8, 4.4)
     rows = [r for r in summary["designs"] if r["accuracy_mean"] is not None]
     for i, r in enumerate(rows):
-        ax.errorbar(r["width"], 100 * r["accuracy_mean"], yerr=100 * r["accuracy_std"], fmt=_MARKERS[i % len(_MARKERS)],
-                    ms=8, capsize=4, label=f"{r['design']} (w={r['width']}, {r['params']:,} params)")
+        ax.errorbar(
+            r["width"],
+            100 * r["accuracy_mean"],
+            yerr=100 * r["accuracy_std"],
+            fmt=_MARKERS[i % len(_MARKERS)],
+            ms=8,
+            capsize=4,
+            label=f"{r['design']} (w={r['width']}, {r['params']:,} params)",
+        )
         for acc in r["accuracies"]:
             ax.plot(r["width"], 100 * acc, ".", color="0.5", ms=4)
     ax.set_xscale("log")
@@ -351,7 +358,63 @@ def accuracy_vs_width(summary: dict) -> Figure:
     ax.set_ylabel("test accuracy (%)")
     rho = summary.get("spearman")
     cfg = summary["config"]
-    ax.set_title(f"Equal budget {summary['budget']:,} params: accuracy vs width\n"
-                 f"{cfg['epochs']} epochs x {cfg['seeds']} seeds; Spearman {rho:.2f}" if rho is not None else "", fontsize=10)
+    ax.set_title(
+        f"Equal budget {summary['budget']:,} params: accuracy vs width\n"
+        f"{cfg['epochs']} epochs x {cfg['seeds']} seeds; Spearman {rho:.2f}"
+        if rho is not None
+        else "",
+        fontsize=10,
+    )
     ax.legend(fontsize=7, loc="best")
     return fig
+
+
+def families(rows: list[dict], *, budget: int, c: int) -> Figure:
+    """The related kernel families beside the paper's designs: parameter ratio and greatest width at a budget."""
+    from .catalog import FAMILIES
+
+    fig = Figure(figsize=(10.0, 4.8), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
+    names = [r["design"] for r in rows]
+    colors = [
+        "tab:orange" if r["name"] in FAMILIES else ("0.5" if r["design"] == "Conv" else "tab:blue")
+        for r in rows
+    ]
+    ys = np.arange(len(rows))
+    ratios = [float(r["ratio_at_c"]) for r in rows]
+    left.barh(ys, ratios, color=colors)
+    left.set_xscale("log")
+    left.set_yticks(ys, names, fontsize=8)
+    left.invert_yaxis()
+    left.set_xlabel(f"parameter ratio to the standard conv at C = F = {c}")
+    for y, r in zip(ys, rows, strict=True):
+        wx, wy = (render_c(v) for v in r["field"][:2])
+        tag = (
+            f" {wx}x{wy} window, {r['positions']}/{r['positions_of']} positions, c={render_c(r['field'][2])}"
+        )
+        left.text(float(r["ratio_at_c"]) * 1.08, y, tag, va="center", fontsize=6.5)
+    widths = [r.get("width_buildable", 0) for r in rows]
+    right.barh(ys, widths, color=colors)
+    for y, r in zip(ys, rows, strict=True):
+        right.text(
+            max(r.get("width_buildable", 0), 1) * 1.02,
+            y,
+            str(r.get("width_buildable", "no full field")),
+            va="center",
+            fontsize=7,
+        )
+    right.set_xlabel(f"widest buildable layer C for P = {budget:,} params (F = C)")
+    for ax in (left, right):
+        ax.grid(True, axis="x", alpha=0.3)
+    left.set_xlim(min(ratios) / 1.5, max(ratios) * 8)
+    right.set_xlim(0, max(widths) * 1.25)
+    fig.suptitle(
+        "Related sparse-kernel families (orange) beside the paper's designs (blue) and the standard conv (grey)",
+        fontsize=10,
+    )
+    return fig
+
+
+def render_c(expr) -> str:
+    """A short text form of a field's channel extent."""
+    return str(expr).replace("**", "^").replace(" ", "")

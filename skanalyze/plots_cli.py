@@ -5,7 +5,7 @@ from __future__ import annotations
 from .catalog import DEFAULT_FORMULAS, get, resolve
 from .errors import SkanalyzeError
 
-KINDS = ("width", "ratio", "macs", "funnel", "network")
+KINDS = ("width", "ratio", "macs", "funnel", "network", "families")
 
 
 def make_plot(kind, names, out, budget, alpha, log, hw, c, f, *, max_length=6, regex="fullmatch"):
@@ -20,6 +20,12 @@ def make_plot(kind, names, out, budget, alpha, log, hw, c, f, *, max_length=6, r
         from .space import PAPER_ALPHABET, reduce_space
 
         return plots.save(plots.funnel(reduce_space(tuple(names) or PAPER_ALPHABET, max_length, regex)), out)
+    if kind == "families":
+        from .catalog import COMPARISON
+        from .report import comparison_rows
+
+        p = parse_budget(budget or "1M")
+        return plots.save(plots.families(comparison_rows(names or COMPARISON, p, c), budget=p, c=c), out)
     if kind == "network":
         return plots.save(plots.network_params([resolve(n) for n in names] or None, log=log), out)
     if kind == "ratio":

@@ -38,16 +38,16 @@ def complete_values(design: Design, values: dict) -> dict:
 def formulas_data(design: Design, values: dict, *, bn: bool = False) -> dict:
     """The formulas of one design as a dict of sympy values (the JSON and text reports share it)."""
     values = complete_values(design, values)
-    p = counting.params(design, bn=bn).subs(values)
-    m = counting.macs(design).subs(values)
-    f = counting.flops(design).subs(values)
+    p, m = counting.params(design, bn=bn), counting.macs(design)
+    if values:
+        p, m = counting.canonical(p.subs(values)), counting.canonical(m.subs(values))
     data = {
         "design": design.notation,
         "label": design.label,
         "description": description(design),
-        "params": counting.canonical(p),
-        "macs": counting.canonical(m),
-        "flops": counting.canonical(f),
+        "params": p,
+        "macs": m,
+        "flops": counting.canonical(counting.FLOPS_PER_MAC * m),
         "bn_counted": bn,
     }
     if design.uses_bottleneck:
@@ -476,21 +476,18 @@ def space_report(
         f"design space: alphabet {', '.join(x.name for x in red.alphabet)}; lengths 1..{max_length}; "
         f"composition regex {space.PATTERN} ({mode})",
         "",
-        f"{'stage':<13}{'kept':>10}{'dropped':>10}",
     ]
+    width = max(12, len(f"{stages[0][1]:,}") + 2)
+    lines.append(f"{'stage':<13}{'kept':>{width}}{'dropped':>{width}}")
     prev = None
     for name, kept in stages:
-        lines.append(f"{name:<13}{kept:>10}{'' if prev is None else prev - kept:>10}")
+        dropped = "" if prev is None else f"{prev - kept:,}"
+        lines.append(f"{name:<13}{kept:>{width},}{dropped:>{width}}")
         prev = kept
-    lines += [
-        "",
-        "per length:  "
-        + "  ".join(f"{k}" for k in ("n", "space", "composition", "performance", "efficiency")),
-    ]
+    keys = ("total", "composition", "performance", "efficiency")
+    lines += ["", f"{'length':>8}" + "".join(f"{k if k != 'total' else 'space':>{width}}" for k in keys)]
     for row in red.per_length:
-        lines.append(
-            f"  {row['length']:>3} {row['total']:>11} {row['composition']:>12} {row['performance']:>12} {row['efficiency']:>11}"
-        )
+        lines.append(f"{row['length']:>8}" + "".join(f"{row[k]:>{width},}" for k in keys))
     lines += [
         "",
         f"survivors ({len(red.survivors)}) by family (designs that differ only in group numbers; "
@@ -636,9 +633,7 @@ def _fix_groups(design: Design, groups: dict) -> Design:
     from dataclasses import replace
 
     kernels = tuple(
-        k.with_arg(sp.sympify(k.argument()).subs(groups))
-        if k.mixing == "grouped" and k.argument() is not None
-        else k
+        k.with_arg(sp.sympify(k.argument()).subs(groups)) if k.free_arg and k.argument() is not None else k
         for k in design.kernels
     )
     return replace(design, kernels=kernels, label=None)
@@ -663,3 +658,104 @@ def _layout_text(layout) -> str:
         f"{layout.shortcut} shortcuts, BN {'counted' if layout.bn else 'not counted'}, "
         f"FC {'counted' if layout.classifier else 'not counted'} ({layout.classes} classes), groups {layout.groups}"
     )
+
+
+# -- comparison of kernel families --------------------------------------------------------------------
+def representative_values(design: Design, c: int = 24) -> dict:
+    """Small concrete sizes at which a design builds (C = F = c, K from the rule, free numbers 2), for footprints."""
+    from itertools import product
+
+    for size, g in product((c, 2 * c, 4 * c), (2, 3, 1)):
+        values = {S.C: size, S.F: size, **{sym: g for sym in design.group_symbols}}
+        if design.uses_bottleneck:
+            values[S.K] = sp.sympify(design.bottleneck).subs(values)
+        try:
+            design.at(values)
+            return values
+        except SkanalyzeError:
+            continue
+    raise SkanalyzeError(f"no small sizes build {design.notation!r}")
+
+
+def comparison_rows(names, budget: int, c: int) -> list[dict]:
+    """Per design: parameter ratio at C = F = c, field (extents, channels, footprint), greatest width at a budget."""
+    from .efficiency import analyse
+    from .field import field, footprint
+    from .optimize import optimize
+
+    rows = []
+    for name in names:
+        design = resolve(name)
+        eff = analyse(design)
+        p_ratio, note = eff.param_ratio, ""
+        if design.group_symbols and eff.optimum.ratio is not None:
+            p_ratio, note = eff.optimum.ratio, " (optimal groups)"
+        elif design.group_symbols:
+            p_ratio = p_ratio.subs({g: 2 for g in design.group_symbols})
+            note = " (" + ", ".join(f"{g}=2" for g in design.group_symbols) + ")"
+        values = {S.C: c, S.F: c}
+        if design.uses_bottleneck:
+            values[S.K] = sp.sympify(design.bottleneck).subs(values)
+        f = field(design)
+        rep = representative_values(design)
+        fp = footprint(design, rep)
+        row = {
+            "design": design.notation,
+            "name": design.label or name,
+            "ratio": p_ratio,
+            "ratio_at_c": design.substitute_bottleneck(p_ratio).subs(values),
+            "ratio_note": note,
+            "field": list(f.as_tuple()),
+            "full_condition": f.full_condition,
+            "positions": fp.positions_min,
+            "positions_of": fp.x * fp.y,
+            "footprint_at": {str(k): int(v) for k, v in rep.items()},
+        }
+        try:
+            opt = optimize(design, budget)
+            row["width_continuous"] = float(opt.continuous_width)
+            row["width_buildable"] = int(opt.buildable.values[S.C])
+            row["width_groups"] = {
+                str(k): int(v) for k, v in opt.buildable.values.items() if k in design.group_symbols
+            }
+        except SkanalyzeError as err:
+            row["width_error"] = str(err)
+        rows.append(row)
+    return rows
+
+
+def compare(names, budget: int, c: int, *, fmt: str = "text") -> str:
+    """The `skanalyze compare` output: the related kernel families beside the paper's designs."""
+    rows = comparison_rows(names, budget, c)
+    if fmt == "json":
+        return render.dumps(rows) + "\n"
+    head = ["design", f"ratio at C=F={c}", "field (x, y, c)", "footprint", f"widest C for P={budget:.3g}"]
+    body = []
+    for r in rows:
+        field_txt = "(" + ", ".join(render.text(v) for v in r["field"]) + ")"
+        fp = f"{r['positions']}/{r['positions_of']}"
+        width = (
+            f"{r['width_continuous']:.1f} -> {r['width_buildable']}"
+            + (
+                " (" + ", ".join(f"{k}={v}" for k, v in r["width_groups"].items()) + ")"
+                if r["width_groups"]
+                else ""
+            )
+            if "width_continuous" in r
+            else "no full field"
+        )
+        body.append([r["design"], f"{float(r['ratio_at_c']):.4f}{r['ratio_note']}", field_txt, fp, width])
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += [
+            "| " + " | ".join(f"`{cell}`" if i in (0, 2) else cell for i, cell in enumerate(row)) + " |"
+            for row in body
+        ]
+        return "\n".join(lines) + "\n"
+    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)) for row in [head, *body]]
+    lines.append(
+        "footprint: spatial positions one output reads (least-covering output) of its field's window, "
+        "exact at the sizes in --json's footprint_at"
+    )
+    return "\n".join(lines) + "\n"

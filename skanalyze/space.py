@@ -60,7 +60,7 @@ STD_EXTENT = 3  # the standard conv's k
 
 def full_vocabulary() -> tuple[str, ...]:
     """Every kernel kind in the registry that can be a kernel of a design (shuffles are implicit)."""
-    return tuple(cls.name for cls in KERNELS if cls.mixing != "permute")
+    return tuple(cls.name for cls in KERNELS if cls().mixing != "permute")
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,14 @@ class Letter:
 
     name: str
     char: str
-    extent: int  # spatial extent with its default kernel size (1 or 3)
+    extent: int  # spatial extent of its window with the default kernel size (1 or 3)
     mixing: str  # none | grouped | full
-    pointwise: bool
+    footprint: str  # box | split (complementary halves across filters) | sparse (a segment, orientation free)
+
+    @property
+    def pointwise(self) -> bool:
+        """A 1 x 1 kernel."""
+        return self.extent == 1
 
 
 def alphabet(names=PAPER_ALPHABET) -> tuple[Letter, ...]:
@@ -84,13 +89,13 @@ def alphabet(names=PAPER_ALPHABET) -> tuple[Letter, ...]:
             raise SkanalyzeError(
                 f"unknown alphabet letter {name!r}; " + did_you_mean(name, list(full_vocabulary()))
             ) from None
-        if cls.mixing == "permute":
-            raise SkanalyzeError("Shuffle is not a letter: shuffles are allowed between every two kernels")
         kern: Kernel = cls()
-        extent = max(int(e) for e in kern.extent())
+        if kern.mixing == "permute":
+            raise SkanalyzeError("Shuffle is not a letter: shuffles are allowed between every two kernels")
+        extent = int(kern.k)
         if extent not in (1, STD_EXTENT):
             raise SkanalyzeError(f"{cls.name} has kernel size {extent}; the space uses k = {STD_EXTENT}")
-        letter = Letter(cls.name, cls.paper_letter, extent, cls.mixing, extent == 1)
+        letter = Letter(cls.name, cls.paper_letter, extent, kern.mixing, kern.footprint_kind)
         if any(x.name == letter.name for x in out):
             raise SkanalyzeError(f"alphabet lists {cls.name} twice")
         out.append(letter)
@@ -100,36 +105,69 @@ def alphabet(names=PAPER_ALPHABET) -> tuple[Letter, ...]:
 
 
 # -- the abstract field ------------------------------------------------------------------------------
-State = tuple[int, str]  # (spatial extent, channel state)
-START: State = (1, ONE)
+# (x extent, y extent, channel state, footprint): extents 1, 3 or 5 (= more than 3); the footprint is
+# complete (every position of the extents' box), split (complementary halves across output channels) or
+# sparse (a segment).
+State = tuple[int, int, str, str]
+COMPLETE, SPLIT, SPARSE = "complete", "split", "sparse"
+START: State = (1, 1, ONE, COMPLETE)
+MORE = STD_EXTENT + 2
+
+
+def _spatial(sx: int, sy: int, fp: str, letter: Letter) -> list[tuple[int, int, str, bool]]:
+    """Every (x, y, footprint, grew) a kernel's window can give, orientations free."""
+
+    def grow(v):
+        return min(v + letter.extent - 1, MORE)
+
+    if letter.pointwise:
+        if fp == SPLIT and letter.mixing == "full":  # outputs mix both halves: the footprint completes
+            return [(sx, sy, COMPLETE, True)]
+        if fp == SPLIT and letter.mixing == "grouped":
+            return [(sx, sy, SPLIT, False), (sx, sy, COMPLETE, True)]
+        return [(sx, sy, fp, False)]
+    if letter.footprint == SPARSE:  # a segment: horizontal, vertical or diagonal
+        if (sx, sy) == (1, 1):
+            return [
+                (STD_EXTENT, 1, SPARSE, True),
+                (1, STD_EXTENT, SPARSE, True),
+                (STD_EXTENT, STD_EXTENT, SPARSE, True),
+            ]
+        if fp == SPARSE and {sx, sy} == {1, STD_EXTENT}:  # the orthogonal segment completes the box
+            return [(STD_EXTENT, STD_EXTENT, COMPLETE, True), (grow(sx), grow(sy), COMPLETE, True)]
+        return [(grow(sx), grow(sy), COMPLETE, True)]
+    new_fp = SPLIT if letter.footprint == SPLIT and (sx, sy) == (1, 1) else COMPLETE
+    return [(grow(sx), grow(sy), new_fp, True)]
 
 
 def step(state: State, letter: Letter) -> list[tuple[State, bool]]:
-    """Every (next state, enlarged) a kernel can produce for some group numbers."""
-    sx, c = state
-    sx2 = min(sx + letter.extent - 1, STD_EXTENT + 2)  # 5 stands for "more than 3"
-    grew_spatial = sx2 > sx
+    """Every (next state, enlarged) a kernel can produce for some group numbers and orientations."""
+    sx, sy, c, fp = state
     if letter.mixing == "none":
-        outs = [(c, False)]
+        chans = [(c, False)]
     elif letter.mixing == "full":
-        outs = [(FULL, c != FULL)]
+        chans = [(FULL, c != FULL)]
     else:  # grouped, group numbers free in 2..width, shuffles free
-        outs = {
+        chans = {
             ONE: [(ONE, False), (PART, True)],
             PART: [(PART, False), (PART, True), (FULL, True)],
             FULL: [(FULL, False)],
         }[c]
-    return [((sx2, c2), grew_spatial or grew) for c2, grew in outs]
+    return [((x, y, c2, f), g1 or g2) for x, y, f, g1 in _spatial(sx, sy, fp, letter) for c2, g2 in chans]
 
 
 def is_standard(state: State) -> bool:
-    """Exactly the standard conv's field (k, k, C)."""
-    return state == (STD_EXTENT, FULL)
+    """Exactly the standard conv's field: (k, k, C) with every position of the window."""
+    return state == (STD_EXTENT, STD_EXTENT, FULL, COMPLETE)
 
 
 def at_least_standard(state: State) -> bool:
     """At least the standard conv's field."""
-    return state[0] >= STD_EXTENT and state[1] == FULL
+    return state[0] >= STD_EXTENT and state[1] >= STD_EXTENT and state[2] == FULL and state[3] == COMPLETE
+
+
+def _exceeds(state: State) -> bool:
+    return state[0] > STD_EXTENT or state[1] > STD_EXTENT
 
 
 def performs(word: tuple[Letter, ...]) -> bool:
@@ -153,7 +191,7 @@ def _efficient_paths(word: tuple[Letter, ...]):
                     failure = max(
                         failure, (i, f"kernel {i + 1} ({letter.name}) does not enlarge the field {_show(s)}")
                     )
-                elif s2[0] > STD_EXTENT:
+                elif _exceeds(s2):
                     failure = max(
                         failure,
                         (i, f"the field exceeds the standard conv's after kernel {i + 1}: {_show(s2)}"),
@@ -182,9 +220,13 @@ def efficient(word: tuple[Letter, ...]) -> bool:
 
 
 def _show(state: State) -> str:
-    sx, c = state
-    sp_txt = f"{sx}, {sx}" if sx <= STD_EXTENT else f">{STD_EXTENT}, >{STD_EXTENT}"
-    return f"({sp_txt}, {'1' if c == ONE else 'C' if c == FULL else '<C'})"
+    sx, sy, c, fp = state
+
+    def ext(v):
+        return str(v) if v <= STD_EXTENT else f">{STD_EXTENT}"
+
+    note = "" if fp == COMPLETE else f", {fp} footprint"
+    return f"({ext(sx)}, {ext(sy)}, {'1' if c == ONE else 'C' if c == FULL else '<C'}{note})"
 
 
 # -- composition ------------------------------------------------------------------------------------
@@ -314,7 +356,14 @@ def verdict(word: tuple[Letter, ...], mode: str = "fullmatch") -> Verdict:
 def _performance_reason(word) -> str:
     if all(x.extent == 1 for x in word):
         return "no spatial kernel: the field stays 1 x 1, never (3, 3, C)"
-    return "the channels never all mix: no group numbers give every output all C inputs"
+    states = {START}
+    for letter in word:
+        states = {s2 for s in states for s2, _ in step(s, letter)}
+    if not any(s[2] == FULL for s in states):
+        return "the channels never all mix: no group numbers give every output all C inputs"
+    return (
+        "the footprint never covers the whole 3 x 3 window (a segment, or complementary halves never mixed)"
+    )
 
 
 def _bottleneck_exception(word) -> Verdict | None:
@@ -436,7 +485,7 @@ def _efficiency_survivors(letters, max_length: int, mode: str) -> list[Verdict]:
     def rec(prefix, alive):
         for x in letters:
             word = prefix + (x,)
-            new = {s2 for s in alive for s2, grew in step(s, x) if grew and s2[0] <= STD_EXTENT}
+            new = {s2 for s in alive for s2, grew in step(s, x) if grew and not _exceeds(s2)}
             done = {s for s in new if is_standard(s)}
             if done:
                 consider(word)
@@ -472,18 +521,27 @@ def reduce_space(names=PAPER_ALPHABET, max_length: int = 6, mode: str = "fullmat
         )
     a = len(letters)
     passing_all = _passing_counts(letters, max_length)
+    start, trans = _dfa(letters)
+    index = {x: i for i, x in enumerate(letters)}
+
+    def passes(word) -> bool:  # the deterministic automaton: one lookup per letter
+        st = start
+        for x in word:
+            st = trans[st, index[x]]
+        return any(at_least_standard(s) for s in st)
+
     survivors = _efficiency_survivors(letters, max_length, mode)
     rows = []
     for n in range(1, max_length + 1):
         total = a**n
         if mode == "fullmatch":
             comp = primitive_count(a, n)
-            perf = passing_all[n - 1] - sum(1 for w in _periodic_words(letters, n) if performs(w))
+            perf = passing_all[n - 1] - sum(1 for w in _periodic_words(letters, n) if passes(w))
         else:
             comp = perf = 0
             for w in _square_free_words(letters, n):
                 comp += 1
-                perf += performs(w)
+                perf += passes(w)
         eff = sum(1 for v in survivors if v.word.count("+") + 1 == n)
         rows.append(
             {"length": n, "total": total, "composition": comp, "performance": perf, "efficiency": eff}

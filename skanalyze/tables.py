@@ -178,7 +178,7 @@ def _parsed(text: str) -> Design:
 def _relevant(row: Row, a: Assumptions) -> Assumptions:
     """The same assumptions with the options that cannot change this row's count set to defaults."""
     design = _parsed(row.design)
-    grouped = any(k.mixing == "grouped" and k.argument() not in (None, 1) for k in design.kernels)
+    grouped = any(k.free_arg and k.argument() not in (None, 1) for k in design.kernels)
     widening = sum(1 for k in design.kernels if not k.keeps_width) >= 2 and not design.is_bottleneck
     return replace(
         a,
@@ -367,9 +367,7 @@ def _alternative_bottleneck(row: Row) -> str:
     design = parse(row.design)
     if not design.uses_bottleneck:
         return ""
-    groups = [
-        sp.sympify(k.argument()) for k in design.kernels if k.mixing == "grouped" and k.argument() is not None
-    ]
+    groups = [sp.sympify(k.argument()) for k in design.kernels if k.free_arg and k.argument() is not None]
     if len(groups) != 2:
         return ""
     k_value = groups[0] * groups[1]

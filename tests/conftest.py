@@ -66,10 +66,10 @@ def valid_values(draw, design, *, groups=(1, 2, 3, 4), max_mult=3, spatial=(4, 6
         values[sym] = sp.Integer(draw(st.sampled_from(groups)))
     lcm = 1
     for layer in design.layers:
-        g = layer.kernel.groups(layer.c_in) if layer.kernel.mixing != "none" else 1
-        g = sp.sympify(g).subs(values)
-        if g.is_Integer:
-            lcm = math.lcm(lcm, int(g))
+        for _what, divisor, _width in layer.kernel.constraints(layer.c_in, layer.c_out):
+            g = sp.sympify(divisor).subs(values)
+            if g.is_Integer:
+                lcm = math.lcm(lcm, int(g))
     values[S.C] = sp.Integer(lcm * draw(st.integers(1, max_mult)))
     values[S.F] = sp.Integer(4 * lcm * draw(st.integers(1, max_mult)))
     if design.uses_bottleneck:

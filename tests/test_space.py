@@ -160,3 +160,59 @@ def test_abstraction_matches_concrete_fields():
 def test_bad_input(kwargs, fragment):
     with pytest.raises(SkanalyzeError, match=re.escape(fragment)):
         reduce_space(**kwargs)
+
+
+def _concrete_families(word, c=16):
+    """Exists group numbers / orientations with performance, efficiency: exact footprints (plan keep, F = C)."""
+    from skanalyze.field import footprint
+    from skanalyze.kernels import LINE_ANGLES
+
+    def variants(letter):
+        return [f"Line(angle={a})" for a in LINE_ANGLES] if letter.name == "Line" else [letter.name]
+
+    perf = eff = False
+    for names in itertools.product(*(variants(x) for x in word)):
+        design = parse("+".join(names), plan="keep")
+        divs = [g for g in range(2, c + 1) if c % g == 0]
+        for combo in itertools.product(divs, repeat=len(design.group_symbols)):
+            values = {S.C: c, S.F: c, **dict(zip(design.group_symbols, combo, strict=True))}
+            fields, ok_sizes = [], True
+            for i in range(1, len(names) + 1):
+                prefix = parse("+".join(names[:i]), plan="keep")
+                try:
+                    fp = footprint(
+                        prefix, {k: v for k, v in values.items() if k in (S.C, S.F, *prefix.group_symbols)}
+                    )
+                except Exception:
+                    ok_sizes = False
+                    break
+                fields.append(fp)
+            if not ok_sizes:
+                continue
+            last = fields[-1]
+            perf |= last.x >= 3 and last.y >= 3 and last.c_min == c and last.covers_window
+            vec = [(f.x, f.y, f.c_min, f.positions_min) for f in fields]
+            good = vec[-1] == (3, 3, c, 9)
+            prev = (1, 1, 1, 1)
+            for i, v in enumerate(vec):
+                good &= v != prev and v[0] <= 3 and v[1] <= 3 and (i == len(vec) - 1 or v != (3, 3, c, 9))
+                prev = v
+            eff |= good
+    return perf, eff
+
+
+def test_abstraction_matches_concrete_footprints_for_the_families():
+    letters = alphabet(("SSC", "SCC", "Line", "PW", "PWGConv", "DW", "GConv"))
+    by_name = {x.name: x for x in letters}
+    triples = [
+        ("PWGConv", "Line", "Line"),
+        ("PW", "Line", "Line"),
+        ("SCC", "PWGConv", "PW"),
+        ("PWGConv", "SCC", "PW"),
+        ("Line", "PW", "Line"),
+        ("SSC", "PW", "DW"),
+        ("SCC", "PW", "PW"),
+    ]
+    words = list(all_words(letters, 2)) + [tuple(by_name[n] for n in t) for t in triples]
+    for word in words:
+        assert (performs(word), efficient(word)) == _concrete_families(word), word_name(word)

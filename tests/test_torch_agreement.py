@@ -24,6 +24,11 @@ CUSTOM = [
     "GConv(M)+PWGConv(N) [shuffle=none]",
     "PW+DW+PW [K=F/2]",
     "PWGConv+PWGConv+PWGConv",
+    "SSC(M,rest=none,pattern=block)+PW",
+    "SCC(s=2)+PWGConv(N)",
+    "Line(angle=45,d=2)+Line(angle=135)",
+    "Line(orient=slice,angle=30)",
+    "PW+SSC(M)+Line(angle=90,s=2)",
 ]
 DESIGNS = [e.name for e in catalog.ENTRIES] + CUSTOM
 

@@ -64,8 +64,16 @@ def test_missing_default_dataset_names_the_install_command(monkeypatch, tmp_path
 
 
 def config(idx_dir, out, **kw):
-    base = dict(designs=("dw-pw", "standard"), budget=3000, epochs=1, seeds=1, batch_size=64, data=str(idx_dir),
-                device="cpu", out=str(out))
+    base = dict(
+        designs=("dw-pw", "standard"),
+        budget=3000,
+        epochs=1,
+        seeds=1,
+        batch_size=64,
+        data=str(idx_dir),
+        device="cpu",
+        out=str(out),
+    )
     base.update(kw)
     return T.Config(**base)
 
@@ -115,7 +123,9 @@ def test_resume_after_interruption(idx_dir, tmp_path, monkeypatch):
 
 
 def test_nan_loss_stops_the_run(idx_dir, tmp_path):
-    summary = T.run(config(idx_dir, tmp_path / "nan", designs=("dw-pw",), lr=1e30), progress=False, log=lambda m: None)
+    summary = T.run(
+        config(idx_dir, tmp_path / "nan", designs=("dw-pw",), lr=1e30), progress=False, log=lambda m: None
+    )
     row = summary["designs"][0]
     assert row["accuracy_mean"] is None and "loss became" in row["failed"][0]
 
@@ -127,13 +137,33 @@ def test_ordering_statistics():
         {"design": "c", "width": 20, "accuracies": [0.70, 0.71, 0.72], "seeds": 3},
     ]
     for r in rows:
-        r["accuracy_mean"], r["accuracy_std"] = float(np.mean(r["accuracies"])), float(np.std(r["accuracies"], ddof=1))
+        r["accuracy_mean"], r["accuracy_std"] = (
+            float(np.mean(r["accuracies"])),
+            float(np.std(r["accuracies"], ddof=1)),
+        )
     result = T.ordering(rows)
     assert result["spearman"] == pytest.approx(1.0) and result["ordering_holds"] and result["confirmed"]
     rows[1]["accuracies"] = [0.70, 0.95, 0.80]  # middle design inside the noise
-    rows[1]["accuracy_mean"], rows[1]["accuracy_std"] = float(np.mean(rows[1]["accuracies"])), float(np.std(rows[1]["accuracies"], ddof=1))
+    rows[1]["accuracy_mean"], rows[1]["accuracy_std"] = (
+        float(np.mean(rows[1]["accuracies"])),
+        float(np.std(rows[1]["accuracies"], ddof=1)),
+    )
     result = T.ordering(rows)
     assert not result["confirmed"] and "not confirmed" in result["verdict"]
+
+
+def test_equal_accuracies_are_not_an_ordering():
+    rows = [
+        {"design": d, "width": w, "accuracies": [0.7705, 0.77, 0.771], "seeds": 3}
+        for d, w in (("a", 40), ("b", 20))
+    ]
+    for r in rows:
+        r["accuracy_mean"], r["accuracy_std"] = (
+            float(np.mean(r["accuracies"])),
+            float(np.std(r["accuracies"], ddof=1)),
+        )
+    rows[1]["accuracy_mean"] += 1e-16  # float residue of equal means
+    assert not T.ordering(rows)["ordering_holds"]
 
 
 def test_spearman_matches_definition():
@@ -145,19 +175,45 @@ def test_spearman_matches_definition():
 
 @pytest.mark.parametrize(
     "kw, fragment",
-    [({"epochs": 0}, "--epochs"), ({"schedule": "linear"}, "--schedule 'linear'"), ({"device": "tpu"}, "--device 'tpu'"),
-     ({"designs": ()}, "at least one design"), ({"lr": -1.0}, "--lr")],
+    [
+        ({"epochs": 0}, "--epochs"),
+        ({"schedule": "linear"}, "--schedule 'linear'"),
+        ({"device": "tpu"}, "--device 'tpu'"),
+        ({"designs": ()}, "at least one design"),
+        ({"lr": -1.0}, "--lr"),
+    ],
 )
 def test_bad_config(idx_dir, tmp_path, kw, fragment):
     with pytest.raises(SkanalyzeError, match=fragment):
         config(idx_dir, tmp_path, **kw)
 
 
-@pytest.mark.skipif(not datasets.DEFAULT_DIR.exists(), reason="Debian's dataset-fashion-mnist is not installed")
+@pytest.mark.skipif(
+    not datasets.DEFAULT_DIR.exists(), reason="Debian's dataset-fashion-mnist is not installed"
+)
 def test_tiny_run_on_fashion_mnist(tmp_path, cli):
-    code, out, err = cli("train", "--designs", "dw-pw,standard", "--budget", "5k", "--epochs", "2", "--seeds", "1",
-                         "--limit-train", "500", "--batch-size", "32", "--limit-test", "200", "--device", "cpu",
-                         "--out", str(tmp_path), "--json")
+    code, out, err = cli(
+        "train",
+        "--designs",
+        "dw-pw,standard",
+        "--budget",
+        "5k",
+        "--epochs",
+        "2",
+        "--seeds",
+        "1",
+        "--limit-train",
+        "500",
+        "--batch-size",
+        "32",
+        "--limit-test",
+        "200",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
     assert code == 0, err
     data = json.loads(out)
     assert {r["design"] for r in data["designs"]} == {"DW+PW", "Conv"}
