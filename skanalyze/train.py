@@ -31,8 +31,11 @@ from .catalog import resolve
 from .errors import SkanalyzeError
 from .network import Layout, network, widest
 
-SMALL_LAYOUT = Layout(input_size=28, in_channels=1, stem_stride=1, maxpool=False, blocks=(1, 1, 1), classes=10)
+SMALL_LAYOUT = Layout(
+    input_size=28, in_channels=1, stem_stride=1, maxpool=False, blocks=(1, 1, 1), classes=10
+)
 SCHEDULES = ("cosine", "step")
+TIE = 1e-9  # accuracy differences below this are ties (accuracies are multiples of 1/test images)
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -61,8 +64,12 @@ class Config:
     def __post_init__(self):
         if not self.designs:
             raise SkanalyzeError("train needs at least one design: --designs dw-pw,pw-dw-pw")
-        for name, value in (("--epochs", self.epochs), ("--seeds", self.seeds), ("--batch-size", self.batch_size),
-                            ("--budget", self.budget)):
+        for name, value in (
+            ("--epochs", self.epochs),
+            ("--seeds", self.seeds),
+            ("--batch-size", self.batch_size),
+            ("--budget", self.budget),
+        ):
             if not isinstance(value, int) or value <= 0:
                 raise SkanalyzeError(f"{name} (={value}) must be a positive integer")
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -80,8 +87,20 @@ class Config:
 
     def run_key(self, design: str, seed: int) -> dict:
         """What defines one run (its results file name hashes this)."""
-        keys = ("budget", "epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule", "augment", "normalize",
-                "limit_train", "limit_test", "blocks")
+        keys = (
+            "budget",
+            "epochs",
+            "batch_size",
+            "lr",
+            "momentum",
+            "weight_decay",
+            "schedule",
+            "augment",
+            "normalize",
+            "limit_train",
+            "limit_test",
+            "blocks",
+        )
         return {"design": design, "seed": seed, **{k: getattr(self, k) for k in keys}}
 
 
@@ -126,7 +145,15 @@ def plan(config: Config) -> list[Plan]:
     for name in config.designs:
         design = resolve(name)
         found = widest(design, config.layout(), config.budget)
-        out.append(Plan(name, design.notation, found.width, {str(k): int(v) for k, v in found.groups.items()}, found.params))
+        out.append(
+            Plan(
+                name,
+                design.notation,
+                found.width,
+                {str(k): int(v) for k, v in found.groups.items()},
+                found.params,
+            )
+        )
     return out
 
 
@@ -162,7 +189,9 @@ class Progress:
         frac = min(self.done / max(self.total, 1), 1.0)
         eta = (self.total - self.done) / max(rate, 1e-9)
         bar = "#" * int(frac * 24) + "-" * (24 - int(frac * 24))
-        sys.stderr.write(f"\r{label[:42]:<42} [{bar}] {100 * frac:5.1f}% {rate:7.0f} img/s ETA {_clock(eta)} ")
+        sys.stderr.write(
+            f"\r{label[:42]:<42} [{bar}] {100 * frac:5.1f}% {rate:7.0f} img/s ETA {_clock(eta)} "
+        )
         sys.stderr.flush()
 
     def close(self) -> None:
@@ -176,7 +205,9 @@ def _clock(seconds: float) -> str:
 
 
 def _tensors(ds: datasets.Dataset, device: torch.device, normalize: bool):
-    mean, std = (float(ds.train_images.mean()) / 255, float(ds.train_images.std()) / 255) if normalize else (0.0, 1.0)
+    mean, std = (
+        (float(ds.train_images.mean()) / 255, float(ds.train_images.std()) / 255) if normalize else (0.0, 1.0)
+    )
 
     def prep(images):
         x = torch.from_numpy(np.array(images, dtype=np.float32)).div_(255).sub_(mean).div_(std).unsqueeze(1)
@@ -185,7 +216,9 @@ def _tensors(ds: datasets.Dataset, device: torch.device, normalize: bool):
     x_tr, y_tr = prep(ds.train_images), torch.from_numpy(ds.train_labels.copy())
     x_te, y_te = prep(ds.test_images), torch.from_numpy(ds.test_labels.copy())
     if device.type == "cuda":  # the whole dataset fits on the GPU: no host-device copies per batch
-        x_tr, y_tr, x_te, y_te = (t.to(device, non_blocking=True) for t in (x_tr.pin_memory(), y_tr, x_te, y_te))
+        x_tr, y_tr, x_te, y_te = (
+            t.to(device, non_blocking=True) for t in (x_tr.pin_memory(), y_tr, x_te, y_te)
+        )
     return x_tr, y_tr, x_te, y_te
 
 
@@ -217,8 +250,13 @@ def train_one(p: Plan, seed: int, config: Config, tensors, device: torch.device,
     if cuda:
         model = model.to(memory_format=torch.channels_last)
     x_tr, y_tr, x_te, y_te = tensors
-    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=True,
-                          weight_decay=config.weight_decay)
+    opt = torch.optim.SGD(
+        model.parameters(),
+        lr=config.lr,
+        momentum=config.momentum,
+        nesterov=True,
+        weight_decay=config.weight_decay,
+    )
     n = len(x_tr)
     steps = math.ceil(n / config.batch_size)
     start = time.perf_counter()
@@ -241,8 +279,10 @@ def train_one(p: Plan, seed: int, config: Config, tensors, device: torch.device,
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
                 loss = tnn.functional.cross_entropy(model(xb), yb)
             if not torch.isfinite(loss):
-                raise RunFailed(f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} (lr {config.lr}); "
-                                "try a smaller --lr")
+                raise RunFailed(
+                    f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} (lr {config.lr}); "
+                    "try a smaller --lr"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -251,12 +291,19 @@ def train_one(p: Plan, seed: int, config: Config, tensors, device: torch.device,
             progress.update(len(idx), f"{p.notation} seed {seed} epoch {epoch + 1}/{config.epochs}")
     train_seconds = time.perf_counter() - start
     accuracy, test_loss = evaluate(model, x_te, y_te, device)
-    return {"train_loss": loss_sum / n, "test_loss": test_loss, "accuracy": accuracy,
-            "images_per_sec": seen / max(train_seconds, 1e-9), "train_seconds": train_seconds}
+    return {
+        "train_loss": loss_sum / n,
+        "test_loss": test_loss,
+        "accuracy": accuracy,
+        "images_per_sec": seen / max(train_seconds, 1e-9),
+        "train_seconds": train_seconds,
+    }
 
 
 @torch.no_grad()
-def evaluate(model: tnn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> tuple[float, float]:
+def evaluate(
+    model: tnn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device
+) -> tuple[float, float]:
     """Test accuracy and loss."""
     model.eval()
     correct, loss = 0, 0.0
@@ -279,7 +326,12 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
     plans = plan(config)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    todo = [(p, seed) for p in plans for seed in range(config.seeds) if not run_path(config, p.design, seed).exists()]
+    todo = [
+        (p, seed)
+        for p in plans
+        for seed in range(config.seeds)
+        if not run_path(config, p.design, seed).exists()
+    ]
     if todo:
         if device.type == "cpu":
             torch.use_deterministic_algorithms(True, warn_only=True)
@@ -287,9 +339,18 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
         bar = Progress(len(todo) * config.epochs * len(ds.train_images), progress)
         try:
             for p, seed in todo:
-                record = {"run": config.run_key(p.design, seed), "design": p.design, "notation": p.notation,
-                          "width": p.width, "groups": p.groups, "params": p.params, "device": str(device),
-                          "data": ds.source, "train_images": len(ds.train_images), "test_images": len(ds.test_images)}
+                record = {
+                    "run": config.run_key(p.design, seed),
+                    "design": p.design,
+                    "notation": p.notation,
+                    "width": p.width,
+                    "groups": p.groups,
+                    "params": p.params,
+                    "device": str(device),
+                    "data": ds.source,
+                    "train_images": len(ds.train_images),
+                    "test_images": len(ds.test_images),
+                }
                 try:
                     record.update(train_one(p, seed, config, tensors, device, bar), status="ok")
                 except RunFailed as err:
@@ -305,24 +366,39 @@ def summarise(config: Config, plans: list[Plan]) -> dict:
     """Per design: width, params, accuracy over seeds; the predicted vs measured ordering, with its uncertainty."""
     rows = []
     for rank, p in enumerate(sorted(plans, key=lambda q: -q.width), start=1):
-        records = [json.loads(run_path(config, p.design, s).read_text()) for s in range(config.seeds)
-                   if run_path(config, p.design, s).exists()]
+        records = [
+            json.loads(run_path(config, p.design, s).read_text())
+            for s in range(config.seeds)
+            if run_path(config, p.design, s).exists()
+        ]
         accs = [r["accuracy"] for r in records if r.get("status") == "ok"]
         failed = [r.get("error", "") for r in records if r.get("status") != "ok"]
-        rows.append({
-            "design": p.notation, "name": p.design, "width": p.width, "params": p.params, "groups": p.groups,
-            "predicted_rank": rank, "seeds": len(accs), "accuracies": accs,
-            "accuracy_mean": float(np.mean(accs)) if accs else None,
-            "accuracy_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0 if accs else None,
-            "images_per_sec": float(np.mean([r["images_per_sec"] for r in records if r.get("status") == "ok"]))
-            if accs else None,
-            "failed": failed,
-        })
+        rows.append(
+            {
+                "design": p.notation,
+                "name": p.design,
+                "width": p.width,
+                "params": p.params,
+                "groups": p.groups,
+                "predicted_rank": rank,
+                "seeds": len(accs),
+                "accuracies": accs,
+                "accuracy_mean": float(np.mean(accs)) if accs else None,
+                "accuracy_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0 if accs else None,
+                "images_per_sec": float(
+                    np.mean([r["images_per_sec"] for r in records if r.get("status") == "ok"])
+                )
+                if accs
+                else None,
+                "failed": failed,
+            }
+        )
     return {**ordering(rows), "designs": rows, "budget": config.budget, "config": asdict(config)}
 
 
 def spearman(x, y) -> float:
     """Spearman's rank correlation (average ranks for ties)."""
+
     def ranks(v):
         v = np.asarray(v, dtype=float)
         order = v.argsort()
@@ -343,20 +419,33 @@ def ordering(rows: list[dict], *, draws: int = 2000) -> dict:
     and a bootstrap over seeds. An ordering inside the seed noise is reported as not confirmed."""
     done = [r for r in rows if r["accuracy_mean"] is not None]
     if len(done) < 2:
-        return {"spearman": None, "ordering_holds": False, "confirmed": False, "pairs": [],
-                "verdict": "fewer than two designs finished: no ordering to test"}
+        return {
+            "spearman": None,
+            "ordering_holds": False,
+            "confirmed": False,
+            "pairs": [],
+            "verdict": "fewer than two designs finished: no ordering to test",
+        }
     rho = spearman([r["width"] for r in done], [r["accuracy_mean"] for r in done])
     pairs, holds, resolved = [], True, True
     by_width = sorted(done, key=lambda r: -r["width"])
     for wide, narrow in zip(by_width, by_width[1:], strict=False):
         diff = wide["accuracy_mean"] - narrow["accuracy_mean"]
         se = math.sqrt(sum(r["accuracy_std"] ** 2 / r["seeds"] for r in (wide, narrow) if r["seeds"] > 1))
-        ok = diff > 0 if wide["width"] != narrow["width"] else True
+        ok = diff > TIE if wide["width"] != narrow["width"] else True  # equal accuracies are not an ordering
         clear = ok and wide["seeds"] > 1 and narrow["seeds"] > 1 and diff > 2 * se
         holds &= ok
         resolved &= clear
-        pairs.append({"wider": wide["design"], "narrower": narrow["design"], "difference": diff, "standard_error": se,
-                      "ordered": ok, "beyond_noise": clear})
+        pairs.append(
+            {
+                "wider": wide["design"],
+                "narrower": narrow["design"],
+                "difference": diff,
+                "standard_error": se,
+                "ordered": ok,
+                "beyond_noise": clear,
+            }
+        )
     rng = np.random.default_rng(0)
     multi = all(len(r["accuracies"]) > 1 for r in done)
     boot = []
@@ -369,33 +458,55 @@ def ordering(rows: list[dict], *, draws: int = 2000) -> dict:
     if confirmed:
         verdict = "accuracy follows width, every step beyond 2 standard errors of the seed noise"
     elif holds and rho > 0:
-        verdict = "accuracy follows width on the means, but some steps are inside the seed noise: not confirmed"
+        verdict = (
+            "accuracy follows width on the means, but some steps are inside the seed noise: not confirmed"
+        )
     elif rho is not None and not math.isnan(rho) and rho > 0:
         verdict = "accuracy tends to rise with width (positive Spearman), but the order is not monotone"
     else:
         verdict = "accuracy does not follow width"
     if not multi:
         verdict += "; a single seed per design gives no estimate of the noise"
-    return {"spearman": rho, "ordering_holds": bool(holds and rho > 0), "confirmed": confirmed, "pairs": pairs,
-            "bootstrap_spearman_95": interval, "verdict": verdict}
+    return {
+        "spearman": rho,
+        "ordering_holds": bool(holds and rho > 0),
+        "confirmed": confirmed,
+        "pairs": pairs,
+        "bootstrap_spearman_95": interval,
+        "verdict": verdict,
+    }
 
 
 def text(summary: dict) -> str:
     """The `skanalyze train` table."""
     cfg = summary["config"]
-    lines = [f"equal budget {summary['budget']} params, 28x28 layout blocks {tuple(cfg['blocks'])}, {cfg['epochs']} epochs, "
-             f"{cfg['seeds']} seeds, train {cfg['limit_train'] or 'all'} / test {cfg['limit_test'] or 'all'} images",
-             f"{'rank':>4}  {'design':<28}{'width':>6}{'params':>9}{'accuracy':>18}{'img/s':>9}"]
+    lines = [
+        f"equal budget {summary['budget']} params, 28x28 layout blocks {tuple(cfg['blocks'])}, {cfg['epochs']} epochs, "
+        f"{cfg['seeds']} seeds, train {cfg['limit_train'] or 'all'} / test {cfg['limit_test'] or 'all'} images",
+        f"{'rank':>4}  {'design':<28}{'width':>6}{'params':>9}{'accuracy':>18}{'img/s':>9}",
+    ]
     for r in summary["designs"]:
-        acc = "failed" if r["accuracy_mean"] is None else f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f} %"
+        acc = (
+            "failed"
+            if r["accuracy_mean"] is None
+            else f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f} %"
+        )
         ips = "" if r["images_per_sec"] is None else f"{r['images_per_sec']:.0f}"
-        lines.append(f"{r['predicted_rank']:>4}  {r['design'][:27]:<28}{r['width']:>6}{r['params']:>9}{acc:>18}{ips:>9}")
+        lines.append(
+            f"{r['predicted_rank']:>4}  {r['design'][:27]:<28}{r['width']:>6}{r['params']:>9}{acc:>18}{ips:>9}"
+        )
         for err in r["failed"]:
             lines.append(f"      failed run: {err}")
     rho = summary["spearman"]
-    lines.append(f"Spearman (width vs mean accuracy): {'n/a' if rho is None else f'{rho:.3f}'}"
-                 + (f", bootstrap 95% interval {summary['bootstrap_spearman_95'][0]:.2f} .. "
-                    f"{summary['bootstrap_spearman_95'][1]:.2f}" if summary.get("bootstrap_spearman_95") else ""))
+    lines.append(
+        f"Spearman (width vs mean accuracy): {'n/a' if rho is None else f'{rho:.3f}'}"
+        + (
+            f", bootstrap 95% interval {summary['bootstrap_spearman_95'][0]:.2f} .. "
+            f"{summary['bootstrap_spearman_95'][1]:.2f}"
+            if summary.get("bootstrap_spearman_95")
+            else ""
+        )
+    )
     lines.append(f"verdict: {summary['verdict']}")
     return "\n".join(lines) + "\n"
 
