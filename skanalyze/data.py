@@ -23,7 +23,18 @@ FILES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
-CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -43,7 +54,9 @@ def read_idx(path: Path) -> np.ndarray:
     dtype = np.dtype(_DTYPES[raw[2]])
     expected = int(np.prod(dims)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise SkanalyzeError(f"{str(path)!r} is truncated: {len(raw) - header} data bytes, expected {expected}")
+        raise SkanalyzeError(
+            f"{str(path)!r} is truncated: {len(raw) - header} data bytes, expected {expected}"
+        )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
 
 
@@ -79,7 +92,9 @@ class Dataset:
         return int(max(self.train_labels.max(), self.test_labels.max())) + 1
 
 
-def load(directory: str | Path | None = None, *, limit_train: int | None = None, limit_test: int | None = None) -> Dataset:
+def load(
+    directory: str | Path | None = None, *, limit_train: int | None = None, limit_test: int | None = None
+) -> Dataset:
     """Load the four IDX files from a folder (default: Debian's Fashion-MNIST), optionally the first N of each split."""
     directory = Path(directory) if directory is not None else DEFAULT_DIR
     missing = [stem for stem in FILES.values() if _find(directory, stem) is None]
@@ -88,17 +103,24 @@ def load(directory: str | Path | None = None, *, limit_train: int | None = None,
             raise SkanalyzeError(
                 f"Fashion-MNIST not found in {directory}; install it with: {INSTALL} (or pass --data DIR)"
             )
-        raise SkanalyzeError(f"dataset folder {str(directory)!r} lacks {', '.join(missing)} (IDX files, .gz or not)")
+        raise SkanalyzeError(
+            f"dataset folder {str(directory)!r} lacks {', '.join(missing)} (IDX files, .gz or not)"
+        )
     arrays = {key: read_idx(_find(directory, stem)) for key, stem in FILES.items()}
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise SkanalyzeError(f"{directory}: {split} images {images.shape} and labels {labels.shape} do not match")
+            raise SkanalyzeError(
+                f"{directory}: {split} images {images.shape} and labels {labels.shape} do not match"
+            )
     for name, limit in (("--limit-train", limit_train), ("--limit-test", limit_test)):
         if limit is not None and limit <= 0:
             raise SkanalyzeError(f"{name} (={limit}) must be positive")
     tr, te = slice(0, limit_train), slice(0, limit_test)
     return Dataset(
-        arrays["train_images"][tr], arrays["train_labels"][tr].astype(np.int64),
-        arrays["test_images"][te], arrays["test_labels"][te].astype(np.int64), str(directory),
+        arrays["train_images"][tr],
+        arrays["train_labels"][tr].astype(np.int64),
+        arrays["test_images"][te],
+        arrays["test_labels"][te].astype(np.int64),
+        str(directory),
     )

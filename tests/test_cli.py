@@ -304,3 +304,27 @@ def test_network_symbolic_blocks(cli):
 def test_network_bad_input(cli, args, fragment):
     code, _, err = cli(*args)
     assert code == 2 and fragment in err and err.count("\n") == 1
+
+
+def test_help_for_the_app_and_one_command(cli):
+    code, out, _ = cli("--help")
+    assert code == 0 and "formulas" in out and "FLOPs = 2 x MACs" in out
+    code, out, _ = cli("formulas", "--help")
+    assert code == 0 and out.startswith("Usage: skanalyze formulas") and "--format" in out
+
+
+def test_unknown_command(cli):
+    code, _, err = cli("frobnicate")
+    assert code == 2 and "No such command 'frobnicate'" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["compare", "--format", "xml"], "format 'xml' is unknown"),
+        (["compare", "--c", "0"], "--c (=0) must be positive"),
+    ],
+)
+def test_compare_bad_input(cli, args, fragment):
+    code, _, err = cli(*args)
+    assert code == 2 and fragment in err
