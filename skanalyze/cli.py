@@ -46,6 +46,9 @@ BottleneckOpt = Annotated[
 ShuffleOpt = Annotated[
     str | None, typer.Option("--shuffle", help="Shuffle placement: auto (default) or none.")
 ]
+DesignArg = Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")]
+ValuesArg = Annotated[list[str] | None, typer.Argument(help="NAME=VALUE substitutions.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _split_args(args: list[str] | None, subs: list[str] | None) -> tuple[list[str], dict]:
@@ -53,6 +56,13 @@ def _split_args(args: list[str] | None, subs: list[str] | None) -> tuple[list[st
     designs = [a for a in (args or []) if not _ASSIGN.match(a)]
     assigns = [a for a in (args or []) if _ASSIGN.match(a)] + list(subs or [])
     return designs, S.parse_subs(assigns)
+
+
+def _design(design: str, bottleneck: str | None = None, shuffle: str | None = None):
+    """The design a user named (catalog name or notation), with the command-line options applied."""
+    from .catalog import resolve
+
+    return resolve(design, **_options(bottleneck, shuffle))
 
 
 def _options(bottleneck: str | None, shuffle: str | None) -> dict:
@@ -86,22 +96,19 @@ def formulas(
 
 @app.command()
 def verify(
-    design: Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")],
-    values: Annotated[
-        list[str] | None, typer.Argument(help="NAME=VALUE substitutions.", show_default=False)
-    ] = None,
+    design: DesignArg,
+    values: ValuesArg = None,
     subs: SubsOpt = None,
     bn: Annotated[bool, typer.Option("--bn", help="Add BatchNorm after each conv and count it.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_out: JsonOpt = False,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
 ) -> None:
     """Build the design in torch and compare params, MACs and field with the symbolic model."""
     _, vals = _split_args(values, subs)
-    from .catalog import resolve
-
-    d = resolve(design, **_options(bottleneck, shuffle))
-    text, ok = report.verify(d, vals, bn=bn, fmt="json" if json_out else "text")
+    text, ok = report.verify(
+        _design(design, bottleneck, shuffle), vals, bn=bn, fmt="json" if json_out else "text"
+    )
     typer.echo(text, nl=False)
     if not ok:
         raise typer.Exit(1)
@@ -109,10 +116,8 @@ def verify(
 
 @app.command()
 def efficiency(
-    design: Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")],
-    values: Annotated[
-        list[str] | None, typer.Argument(help="NAME=VALUE substitutions.", show_default=False)
-    ] = None,
+    design: DesignArg,
+    values: ValuesArg = None,
     subs: SubsOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="pretty | text | latex | json")] = "pretty",
     integers: Annotated[
@@ -125,29 +130,27 @@ def efficiency(
     shuffle: ShuffleOpt = None,
 ) -> None:
     """Ratios to the standard conv, full-field condition, optimal groups (Theorem 1), greatest width."""
-    from .catalog import resolve
-
     _, vals = _split_args(values, subs)
-    d = resolve(design, **_options(bottleneck, shuffle))
-    typer.echo(report.efficiency(d, vals, fmt, integers=integers), nl=False)
+    typer.echo(
+        report.efficiency(_design(design, bottleneck, shuffle), vals, fmt, integers=integers), nl=False
+    )
 
 
 @app.command()
 def optimize(
-    design: Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")],
+    design: DesignArg,
     budget: Annotated[str, typer.Option("--budget", help="Parameter (or MAC) budget: 1000000, 1e6, 11.2M.")],
     alpha: Annotated[str, typer.Option("--alpha", help="F/C as a rational: 1, 2, 1/2.")] = "1",
     macs: Annotated[bool, typer.Option("--macs", help="The budget counts MACs (needs --hw).")] = False,
     hw: Annotated[int | None, typer.Option("--hw", help="Output size H = W for a MAC budget.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_out: JsonOpt = False,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
 ) -> None:
     """The widest layer a budget buys: continuous optimum and the exact buildable integers."""
-    from .catalog import resolve
     from .optimize import parse_alpha, parse_budget
 
-    d = resolve(design, **_options(bottleneck, shuffle))
+    d = _design(design, bottleneck, shuffle)
     objective = "macs" if macs else "params"
     typer.echo(
         report.optimize(d, parse_budget(budget), parse_alpha(alpha), objective, hw, json_out=json_out),
@@ -193,24 +196,22 @@ def plot(
 
 @app.command()
 def field(
-    design: Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")],
-    values: Annotated[
-        list[str] | None, typer.Argument(help="NAME=VALUE substitutions.", show_default=False)
-    ] = None,
+    design: DesignArg,
+    values: ValuesArg = None,
     subs: SubsOpt = None,
     measure: Annotated[
         bool, typer.Option("--measure", help="Also measure the field by autograd on a torch module.")
     ] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_out: JsonOpt = False,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
 ) -> None:
     """The information field (x, y, c) of a design, its full-field condition, and optionally the measured field."""
-    from .catalog import resolve
-
     _, vals = _split_args(values, subs)
-    d = resolve(design, **_options(bottleneck, shuffle))
-    typer.echo(report.field_report(d, vals, measure=measure, json_out=json_out), nl=False)
+    typer.echo(
+        report.field_report(_design(design, bottleneck, shuffle), vals, measure=measure, json_out=json_out),
+        nl=False,
+    )
 
 
 @app.command()
@@ -228,7 +229,7 @@ def space(
     explain: Annotated[
         str | None, typer.Option("--explain", help="Say where and why one design is kept or dropped.")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """The design space reduced in three stages (composition, performance, efficiency), counted and explained."""
     from .space import PAPER_ALPHABET, full_vocabulary
@@ -270,10 +271,8 @@ def tables(
 
 @app.command()
 def network(
-    design: Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")],
-    values: Annotated[
-        list[str] | None, typer.Argument(help="NAME=VALUE group numbers.", show_default=False)
-    ] = None,
+    design: DesignArg,
+    values: ValuesArg = None,
     width: Annotated[int | None, typer.Option("--width", help="Stage-1 width.")] = None,
     budget: Annotated[
         str | None, typer.Option("--budget", help="Widest buildable network under this budget (11.2M).")
@@ -305,10 +304,9 @@ def network(
     torch_check: Annotated[
         bool, typer.Option("--torch", help="Also build it in torch and check the counts.")
     ] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """A design in the paper's Table 1 layout: per-stage and total params and MACs, or the widest under a budget."""
-    from .catalog import resolve
     from .network import Layout
 
     _, vals = _split_args(values, subs)
@@ -331,7 +329,7 @@ def network(
         bottleneck=_options(bottleneck, None).get("bottleneck"),
     )
     text = report.network_report(
-        resolve(design),
+        _design(design),
         layout,
         width,
         budget,
@@ -381,7 +379,7 @@ def train(
     plot: Annotated[
         str | None, typer.Option("--plot", help="Also write accuracy vs width (PNG/SVG/PDF).")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Train each design's widest network under one parameter budget and test whether accuracy follows width."""
     from . import render

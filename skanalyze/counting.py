@@ -136,8 +136,3 @@ def macs_at(design: Design, values: dict) -> int:
 def standard(k=3) -> Design:
     """The standard k x k convolution C -> F that every design is compared with."""
     return Design((Conv(k=k),))
-
-
-def evaluate(expr, values: dict) -> sp.Expr:
-    """Substitute values (a dict of symbols) and simplify to an exact number when possible."""
-    return sp.sympify(expr).subs(values)

@@ -188,12 +188,6 @@ class Design:
         """Replace K by the design's bottleneck value (F/4 by default)."""
         return sp.sympify(expr).subs(S.K, self.bottleneck) if self.uses_bottleneck else expr
 
-    def with_options(self, **changes) -> Design:
-        """A copy with design options changed (bottleneck, plan, shuffles)."""
-        from dataclasses import replace
-
-        return replace(self, label=None, **changes)
-
     def at(self, values: dict) -> tuple[IntLayer, ...]:
         """The layers at concrete integer values, fast (compiled once per design); raises on invalid sizes."""
         compiled = _compiled_layers(self)

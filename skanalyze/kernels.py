@@ -98,11 +98,6 @@ class Kernel:
         kk = self.extent()[axis]
         return (out - 1) * self.s + self.d * (kk - 1) + 1 - 2 * self.padding()[axis]
 
-    def output_size(self, size: int, axis: int = 0) -> int:
-        """The output size for an integer input size, as torch computes it."""
-        kk, pad = self.extent()[axis], self.padding()[axis]
-        return int(sp.floor((size + 2 * pad - self.d * (kk - 1) - 1) / self.s)) + 1
-
     # -- channels -------------------------------------------------------------------
     def groups(self, c_in) -> sp.Expr:
         """Channel groups of the layer for input width c_in (1 = every output sees every input)."""

@@ -230,11 +230,6 @@ def macs_vs_width(
     return fig
 
 
-def flops_note() -> str:
-    """The counting convention, for captions."""
-    return "MACs = multiply-accumulates; FLOPs = 2 × MACs; bias-free convs; BN not counted"
-
-
 __all__ = ["save", "width_vs_params", "ratio_vs_groups", "macs_vs_width"]
 
 

@@ -116,6 +116,17 @@ def test_primitive_count_mobius():
             assert primitive_count(a, n) == brute
 
 
+def _efficient_chain(fields, full, spatial):
+    """The concrete efficiency rule: each kernel enlarges the field, the first `spatial` extents never pass
+    3, and the field is full at the last kernel and not before."""
+    ok = fields[-1] == full
+    prev = (1,) * len(full)
+    for i, f in enumerate(fields):
+        ok &= f != prev and all(e <= 3 for e in f[:spatial]) and (i == len(fields) - 1 or f != full)
+        prev = f
+    return ok
+
+
 def _concrete(word, c=64):
     """Exists group numbers (>= 2, dividing C) giving performance / efficiency, with exact fields (plan keep)."""
     design = parse(word_name(word), plan="keep")
@@ -131,12 +142,7 @@ def _concrete(word, c=64):
             )
             fields.append((x, c_min))
         perf |= fields[-1][0] >= 3 and fields[-1][1] == c
-        ok = fields[-1] == (3, c)
-        prev = (1, 1)
-        for i, f in enumerate(fields):
-            ok &= f != prev and f[0] <= 3 and (i == len(fields) - 1 or f != (3, c))
-            prev = f
-        eff |= ok
+        eff |= _efficient_chain(fields, full=(3, c), spatial=1)
     return perf, eff
 
 
@@ -192,12 +198,7 @@ def _concrete_families(word, c=16):
             last = fields[-1]
             perf |= last.x >= 3 and last.y >= 3 and last.c_min == c and last.covers_window
             vec = [(f.x, f.y, f.c_min, f.positions_min) for f in fields]
-            good = vec[-1] == (3, 3, c, 9)
-            prev = (1, 1, 1, 1)
-            for i, v in enumerate(vec):
-                good &= v != prev and v[0] <= 3 and v[1] <= 3 and (i == len(vec) - 1 or v != (3, 3, c, 9))
-                prev = v
-            eff |= good
+            eff |= _efficient_chain(vec, full=(3, 3, c, 9), spatial=2)
     return perf, eff
 
 
