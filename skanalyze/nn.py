@@ -136,7 +136,8 @@ class SCCModule(tnn.Module):
 class LineModule(tnn.Module):
     """Line: k weights per (filter, channel) along a segment. A fixed grid angle sums k 1 x 1 convs over shifted
     inputs. A learned orientation (per filter or per slice) samples each point bilinearly from the k x k
-    neighbourhood (element-wise work) and contracts with the weights (counted MACs = k*C*F per position)."""
+    neighbourhood (element-wise work) and contracts with the weights (counted MACs = k*C*F per position);
+    `dense = True` (training, see dense_lines) computes the same function as one conv with dense_weight()."""
 
     def __init__(self, kernel, c_in: int, c_out: int):
         super().__init__()
@@ -155,6 +156,33 @@ class LineModule(tnn.Module):
         self.theta = tnn.Parameter(torch.full(shape, math.radians(kernel.angle)))
         self.register_buffer("t", torch.arange(k, dtype=torch.float32) - self.r, persistent=False)
 
+    dense = (
+        False  # learned orientations: False gathers (the counted cost), True convolves with dense_weight()
+    )
+
+    def _theta(self) -> torch.Tensor:
+        return self.theta if self.theta.dim() == 2 else self.theta[:, None].expand(self.c_out, self.c_in)
+
+    def _bilinear(self, i: int, theta: torch.Tensor, a: int, b: int) -> torch.Tensor:
+        """The weight (F, C) with which segment point i reads grid cell (a, b): bilinear, so theta gets a gradient."""
+        dy, dx = -self.t[i] * torch.sin(theta), self.t[i] * torch.cos(theta)
+        return torch.relu(1 - (dy - a).abs()) * torch.relu(1 - (dx - b).abs())
+
+    def dense_weight(self) -> torch.Tensor:
+        """The learned segment as the equivalent dense (F, C, k, k) kernel: sum over points of weight x bilinear."""
+        theta, r = self._theta(), self.r
+        rows = [
+            torch.stack(
+                [
+                    sum(self.weight[:, :, i] * self._bilinear(i, theta, a, b) for i in range(len(self.t)))
+                    for b in range(-r, r + 1)
+                ],
+                -1,
+            )
+            for a in range(-r, r + 1)
+        ]
+        return torch.stack(rows, -2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.kernel.s
         out_hw = ((x.shape[2] - 1) // s + 1, (x.shape[3] - 1) // s + 1)
@@ -164,23 +192,32 @@ class LineModule(tnn.Module):
                 for (dy, dx), conv in zip(self.taps, self.convs, strict=True)
             )
         d, r = self.kernel.d, self.r
+        if self.dense:
+            return torch.nn.functional.conv2d(x, self.dense_weight(), stride=s, padding=self.pad, dilation=d)
         grid = [(a, b) for a in range(-r, r + 1) for b in range(-r, r + 1)]
         shifts = torch.stack(
             [_shifted(x, a * d, b * d, self.pad, s, out_hw) for a, b in grid], 1
         )  # (B, k*k, C, h, w)
-        theta = self.theta if self.theta.dim() == 2 else self.theta[:, None].expand(self.c_out, self.c_in)
+        theta = self._theta()
         out = 0
         for i in range(len(self.t)):
-            dy, dx = -self.t[i] * torch.sin(theta), self.t[i] * torch.cos(theta)  # (F, C)
             sample = 0
             for j, (a, b) in enumerate(grid):  # bilinear weights of every grid cell (element-wise)
-                wgt = torch.relu(1 - (dy - a).abs()) * torch.relu(1 - (dx - b).abs())
+                wgt = self._bilinear(i, theta, a, b)
                 sample = sample + wgt[None, :, :, None, None] * shifts[:, j][:, None]
             b, f, c, h, w = sample.shape  # contract over channels as a batched matmul (one batch per filter)
             flat = sample.permute(1, 0, 3, 4, 2).reshape(f, b * h * w, c)
             y = torch.bmm(flat, self.weight[:, :, i, None]).reshape(f, b, h, w).permute(1, 0, 2, 3)
             out = out + y
         return out
+
+
+def dense_lines(module: tnn.Module) -> tnn.Module:
+    """Switch every learned-orientation line in a module to its dense-kernel form (same function, fast)."""
+    for m in module.modules():
+        if isinstance(m, LineModule):
+            m.dense = True
+    return module
 
 
 def conv_layer(kernel, c_in: int, c_out: int) -> tnn.Module:

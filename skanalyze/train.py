@@ -128,6 +128,11 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def accelerated(device: torch.device) -> bool:
+    """Whether to train with bfloat16 autocast and channels_last (on CUDA; tests switch it on for CPU)."""
+    return device.type == "cuda"
+
+
 @dataclass(frozen=True)
 class Plan:
     """One design's network under the budget: its width, groups and exact parameter count."""
@@ -163,7 +168,8 @@ def build_model(p: Plan, config: Config) -> tnn.Module:
 
     design = resolve(p.design)
     groups = {S.symbol(k): v for k, v in p.groups.items()}
-    return nn.build_network(network(design, config.layout()), p.width, groups)
+    # Learned line orientations train as their equivalent dense kernel: the same function and gradients.
+    return nn.dense_lines(nn.build_network(network(design, config.layout()), p.width, groups))
 
 
 # -- one run ---------------------------------------------------------------------------------------------
@@ -246,8 +252,8 @@ def train_one(p: Plan, seed: int, config: Config, tensors, device: torch.device,
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = build_model(p, config).to(device)
-    cuda = device.type == "cuda"
-    if cuda:
+    fast = accelerated(device)
+    if fast:
         model = model.to(memory_format=torch.channels_last)
     x_tr, y_tr, x_te, y_te = tensors
     opt = torch.optim.SGD(
@@ -261,11 +267,11 @@ def train_one(p: Plan, seed: int, config: Config, tensors, device: torch.device,
     steps = math.ceil(n / config.batch_size)
     start = time.perf_counter()
     seen = 0
-    loss_sum = 0.0
+    check_every = 50 if device.type == "cuda" else 1
     for epoch in range(config.epochs):
         model.train()
         order = torch.randperm(n, generator=gen)
-        loss_sum = 0.0
+        epoch_loss = torch.zeros((), device=device)
         for step in range(steps):
             for group in opt.param_groups:
                 group["lr"] = _lr_at(config, epoch + step / steps)
@@ -273,26 +279,28 @@ def train_one(p: Plan, seed: int, config: Config, tensors, device: torch.device,
             xb, yb = x_tr[idx.to(x_tr.device)], y_tr[idx.to(y_tr.device)]
             if config.augment:
                 xb = _augment(xb, gen)
-            if cuda:
+            if fast:
                 xb = xb.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
                 yb = yb.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
                 loss = tnn.functional.cross_entropy(model(xb), yb)
-            if not torch.isfinite(loss):
-                raise RunFailed(
-                    f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} (lr {config.lr}); "
-                    "try a smaller --lr"
-                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            loss_sum += float(loss.detach()) * len(idx)
+            epoch_loss += loss.detach().float() * len(idx)
             seen += len(idx)
+            # Reading a CUDA value waits for the GPU: check every `check_every` steps there, every step on CPU.
+            if (step + 1) % check_every == 0 or step + 1 == steps:
+                if not torch.isfinite(epoch_loss):
+                    raise RunFailed(
+                        f"loss became {float(loss.detach())} by epoch {epoch + 1}, step {step + 1} (lr {config.lr}); "
+                        "try a smaller --lr"
+                    )
             progress.update(len(idx), f"{p.notation} seed {seed} epoch {epoch + 1}/{config.epochs}")
     train_seconds = time.perf_counter() - start
     accuracy, test_loss = evaluate(model, x_te, y_te, device)
     return {
-        "train_loss": loss_sum / n,
+        "train_loss": float(epoch_loss) / n,
         "test_loss": test_loss,
         "accuracy": accuracy,
         "images_per_sec": seen / max(train_seconds, 1e-9),
@@ -309,9 +317,10 @@ def evaluate(
     correct, loss = 0, 0.0
     for i in range(0, len(x), 1000):
         xb, yb = x[i : i + 1000].to(device), y[i : i + 1000].to(device)
-        if device.type == "cuda":
+        fast = accelerated(device)
+        if fast:
             xb = xb.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
             logits = model(xb).float()
         loss += float(tnn.functional.cross_entropy(logits, yb, reduction="sum"))
         correct += int((logits.argmax(1) == yb).sum())

@@ -108,6 +108,39 @@ def test_learned_orientation_gets_a_gradient():
 
 
 @pytest.mark.parametrize(
+    "text, sizes",
+    [
+        ("Line(orient=filter,angle=30)", (3, 4)),
+        ("Line(orient=slice,angle=100,s=2)", (2, 5)),
+        ("Line(orient=filter,angle=-60,d=2)", (4, 4)),
+        ("Line(orient=slice,k=5,angle=20)", (2, 3)),
+    ],
+)
+def test_dense_realisation_of_a_learned_line_is_the_same_function(text, sizes):
+    """Training convolves with the dense kernel; output and every gradient equal the gathered form."""
+    torch = pytest.importorskip("torch")
+    from skanalyze import nn
+
+    torch.manual_seed(0)
+    gathered = nn.build(parse(text), {C: sizes[0], F: sizes[1]}).double()
+    dense = nn.dense_lines(nn.build(parse(text), {C: sizes[0], F: sizes[1]}).double())
+    dense.load_state_dict(gathered.state_dict())
+    with torch.no_grad():  # orientations off the grid, different per filter (and per slice)
+        for m in (gathered, dense):
+            m[0].theta.add_(torch.linspace(0, 2, m[0].theta.numel()).reshape(m[0].theta.shape))
+    x = torch.randn(2, sizes[0], 11, 9, dtype=torch.float64, requires_grad=True)
+    outs = []
+    for m in (gathered, dense):
+        x.grad = None
+        y = m(x)
+        (y * torch.linspace(-1, 1, y.numel(), dtype=torch.float64).reshape(y.shape)).sum().backward()
+        outs.append((y.detach(), x.grad.clone(), m[0].weight.grad.clone(), m[0].theta.grad.clone()))
+    for a, b in zip(*outs, strict=True):
+        assert torch.allclose(a, b, atol=1e-10), (a - b).abs().max()
+    assert outs[0][3].abs().sum() > 0
+
+
+@pytest.mark.parametrize(
     "text, fragment",
     [
         ("SSC(4,rest=maybe)", "rest='maybe' is unknown"),

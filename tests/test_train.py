@@ -98,6 +98,18 @@ def test_same_seed_same_accuracy(idx_dir, tmp_path):
     assert a["designs"][0]["accuracies"] == b["designs"][0]["accuracies"]
 
 
+def test_accelerated_path_runs_every_kind_of_module(idx_dir, tmp_path, monkeypatch):
+    """The CUDA path (bfloat16 autocast, channels_last) exercised on CPU: shuffles, masked and gathered weights."""
+    calls = []
+    monkeypatch.setattr(T, "accelerated", lambda device: calls.append(device) or True)
+    designs = ("gconv-pwgconv", "hetconv", "scc", "line", "pwgconv-dw-pwgconv")
+    cfg = config(idx_dir, tmp_path / "fast", designs=designs, budget=20000, limit_train=96, limit_test=64)
+    summary = T.run(cfg, progress=False)
+    assert calls and len(summary["designs"]) == len(designs)
+    for row in summary["designs"]:
+        assert not row.get("failed") and 0 <= row["accuracy_mean"] <= 1, row
+
+
 def test_resume_after_interruption(idx_dir, tmp_path, monkeypatch):
     out = tmp_path / "resume"
     cfg = config(idx_dir, out, seeds=2, designs=("dw-pw",))
