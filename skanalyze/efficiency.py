@@ -74,8 +74,9 @@ class Width:
         subs = {S.P: sp.nsimplify(budget), S.alpha: sp.nsimplify(alpha)}
         if self.width is not None:
             return self.width.subs(subs)
-        eq = self.equation.subs(subs)
-        roots = [r for r in sp.Poly(eq.lhs - eq.rhs, self.variable).real_roots() if r > 0]
+        # substitute into lhs - rhs, not into the Eq: sympy would try to decide the equation (~50 ms)
+        expr = (self.equation.lhs - self.equation.rhs).subs(subs)
+        roots = [r for r in sp.Poly(expr, self.variable).real_roots() if r > 0]
         if not roots:
             raise SkanalyzeError(f"budget {budget} is too small for any width of {self.design.notation}")
         root = max(roots)

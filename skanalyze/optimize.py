@@ -12,7 +12,8 @@ scanned downward from it. At each width the group numbers range over the common 
 of the widths they split; cost falls in every group number and the full-field condition
 only gets harder as they grow, so for each choice of the other groups the largest feasible
 last group is the best. Costs are exact (fractions), and the configuration returned is
-re-checked with the exact field propagation.
+re-checked with the exact field propagation. Costs, widths and the condition are compiled to
+integer polynomials (numerator over denominator), so the scan runs in integer arithmetic.
 """
 
 from __future__ import annotations
@@ -118,23 +119,77 @@ def _fn(expr, args):
     return sp.lambdify(args, sp.sympify(expr), modules="math")
 
 
+def _integer_polys(num: sp.Expr, den: sp.Expr, args) -> tuple | None:
+    """num and den scaled by one positive integer to integer-coefficient polynomials in args, or None."""
+    try:
+        polys = [sp.Poly(e, *args) for e in (num, den)]
+    except sp.PolynomialError:
+        return None
+    if any(not (p.domain.is_ZZ or p.domain.is_QQ) for p in polys):
+        return None
+    scale = sp.ilcm(*(sp.Rational(c).q for p in polys for c in p.coeffs()))
+    return tuple((p * scale).as_expr() for p in polys)
+
+
+def _exact_fn(expr, args):
+    """expr compiled to a function of integers returning the exact value (an int when whole, else a
+    Fraction): numerator and denominator are evaluated as integer polynomials, Fractions only as a fallback."""
+    expr = sp.sympify(expr)
+    polys = _integer_polys(*sp.fraction(sp.together(expr)), args)
+    if polys is None:
+        slow = _fn(expr, args)
+        return lambda *a: slow(*(Fraction(v) for v in a))
+    num, den = (sp.lambdify(args, p, modules="math") for p in polys)
+
+    def exact(*a):
+        n, d = num(*a), den(*a)
+        q, r = divmod(n, d)
+        return q if r == 0 else Fraction(n, d)
+
+    return exact
+
+
+_OPS = {
+    "<=": lambda v: v <= 0,
+    "<": lambda v: v < 0,
+    ">=": lambda v: v >= 0,
+    ">": lambda v: v > 0,
+    "==": lambda v: v == 0,
+    "!=": lambda v: v != 0,
+}
+
+
+def _exact_cond(cond, args):
+    """A condition compiled to an exact test on positive integers: each relation lhs ~ rhs becomes the
+    sign of the integer numerator of lhs - rhs (its denominator has positive coefficients, so is positive)."""
+    if cond is sp.true or cond is sp.false:
+        value = bool(cond)
+        return lambda *a: value
+    if isinstance(cond, (sp.And, sp.Or)):
+        parts = [_exact_cond(c, args) for c in cond.args]
+        combine = all if isinstance(cond, sp.And) else any
+        return lambda *a: combine(p(*a) for p in parts)
+    if isinstance(cond, sp.core.relational.Relational) and cond.rel_op in _OPS:
+        num, den = sp.fraction(sp.together(cond.lhs - cond.rhs))
+        polys = _integer_polys(num, den, args)
+        if polys is not None and all(c > 0 for c in sp.Poly(polys[1], *args).coeffs()):
+            sign, test = sp.lambdify(args, polys[0], modules="math"), _OPS[cond.rel_op]
+            return lambda *a: test(sign(*a))
+    slow = _fn(cond, args)
+    return lambda *a: bool(slow(*(Fraction(v) for v in a)))
+
+
 @lru_cache(maxsize=128)
 def _plan(design: Design, objective: str, hw: int | None) -> _Plan:
     names = [S.C, S.F, S.K, *design.group_symbols]
-    cond = field(design).full_condition
-    if cond is sp.true:
-        full = lambda *a: True  # noqa: E731
-    elif cond is sp.false:
-        full = lambda *a: False  # noqa: E731
-    else:
-        full = _fn(cond, names)
-    bottleneck = _fn(design.bottleneck, [S.C, S.F]) if design.uses_bottleneck else None
+    full = _exact_cond(field(design).full_condition, names)
+    bottleneck = _exact_fn(design.bottleneck, [S.C, S.F]) if design.uses_bottleneck else None
     splits: dict = {g: [] for g in design.group_symbols}
     fixed = []
     for layer in design.layers:
         for _what, divisor, width in layer.kernel.constraints(layer.c_in, layer.c_out):
             g = sp.sympify(divisor)
-            fn = _fn(width, [S.C, S.F, S.K])
+            fn = _exact_fn(width, [S.C, S.F, S.K])
             if g in splits:
                 splits[g].append(fn)
             elif g.is_Integer and g != 1:
@@ -146,8 +201,8 @@ def _plan(design: Design, objective: str, hw: int | None) -> _Plan:
         bottleneck,
         tuple(tuple(v) for v in splits.values()),
         tuple(fixed),
-        _fn(_cost_expr(design, objective, hw), names),
-        _fn(counting.params(design), names),
+        _exact_fn(_cost_expr(design, objective, hw), names),
+        _exact_fn(counting.params(design), names),
         full,
     )
 
@@ -158,6 +213,8 @@ def _divisors(n: int) -> list[int]:
 
 
 def _as_int(value) -> int | None:
+    if isinstance(value, int):
+        return value if value > 0 else None
     value = Fraction(value)
     return int(value) if value.denominator == 1 and value > 0 else None
 
@@ -170,10 +227,10 @@ def best_at_width(design: Design, c: int, alpha: Fraction, objective: str = "par
     plan = _plan(design, objective, hw)
     kk = 1
     if plan.bottleneck is not None:
-        kk = _as_int(plan.bottleneck(Fraction(c), Fraction(f)))
+        kk = _as_int(plan.bottleneck(c, f))
         if kk is None:
             return None
-    wargs = (Fraction(c), Fraction(f), Fraction(kk))
+    wargs = (c, f, kk)  # every compiled function takes integers and answers exactly
     for g, widths in plan.fixed:
         if any(_as_int(w(*wargs)) is None or _as_int(w(*wargs)) % g for w in widths):
             return None
@@ -193,18 +250,18 @@ def best_at_width(design: Design, c: int, alpha: Fraction, objective: str = "par
     else:
         last = candidates[-1]
         for head in itertools.product(*candidates[:-1]):
-            head_args = wargs + tuple(Fraction(v) for v in head)
+            head_args = wargs + head
             # the condition only gets harder as the last group grows: binary search its largest feasible value
             lo, hi = 0, len(last) - 1
-            if not plan.full(*head_args, Fraction(last[0])):
+            if not plan.full(*head_args, last[0]):
                 continue
             while lo < hi:
                 mid = (lo + hi + 1) // 2
-                if plan.full(*head_args, Fraction(last[mid])):
+                if plan.full(*head_args, last[mid]):
                     lo = mid
                 else:
                     hi = mid - 1
-            args = head_args + (Fraction(last[lo]),)
+            args = head_args + (last[lo],)
             key = (plan.cost(*args), plan.params(*args), (*head, last[lo]))
             if best is None or key < best:
                 best = key

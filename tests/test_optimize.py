@@ -5,12 +5,14 @@ from fractions import Fraction
 
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skanalyze import catalog, counting
 from skanalyze import symbols as S
 from skanalyze.errors import SkanalyzeError
 from skanalyze.field import propagate
-from skanalyze.optimize import _divisors, optimize, parse_alpha, parse_budget
+from skanalyze.optimize import _divisors, _exact_cond, _exact_fn, optimize, parse_alpha, parse_budget
 
 DESIGNS = [
     "standard",
@@ -131,3 +133,44 @@ def test_parse_alpha_rejects(text):
 def test_budget_too_small():
     with pytest.raises(SkanalyzeError, match="too small for any buildable"):
         optimize(catalog.resolve("GConv(100)+PWGConv(2)"), 10_000)
+
+
+_ARGS = [S.C, S.F, S.K, S.M, S.N]
+_EXPRS = [
+    S.K * (S.C / S.M + S.F / S.N + 9),
+    S.C * (9 * S.C / S.M + S.F / S.N),
+    S.F / 4,
+    sp.Rational(3, 7) * S.C * S.K / (S.M**2 * S.N) + S.F / 3,
+    sp.sqrt(S.C * S.K / S.F),  # from here on not polynomial quotients: the Fraction fallback
+    sp.Min(S.C, S.C**2 / (S.M * S.N)),
+]
+_CONDS = [
+    S.M * S.N <= S.K,
+    sp.Or(S.M * S.N <= S.C, S.M * S.M * S.N <= S.C**2),
+    sp.And(S.C**2 / (S.M * S.N) >= S.C, sp.Ne(S.M, S.N), S.F / S.M > 2),
+    sp.Eq(S.M * S.N, S.C),
+    S.C * S.K / (S.M + S.N) < S.F,
+    sp.Min(S.C, S.C**2 / (S.M * S.N)) >= S.C,  # fallback
+    sp.true,
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 10**6), min_size=5, max_size=5), st.integers(0, len(_EXPRS) - 1))
+def test_compiled_costs_are_exact(values, which):
+    """The integer-polynomial compilation of a cost equals sympy's exact value."""
+    expr = _EXPRS[which]
+    got = _exact_fn(expr, _ARGS)(*values)
+    want = expr.subs(dict(zip(_ARGS, values, strict=True)))
+    if which < 4:  # polynomial quotients: exact integer arithmetic
+        assert isinstance(got, int | Fraction) and got == Fraction(int(want.p), int(want.q))
+    else:  # the fallback evaluates irrational functions in floating point
+        assert abs(float(got) - float(want)) <= 1e-9 * abs(float(want))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(1, 60), min_size=5, max_size=5), st.integers(0, len(_CONDS) - 1))
+def test_compiled_conditions_are_exact(values, which):
+    """The integer sign test of a full-field condition agrees with sympy, boundary cases included."""
+    cond = _CONDS[which]
+    assert _exact_cond(cond, _ARGS)(*values) == bool(cond.subs(dict(zip(_ARGS, values, strict=True))))
