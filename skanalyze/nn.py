@@ -163,25 +163,23 @@ class LineModule(tnn.Module):
     def _theta(self) -> torch.Tensor:
         return self.theta if self.theta.dim() == 2 else self.theta[:, None].expand(self.c_out, self.c_in)
 
-    def _bilinear(self, i: int, theta: torch.Tensor, a: int, b: int) -> torch.Tensor:
-        """The weight (F, C) with which segment point i reads grid cell (a, b): bilinear, so theta gets a gradient."""
+    def _tents(self, i: int, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Bilinear weights (F, C, k) with which segment point i reads grid rows and columns -r..r
+        (cell (a, b) gets rows[..., a + r] * cols[..., b + r]); differentiable in theta."""
+        cells = self.t  # -r .. r
         dy, dx = -self.t[i] * torch.sin(theta), self.t[i] * torch.cos(theta)
-        return torch.relu(1 - (dy - a).abs()) * torch.relu(1 - (dx - b).abs())
+        rows = torch.relu(1 - (dy[..., None] - cells).abs())
+        cols = torch.relu(1 - (dx[..., None] - cells).abs())
+        return rows, cols
 
     def dense_weight(self) -> torch.Tensor:
         """The learned segment as the equivalent dense (F, C, k, k) kernel: sum over points of weight x bilinear."""
-        theta, r = self._theta(), self.r
-        rows = [
-            torch.stack(
-                [
-                    sum(self.weight[:, :, i] * self._bilinear(i, theta, a, b) for i in range(len(self.t)))
-                    for b in range(-r, r + 1)
-                ],
-                -1,
-            )
-            for a in range(-r, r + 1)
-        ]
-        return torch.stack(rows, -2)
+        theta = self._theta()
+        total = 0
+        for i in range(len(self.t)):
+            rows, cols = self._tents(i, theta)
+            total = total + self.weight[:, :, i, None, None] * rows[..., :, None] * cols[..., None, :]
+        return total
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.kernel.s
@@ -201,9 +199,10 @@ class LineModule(tnn.Module):
         theta = self._theta()
         out = 0
         for i in range(len(self.t)):
+            rows, cols = self._tents(i, theta)
             sample = 0
             for j, (a, b) in enumerate(grid):  # bilinear weights of every grid cell (element-wise)
-                wgt = self._bilinear(i, theta, a, b)
+                wgt = rows[..., a + r] * cols[..., b + r]
                 sample = sample + wgt[None, :, :, None, None] * shifts[:, j][:, None]
             b, f, c, h, w = sample.shape  # contract over channels as a batched matmul (one batch per filter)
             flat = sample.permute(1, 0, 3, 4, 2).reshape(f, b * h * w, c)
