@@ -186,6 +186,7 @@ class Progress:
         self.last = 0.0
 
     def update(self, images: int, label: str) -> None:
+        """Count images done and redraw the bar (at most twice a second)."""
         self.done += images
         now = time.perf_counter()
         if not self.enabled or now - self.last < 0.5 and self.done < self.total:
@@ -201,6 +202,7 @@ class Progress:
         sys.stderr.flush()
 
     def close(self) -> None:
+        """End the bar's line."""
         if self.enabled:
             sys.stderr.write("\n")
 
