@@ -49,6 +49,13 @@ ShuffleOpt = Annotated[
 DesignArg = Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")]
 ValuesArg = Annotated[list[str] | None, typer.Argument(help="NAME=VALUE substitutions.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+DesignsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--designs",
+        help="Designs (repeat or comma-separated); default: the paper's four and the standard conv.",
+    ),
+]
 
 
 def _split_args(args: list[str] | None, subs: list[str] | None) -> tuple[list[str], dict]:
@@ -166,13 +173,7 @@ def plot(
             help="width | ratio | macs | funnel | network | families (for funnel, --designs is the alphabet)"
         ),
     ],
-    designs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--designs",
-            help="Designs (repeat, or comma-separated); default: the paper's and the standard conv.",
-        ),
-    ] = None,
+    designs: DesignsOpt = None,
     more: Annotated[list[str] | None, typer.Argument(help="More designs.", show_default=False)] = None,
     out: Annotated[str, typer.Option("--out", help="Output file: .png, .svg or .pdf.")] = "plot.png",
     budget: Annotated[str | None, typer.Option("--budget", help="Budget to annotate (width plot).")] = "1M",
@@ -343,13 +344,7 @@ def network(
 
 @app.command()
 def train(
-    designs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--designs",
-            help="Designs (repeat or comma-separated); default: the paper's four and the standard conv.",
-        ),
-    ] = None,
+    designs: DesignsOpt = None,
     budget: Annotated[
         str, typer.Option("--budget", help="Parameter budget of every network (e.g. 100k).")
     ] = "100k",
