@@ -37,6 +37,7 @@ efficiency stage is a depth-first search over prefixes that the early stop keeps
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -254,13 +255,76 @@ def primitive_count(a: int, n: int) -> int:
 
 
 # -- the bottleneck exception -------------------------------------------------------------------------
+SMALLEST_C = 4  # the least C whose bottleneck K = F/4 = C/4 is a whole channel
+DOMAIN = (
+    "integers C >= 4, F = C, K = C/4 and group numbers >= 1 (proof over the reals: linear in each 1/g, so "
+    "extreme at g = 1 or g -> oo, where it is a polynomial in C with no root on C >= 4)"
+)
+
+
+@dataclass(frozen=True)
+class Saving:
+    """The bottleneck exception's parameter argument: proven, refuted (with a point), or undecided."""
+
+    verdict: str  # proven | refuted | undecided
+    diff: sp.Expr  # params(bottleneck) - params(the word without its last kernel), at F = C
+    witness: dict | None = None  # a feasible integer point where the bottleneck does not save
+    witness_value: int | None = None
+
+    @property
+    def proven(self) -> bool:
+        """The bottleneck saves parameters at every feasible size."""
+        return self.verdict == "proven"
+
+
+def _negative_on_domain(diff: sp.Expr, groups: list[sp.Symbol]) -> bool | None:
+    """True: diff < 0 for every real C >= 4 and every group number in [1, oo); None: not decided this way."""
+    us = [sp.Dummy(f"u{g}") for g in groups]
+    poly_expr = sp.together(diff.subs({g: 1 / u for g, u in zip(groups, us, strict=True)}))
+    num, den = sp.fraction(poly_expr)
+    if den.free_symbols:  # a group number in a numerator: not a sum of terms linear in 1/g
+        return None
+    try:
+        poly = sp.Poly(sp.expand(num / den), *us, S.C)
+    except sp.PolynomialError:
+        return None
+    if any(poly.degree(u) > 1 for u in us):
+        return None
+    for corner in itertools.product((0, 1), repeat=len(us)):
+        at = sp.expand(poly.as_expr().subs(dict(zip(us, corner, strict=True))))
+        p = sp.Poly(at, S.C)
+        if p.is_zero or not p.eval(SMALLEST_C) < 0 or p.count_roots(SMALLEST_C, None) > 0:
+            return None
+    return True
+
+
+def _feasible_points(full, trimmed, groups, c_max: int = 256):
+    """Integer points of the domain: C a multiple of 4 up to c_max, F = C, K = C/4, every group number
+    dividing every width it splits in both designs."""
+    from .exact import divisors
+
+    for c in range(SMALLEST_C, c_max + 1, 4):
+        widths = {S.C: c, S.F: c, S.K: c // 4}
+        options = []
+        for g in groups:
+            common = 0
+            for design in (full, trimmed):
+                for lay in design.layers:
+                    if lay.kernel.arg and sp.sympify(lay.kernel.argument()) == g:
+                        for w in (lay.c_in, lay.c_out):
+                            common = math.gcd(common, int(sp.sympify(w).subs(widths)))
+            options.append(divisors(common) if common else [1])
+        for combo in itertools.product(*options):
+            yield {**widths, **dict(zip(groups, combo, strict=True))}
+
+
 @lru_cache(maxsize=4096)
-def bottleneck_saving(names: tuple[str, ...]) -> tuple[bool, sp.Expr]:
+def bottleneck_saving(names: tuple[str, ...]) -> Saving:
     """Whether the bottleneck version of a word saves parameters over the word without its last kernel.
 
-    Both at F = C: the bottleneck maps C -> K = F/4 -> ... -> F; the trimmed word maps C -> F.
-    The difference is a sum of monomials in positive symbols (C and the group numbers): when every
-    coefficient is negative it is negative for all sizes. Returns (proven, the difference).
+    Both at F = C: the bottleneck maps C -> K = F/4 -> ... -> F; the trimmed word maps C -> F. The
+    sign is decided over the feasible domain (see DOMAIN); when that proof does not go through, the
+    integer points C <= 256 with dividing group numbers are searched for a point where it does not save.
     """
     from .design import parse
 
@@ -277,10 +341,15 @@ def bottleneck_saving(names: tuple[str, ...]) -> tuple[bool, sp.Expr]:
             sp.Integer(0),
         )
 
-    diff = total(full) - total(trimmed)
-    terms = sp.Add.make_args(diff)
-    proven = all(t.as_coeff_Mul()[0] < 0 for t in terms) or (-diff).is_positive is True
-    return proven, diff
+    diff = sp.expand(total(full) - total(trimmed))
+    groups = sorted(diff.free_symbols - {S.C}, key=str)
+    if _negative_on_domain(diff, groups):
+        return Saving("proven", diff)
+    for point in _feasible_points(full, trimmed, groups):
+        value = diff.subs(point)
+        if value >= 0:
+            return Saving("refuted", diff, {str(k): v for k, v in point.items() if k != S.K}, int(value))
+    return Saving("undecided", diff)
 
 
 # -- the report -------------------------------------------------------------------------------------
@@ -298,9 +367,9 @@ class Verdict:
     @property
     def reason(self) -> str:
         """Why the design is kept or dropped (the parameter argument rendered on demand)."""
-        return (
-            self.detail.replace("{saving}", f"{self.saving} < 0") if self.saving is not None else self.detail
-        )
+        if self.saving is None:
+            return self.detail
+        return self.detail.replace("{saving}", f"{self.saving} < 0" if self.kept else str(self.saving))
 
 
 @dataclass(frozen=True)
@@ -372,25 +441,31 @@ def _bottleneck_exception(word) -> Verdict | None:
     if not efficient(word[:-1]):
         return None
     names = tuple(x.name for x in word)
-    saves, diff = bottleneck_saving(names)
+    saving = bottleneck_saving(names)
     name = word_name(word)
-    if saves:
+    if saving.proven:
         return Verdict(
             name,
             True,
             None,
             f"bottleneck exception: the last {word[-1].name} adds no field but restores K -> F; with K = F/4 "
-            f"the design has fewer params than {word_name(word[:-1])} mapping C -> F ({{saving}} at F = C)",
+            f"the design has fewer params than {word_name(word[:-1])} mapping C -> F ({{saving}} at F = C, "
+            f"for {DOMAIN})",
             bottleneck=True,
-            saving=diff,
+            saving=saving.diff,
         )
+    if saving.verdict == "refuted":
+        where = ", ".join(f"{k}={v}" for k, v in saving.witness.items())
+        why = f"at {where} the bottleneck has {saving.witness_value} more params"
+    else:
+        why = f"the sign could not be decided over {DOMAIN}, nor refuted at C <= 256"
     return Verdict(
         name,
         False,
         "efficiency",
-        "the last kernel adds no field and the bottleneck does not always save params ({saving} is not "
-        "negative for every size and group numbers)",
-        saving=diff,
+        "the last kernel adds no field and the bottleneck does not always save params "
+        f"(difference {{saving}}: {why})",
+        saving=saving.diff,
     )
 
 

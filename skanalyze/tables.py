@@ -4,12 +4,14 @@ The rows are data (the paper's numbers). For every row the layout options the pa
 unstated are searched: blocks per stage B (pinned by the depth where the paper gives one,
 depth = 2 + conv layers in all blocks), design units per block, projection or parameter-free
 shortcuts, BN counted or not, the classifier counted or not, the stem width (`width` or 64),
-group numbers fixed or scaled with the width, which layer widens a down-sampling block, and,
-for Table 2's "bottleneck-like" design only (the paper states no ratio), K = F/4, F/2 or F.
+group numbers fixed or scaled with the width, which layer widens a down-sampling block, whether a
+design unit in the standard and ResNet rows is a Conv+Conv block or one Conv (each design unit
+replacing one standard convolution), and, for Table 2's "bottleneck-like" design only (the paper
+states no ratio), K = F/4, F/2 or F.
 A row is reproduced when the count is within the paper's rounding (|params - reported| <=
 0.05 M). The single assumption set that reproduces the most rows is reported, and every row
-gets a verdict: reproduced (under that set), reproduced only under assumptions that
-contradict other rows, or not reproducible (with the closest value and the likely cause).
+gets a verdict: reproduced (under that set), reproduced only under a different set (named),
+or not reproducible (with the closest value and the likely cause).
 The model is never tuned to a row: options are global choices, stated ones stay fixed.
 """
 
@@ -85,6 +87,7 @@ class Assumptions:
     scale_groups: bool = False
     widen_first: bool = False
     table2_k: str = "F/4"
+    conv_per_unit: bool = False  # standard/ResNet rows: one Conv per design unit (else one Conv+Conv block)
 
     def describe(self, row: Row | None = None) -> str:
         """The assumptions in words (for one row: only the options that matter to it)."""
@@ -103,6 +106,9 @@ class Assumptions:
             if self.widen_first
             else "widen at the design's last width-changing layer",
             f"Table 2 K = {self.table2_k}",
+            "standard rows: one Conv per design unit"
+            if self.conv_per_unit
+            else "standard rows: a Conv+Conv block per design unit",
         ]
         if row is not None:  # only the options that change this row's network
             base = _relevant(row, self)
@@ -124,6 +130,7 @@ class Assumptions:
             "groups": "scale" if self.scale_groups else "fixed",
             "widen_at": "first" if self.widen_first else "plan",
             "table2_k": self.table2_k,
+            "standard_block": "Conv per unit" if self.conv_per_unit else "Conv+Conv per unit",
         }
 
 
@@ -138,7 +145,9 @@ SPACE = {
     "scale_groups": (False, True),
     "widen_first": (False, True),
     "table2_k": ("F/4", "F/2", "F"),
+    "conv_per_unit": (False, True),
 }
+STANDARD_BLOCK = "Conv+Conv"  # the standard and ResNet rows' design
 
 
 def _layers(design: Design) -> int:
@@ -147,7 +156,7 @@ def _layers(design: Design) -> int:
 
 def row_setup(row: Row, a: Assumptions) -> tuple[Design, Layout] | None:
     """The design and layout a row means under some assumptions (None if its depth cannot be met)."""
-    design = _parsed(row.design)
+    design = _parsed("Conv" if a.conv_per_unit and row.design == STANDARD_BLOCK else row.design)
     if row.free_bottleneck:
         design = replace(design, bottleneck=S.parse_expr(a.table2_k))
     if row.depth is not None:
@@ -186,6 +195,7 @@ def _relevant(row: Row, a: Assumptions) -> Assumptions:
         scale_groups=a.scale_groups if grouped else False,
         widen_first=a.widen_first if widening else False,
         table2_k=a.table2_k if row.free_bottleneck else DEFAULT.table2_k,
+        conv_per_unit=a.conv_per_unit if row.design == STANDARD_BLOCK else DEFAULT.conv_per_unit,
     )
 
 
@@ -253,6 +263,12 @@ def all_assumptions():
         yield Assumptions(**dict(zip(keys, combo, strict=True)))
 
 
+REPRODUCED = "reproduced"  # under the best single assumption set
+OTHER_SET = "reproduced only under a different set"  # the set is named in the cause
+NOT_REPRODUCIBLE = "not reproducible"  # the closest value and the likely cause are given
+VERDICTS = (REPRODUCED, OTHER_SET, NOT_REPRODUCIBLE)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """A row's verdict and the numbers behind it."""
@@ -261,7 +277,7 @@ class Verdict:
     default: int | str
     best: int | str
     reproduced: bool
-    verdict: str  # reproduced | contradicts | not reproducible
+    verdict: str  # REPRODUCED | OTHER_SET | NOT_REPRODUCIBLE
     reproducing: int  # how many assumption sets reproduce the row
     closest: int | None
     closest_assumptions: Assumptions | None
@@ -300,22 +316,22 @@ def analyse() -> Report:
         )
         best_value = table[row, best]
         if reproduces(row, best_value):
-            verdict, cause = "reproduced", ""
+            verdict, cause = REPRODUCED, ""
         elif ok:
-            verdict = "contradicts"
+            verdict = OTHER_SET
             example = min(ok, key=_distance_from_default)
             mine, theirs = _relevant(row, example), _relevant(row, best)
             diff = [k for k in SPACE if getattr(mine, k) != getattr(theirs, k)]
             cause = f"reproduced with {', '.join(_describe_option(k, getattr(example, k)) for k in diff)}"
         else:
-            verdict = "not reproducible"
+            verdict = NOT_REPRODUCIBLE
             cause = _cause(row, closest, table[row, best])
         verdicts.append(
             Verdict(
                 row,
                 table[row, DEFAULT],
                 best_value,
-                verdict == "reproduced",
+                verdict == REPRODUCED,
                 verdict,
                 len(ok),
                 closest[0] if closest else None,
@@ -337,6 +353,9 @@ def _describe_option(key: str, value) -> str:
         "scale_groups": "groups scaled with width" if value else "fixed groups",
         "widen_first": "widening at the first layer" if value else "widening at the last layer",
         "table2_k": f"K = {value}",
+        "conv_per_unit": "one Conv per design unit in the standard rows"
+        if value
+        else "a Conv+Conv block per design unit in the standard rows",
     }[key]
 
 
@@ -430,7 +449,7 @@ def text(report: Report) -> str:
         )
     lines.append("")
     for v in report.verdicts:
-        if v.verdict != "reproduced":
+        if v.verdict != REPRODUCED:
             lines.append(f"T{v.row.table} {v.row.label} w{v.row.width}: {v.verdict}: {v.cause}")
     return "\n".join(lines) + "\n"
 
@@ -441,10 +460,10 @@ def findings(report: Report) -> list[str]:
         f"The best single assumption set reproduces {report.best_count} of {len(report.verdicts)} rows: "
         f"{', '.join(v.row.key for v in report.verdicts if v.reproduced) or 'none'}."
     ]
-    contra = [v for v in report.verdicts if v.verdict == "contradicts"]
+    contra = [v for v in report.verdicts if v.verdict == OTHER_SET]
     if contra:
         out.append(
-            f"{len(contra)} rows are reproduced only under assumptions the best set does not make: "
+            f"{len(contra)} rows are reproduced only under a different assumption set than the best one: "
             + "; ".join(f"{v.row.key} ({v.cause})" for v in contra)
             + "."
         )
@@ -491,6 +510,7 @@ def markdown(report: Report) -> str:
         "| group numbers across stages | fixed, doubled with the width |",
         "| which layer widens C -> 2C | the design's own plan, the first width-changing layer |",
         "| Table 2's bottleneck K (the paper states none) | F/4, F/2, F |",
+        "| the standard and ResNet rows' block | one Conv+Conv per design unit, or one Conv per design unit |",
         "",
         f"That is {total} assumption sets. Table 2 gives a depth, which pins B: depth = 2 + (layers per design) x",
         "(units per block) x 4 stages x B (stem and FC), e.g. 98 = 2 + 3 x 1 x 4 x 8. Stated settings stay fixed:",
@@ -517,9 +537,9 @@ def markdown(report: Report) -> str:
     out += ["", "## Why each verdict", ""]
     for v in report.verdicts:
         head = f"- **T{v.row.table} {v.row.label}, width {v.row.width}** ({v.row.params_m} M): {v.verdict}."
-        if v.verdict == "reproduced":
+        if v.verdict == REPRODUCED:
             head += f" Under the best set: {_m(v.best)} M; {v.reproducing} of {total} sets reproduce it."
-        elif v.verdict == "contradicts":
+        elif v.verdict == OTHER_SET:
             head += f" Not under the best set ({_m(v.best)} M), but {v.cause} ({v.reproducing} sets in all)."
         else:
             head += f" {v.cause[0].upper() + v.cause[1:]}."
@@ -529,7 +549,7 @@ def markdown(report: Report) -> str:
         + [f"* {line}" for line in findings(report)]
         + [
             "",
-            "Where a row is reproduced only under assumptions that contradict the best set, the paper most",
+            "Where a row is reproduced only under a different set than the best one, the paper most",
             "likely used different settings for different rows; where no option comes near, the reported",
             "width or #Params is probably a typo or the layout differs in a way the paper does not state.",
         ]

@@ -8,7 +8,7 @@ import pytest
 from skanalyze import symbols as S
 from skanalyze.design import parse
 from skanalyze.errors import SkanalyzeError
-from skanalyze.field import propagate
+from skanalyze.infofield import propagate
 from skanalyze.space import (
     PAPER_FINAL,
     alphabet,
@@ -60,7 +60,7 @@ def test_paper_funnel(paper_space):
         ("space", 5460),
         ("composition", 5356),
         ("performance", 5208),
-        ("efficiency", 98),
+        ("efficiency", 118),
     ]
 
 
@@ -69,7 +69,7 @@ def test_paper_designs_survive(paper_space):
     assert all(v.kept for v in result["paper"].values())
     assert result["paper"]["PW+DW+PW"].bottleneck  # kept only because of the bottleneck
     assert not result["paper"]["DW+PW"].bottleneck
-    assert len(result["extra"]) == 98 - len(PAPER_FINAL)
+    assert len(result["extra"]) == 118 - len(PAPER_FINAL)
 
 
 def test_families_merge_group_numbers(paper_space):
@@ -170,7 +170,7 @@ def test_bad_input(kwargs, fragment):
 
 def _concrete_families(word, c=16):
     """Exists group numbers / orientations with performance, efficiency: exact footprints (plan keep, F = C)."""
-    from skanalyze.field import footprint
+    from skanalyze.infofield import footprint
     from skanalyze.kernels import LINE_ANGLES
 
     def variants(letter):
