@@ -2,6 +2,7 @@
 
 The package imports only sympy at start-up, and its public names lazily; torch
 (skanalyze.nn) and matplotlib (skanalyze.plots) are imported by the modules that need them.
+No public name is also a module name, so ``from skanalyze import field`` is always the function.
 """
 
 from importlib import import_module
@@ -14,7 +15,9 @@ _PUBLIC = {
     "params": "counting",
     "macs": "counting",
     "flops": "counting",
-    "field": "field",
+    "params_at": "counting",
+    "macs_at": "counting",
+    "field": "infofield",
     "SkanalyzeError": "errors",
 }
 __all__ = sorted(_PUBLIC)
@@ -23,5 +26,12 @@ __all__ = sorted(_PUBLIC)
 def __getattr__(name: str):
     """Import a public name on first use (PEP 562), so that `import skanalyze` stays light."""
     if name in _PUBLIC:
-        return getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+        value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'skanalyze' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API and the package's own attributes."""
+    return sorted({*globals(), *_PUBLIC})

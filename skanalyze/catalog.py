@@ -61,7 +61,11 @@ ENTRIES: tuple[Entry, ...] = (
         knob="groups g",
         default=4,
     ),
-    Entry("resnet-basic", "Conv+Conv", "ResNet basic block: two 3x3 convs"),
+    Entry(
+        "resnet-basic",
+        "Conv+Conv [plan=early]",
+        "ResNet basic block: two 3x3 convs, the first widens C -> F (He et al. 2016)",
+    ),
     Entry("resnet-bottleneck", "PW+Conv+PW", "ResNet bottleneck block, bottleneck ratio 1:4 (K = F/4)"),
     Entry(
         "resnext",

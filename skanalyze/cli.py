@@ -49,6 +49,13 @@ ShuffleOpt = Annotated[
 DesignArg = Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")]
 ValuesArg = Annotated[list[str] | None, typer.Argument(help="NAME=VALUE substitutions.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+MemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-memory",
+        help="Refuse torch builds estimated above this (2G, 512M); default: half the free memory.",
+    ),
+]
 DesignsOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -110,11 +117,16 @@ def verify(
     json_out: JsonOpt = False,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
+    max_memory: MemoryOpt = None,
 ) -> None:
     """Build the design in torch and compare params, MACs and field with the symbolic model."""
     _, vals = _split_args(values, subs)
     text, ok = report.verify(
-        _design(design, bottleneck, shuffle), vals, bn=bn, fmt="json" if json_out else "text"
+        _design(design, bottleneck, shuffle),
+        vals,
+        bn=bn,
+        fmt="json" if json_out else "text",
+        max_memory=max_memory,
     )
     typer.echo(text, nl=False)
     if not ok:
@@ -206,11 +218,18 @@ def field(
     json_out: JsonOpt = False,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
+    max_memory: MemoryOpt = None,
 ) -> None:
     """The information field (x, y, c) of a design, its full-field condition, and optionally the measured field."""
     _, vals = _split_args(values, subs)
     typer.echo(
-        report.field_report(_design(design, bottleneck, shuffle), vals, measure=measure, json_out=json_out),
+        report.field_report(
+            _design(design, bottleneck, shuffle),
+            vals,
+            measure=measure,
+            json_out=json_out,
+            max_memory=max_memory,
+        ),
         nl=False,
     )
 
@@ -259,7 +278,7 @@ def tables(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON: one object per row.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/paper-tables.md.")] = False,
 ) -> None:
-    """The paper's Tables 2-4 row by row: reproduced, reproduced only under contradicting assumptions, or not."""
+    """The paper's Tables 2-4 row by row: reproduced, reproduced only under a different assumption set, or not."""
     from . import render
     from . import tables as T
 
@@ -306,6 +325,7 @@ def network(
         bool, typer.Option("--torch", help="Also build it in torch and check the counts.")
     ] = False,
     json_out: JsonOpt = False,
+    max_memory: MemoryOpt = None,
 ) -> None:
     """A design in the paper's Table 1 layout: per-stage and total params and MACs, or the widest under a budget."""
     from .network import Layout
@@ -338,6 +358,7 @@ def network(
         objective="macs" if macs else "params",
         torch_check=torch_check,
         json_out=json_out,
+        max_memory=max_memory,
     )
     typer.echo(text, nl=False)
 
@@ -378,8 +399,15 @@ def train(
 ) -> None:
     """Train each design's widest network under one parameter budget and test whether accuracy follows width."""
     from . import render
-    from . import train as T
     from .optimize import parse_budget
+    from .outputs import PLOT_FORMATS, writable_dir, writable_file
+
+    report.need_torch("train")
+    from . import train as T
+
+    if plot:
+        writable_file(plot, "--plot", PLOT_FORMATS)
+    writable_dir(out, "--out")
 
     names = report.split_designs(designs or []) or list(DEFAULT_TRAIN)
     block_tuple = (
@@ -406,11 +434,11 @@ def train(
         out=out,
     )
     summary = T.run(config, log=lambda m: typer.echo(m, err=True))
+    typer.echo(render.dumps(summary) + "\n" if json_out else T.text(summary), nl=False)  # results first
     if plot:
         from . import plots
 
         plots.save(plots.accuracy_vs_width(summary), plot)
-    typer.echo(render.dumps(summary) + "\n" if json_out else T.text(summary), nl=False)
 
 
 DEFAULT_TRAIN = ("standard", "dw-pw", "gconv-pwgconv", "pw-dw-pw", "pwgconv-dw-pwgconv")

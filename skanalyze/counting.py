@@ -14,13 +14,14 @@ H and W are the design's output size; a layer before a strided layer runs at the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 
 import sympy as sp
 
 from . import symbols as S
 from .design import Design, Layer
+from .errors import SkanalyzeError
+from .exact import as_positive_int, compile_exact
 from .kernels import Conv
 
 FLOPS_PER_MAC = 2
@@ -101,36 +102,54 @@ def flops(design: Design, *, substitute_k: bool = False) -> sp.Expr:
 
 
 @lru_cache(maxsize=256)
-def _params_fn(design: Design, bn: bool):
-    expr = params(design, bn=bn)
+def _compiled(design: Design, what: str, bn: bool):
+    expr = params(design, bn=bn) if what == "params" else macs(design)
     syms = sorted(expr.free_symbols, key=str)
-    fn = sp.lambdify(syms, expr, modules="math")
-    return syms, fn
+    return syms, compile_exact(expr, syms)
+
+
+def _at(design: Design, values: dict, what: str, bn: bool = False) -> int:
+    syms, fn = _compiled(design, what, bn)
+    lookup = {str(k): v for k, v in values.items()}
+    missing = [str(s) for s in syms if str(s) not in lookup]
+    if missing:
+        raise SkanalyzeError(f"{what} of {design.notation!r} needs values for {', '.join(missing)}")
+    value = fn(*(_exact_number(lookup[str(s)], str(s)) for s in syms))
+    if not isinstance(value, int):
+        raise SkanalyzeError(
+            f"{design.notation!r}: the {what} count {value} is not an integer at {_show(values)}"
+        )
+    return value
+
+
+def _exact_number(value, name: str):
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise SkanalyzeError(f"{name}={value} is not an integer")
+        raise SkanalyzeError(f"{name}={value!r} is a float; give an int so that the count is exact")
+    number = as_positive_int(value)
+    if number is None:
+        raise SkanalyzeError(f"{name} (={value}) must be a positive integer")
+    return number
+
+
+def _show(values: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
 def params_at(design: Design, values: dict, *, bn: bool = False) -> int:
-    """Exact integer parameters at concrete values, fast (the canonical expression, compiled once)."""
-    syms, fn = _params_fn(design, bn)
-    value = Fraction(fn(*(Fraction(int(values[s])) for s in syms)))
-    if value.denominator != 1:
-        raise ValueError(f"non-integer parameter count {value} at {values}")
-    return int(value)
+    """Exact integer parameters at concrete values, at any size (integer arithmetic, compiled once).
 
-
-@lru_cache(maxsize=256)
-def _macs_fn(design: Design):
-    expr = macs(design)
-    syms = sorted(expr.free_symbols, key=str)
-    return syms, sp.lambdify(syms, expr, modules="math")
+    >>> from skanalyze.design import parse
+    >>> params_at(parse("GConv(M)+PWGConv(N)"), {"C": 10**18, "F": 10**18, "M": 10**9, "N": 10**9})
+    10000000000000000000000000000
+    """
+    return _at(design, values, "params", bn)
 
 
 def macs_at(design: Design, values: dict) -> int:
-    """Exact integer MACs at concrete values (H, W = the design's output size), fast."""
-    syms, fn = _macs_fn(design)
-    value = Fraction(fn(*(Fraction(int(values[s])) for s in syms)))
-    if value.denominator != 1:
-        raise ValueError(f"non-integer MAC count {value} at {values}")
-    return int(value)
+    """Exact integer MACs at concrete values (H, W = the design's output size), at any size."""
+    return _at(design, values, "macs")
 
 
 def standard(k=3) -> Design:

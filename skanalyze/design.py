@@ -31,6 +31,7 @@ import sympy as sp
 
 from . import symbols as S
 from .errors import SkanalyzeError, did_you_mean
+from .exact import compile_exact
 from .kernels import Kernel, Shuffle, kernel_fields, lookup
 
 PLANS = ("auto", "bottleneck", "keep", "early")
@@ -265,10 +266,7 @@ def _show(values: dict) -> str:
 
 
 def _int(value) -> int | None:
-    from fractions import Fraction
-
-    value = Fraction(value)
-    return int(value) if value.denominator == 1 else None
+    return value if isinstance(value, int) else None
 
 
 _COMPILED: dict = {}
@@ -277,8 +275,6 @@ _COMPILED: dict = {}
 def _compiled_layers(design: Design) -> _Compiled:
     if design in _COMPILED:
         return _COMPILED[design]
-    from fractions import Fraction
-
     exprs = [
         e
         for lay in design.layers
@@ -288,8 +284,7 @@ def _compiled_layers(design: Design) -> _Compiled:
     syms = sorted(set().union(*(sp.sympify(e).free_symbols for e in exprs)), key=str)
 
     def fn(expr):
-        f = sp.lambdify(syms, sp.sympify(expr), modules="math")
-        return lambda *a: f(*(Fraction(int(x)) for x in a))
+        return compile_exact(expr, syms)
 
     layers = tuple(
         (

@@ -27,7 +27,7 @@ from . import counting
 from . import symbols as S
 from .design import Design
 from .errors import SkanalyzeError
-from .field import field, normalize, propagate
+from .infofield import field, normalize, propagate
 
 
 @dataclass(frozen=True)
@@ -448,7 +448,7 @@ class TheoremCheck:
 def theorem1_integers(design: Design, cs, fs=None) -> TheoremCheck:
     """For each C (and F), enumerate all valid integer group numbers with a full field, and check that
     the cheapest lie on the boundary of the full-field condition (M*N = C for GConv+PWGConv)."""
-    from .optimize import _divisors
+    from .exact import divisors as all_divisors
 
     opt = optimal_groups(design)
     if opt.boundary is None:
@@ -465,7 +465,7 @@ def theorem1_integers(design: Design, cs, fs=None) -> TheoremCheck:
                     continue
                 widths[S.K] = kv
             configs = []
-            divisors = sorted(set().union(*(_divisors(int(w)) for w in widths.values())))
+            divisors = sorted(set().union(*(all_divisors(int(w)) for w in widths.values())))
             cands = [divisors] * len(groups)
             for combo in itertools.product(*cands):
                 values = {**widths, **dict(zip(groups, map(sp.Integer, combo), strict=True))}

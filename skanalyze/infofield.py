@@ -43,10 +43,22 @@ class Field:
     c: sp.Expr
     full_condition: sp.Basic  # a sympy boolean: when c == C
     aligned: bool = True  # False: at these values a group boundary cuts a digit unevenly (see propagate)
+    c_max: sp.Expr | None = None  # the most input channels one output reaches (None: every output reaches c)
+    nesting: tuple = ()  # (where, ratios of group numbers the expression assumes to be integers)
 
     def as_tuple(self) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
-        """(x, y, c)."""
+        """(x, y, c); c is the least number of input channels any output reaches."""
         return (self.x, self.y, self.c)
+
+    @property
+    def uniform(self) -> bool:
+        """Whether every output channel reaches the same number of input channels."""
+        return self.c_max is None or sp.sympify(self.c_max - self.c).is_zero is True
+
+    @property
+    def largest(self) -> sp.Expr:
+        """The most input channels one output reaches (c when the field is uniform)."""
+        return self.c if self.c_max is None else self.c_max
 
     def subs(self, values: dict) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
         """(x, y, c) at concrete values."""
@@ -99,6 +111,21 @@ class _Branch:
     digits: tuple[_Digit, ...]
     next_tag: int
     aligned: bool = True
+    nesting: tuple[sp.Expr, ...] = ()  # ratios of group numbers assumed integral (group sizes nest)
+
+
+_CHANNELS = frozenset({S.C, S.F, S.K})
+
+
+def _nesting(*radices: sp.Expr) -> tuple[sp.Expr, ...]:
+    """The symbolic radices that are ratios of group numbers alone: assuming them integral assumes that
+    the group sizes of two layers nest (one divides the other), which the layers do not require."""
+    out = []
+    for r in radices:
+        r = sp.sympify(r)
+        if r.free_symbols and not (r.free_symbols & _CHANNELS) and sp.fraction(sp.together(r))[1] != 1:
+            out.append(r)
+    return tuple(out)
 
 
 def _integral(value: sp.Expr) -> bool:
@@ -149,18 +176,19 @@ def _split(branch: _Branch, g: sp.Expr) -> list[tuple[_Branch, tuple[_Digit, ...
             tag_hi, tag_lo, next_tag = next_tag, next_tag + 1, next_tag + 2
         rest = ((_Digit(lo, tag_lo),) if lo != 1 else ()) + digits[i + 1 :]
         ok = branch.aligned and _integral(lo) and _integral(need)
-        out.append((_Branch(conds, (), next_tag, ok), top + (_Digit(need, tag_hi),), rest))
+        nest = branch.nesting + _nesting(lo, need)
+        out.append((_Branch(conds, (), next_tag, ok, nest), top + (_Digit(need, tag_hi),), rest))
 
     def cut(i, acc, top, conds, next_tag):
         need = sp.cancel(g / acc)
         if need == 1:
-            out.append((_Branch(conds, (), next_tag, branch.aligned), top, digits[i:]))
+            out.append((_Branch(conds, (), next_tag, branch.aligned, branch.nesting), top, digits[i:]))
             return
         if i == len(digits):
             return  # g exceeds the width: impossible
         remaining = reduce(mul, (d.radix for d in digits[i:]), sp.Integer(1))
         if sp.cancel(need - remaining) == 0:
-            out.append((_Branch(conds, (), next_tag, branch.aligned), top + digits[i:], ()))
+            out.append((_Branch(conds, (), next_tag, branch.aligned, branch.nesting), top + digits[i:], ()))
             return
         dig = digits[i]
         verdict = _compare(need, dig.radix)
@@ -187,17 +215,20 @@ def _apply(branches: list[_Branch], op: tuple) -> list[_Branch]:
             for head, top, _rest in _split(br, sp.sympify(g)):
                 junk = sp.cancel(sp.sympify(c_out) / g)
                 digits = top + ((_Digit(junk, None),) if junk != 1 else ())
-                out.append(_Branch(head.conds, digits, head.next_tag, head.aligned and _integral(junk)))
+                out.append(
+                    _Branch(head.conds, digits, head.next_tag, head.aligned and _integral(junk), head.nesting)
+                )
         elif op[0] == "shuffle":
             for head, top, rest in _split(br, sp.sympify(op[1])):
-                out.append(_Branch(head.conds, rest + top, head.next_tag, head.aligned))
+                out.append(_Branch(head.conds, rest + top, head.next_tag, head.aligned, head.nesting))
         else:  # pragma: no cover - kernels only emit the two primitives
             raise ValueError(op)
     return out
 
 
-def _channel_pieces(layers, c_in) -> tuple[list[tuple[tuple[sp.Basic, ...], sp.Expr]], bool]:
-    """The (conditions, c) pieces of the channel field, and whether every cut was aligned."""
+def _channel_pieces(layers, c_in) -> tuple[list[tuple[tuple[sp.Basic, ...], sp.Expr]], bool, tuple]:
+    """The (conditions, c) pieces of the channel field, whether every cut was aligned, and the nesting
+    assumptions per piece: ((conditions, ratios assumed integral), ...)."""
     branches = [_Branch((), (_Digit(sp.sympify(c_in), 0),), 1)]
     for layer in layers:
         for op in layer.kernel.channel_ops(layer.c_in, layer.c_out):
@@ -208,7 +239,10 @@ def _channel_pieces(layers, c_in) -> tuple[list[tuple[tuple[sp.Basic, ...], sp.E
     for br in branches:
         tagged = reduce(mul, (d.radix for d in br.digits if d.tag is not None), sp.Integer(1))
         pieces.append((br.conds, sp.cancel(sp.sympify(c_in) / tagged)))
-    return pieces, all(br.aligned for br in branches)
+    nesting = tuple(
+        (_relations(sp.And(*br.conds)), tuple(dict.fromkeys(br.nesting))) for br in branches if br.nesting
+    )
+    return pieces, all(br.aligned for br in branches), nesting
 
 
 # -- relations in a readable normal form -----------------------------------------------------
@@ -283,31 +317,60 @@ def _field(design: Design, frozen_values: frozenset) -> Field:
     (Min(C, C**2/(M*N)), M*N <= C)
     """
     values = dict(frozen_values)
-    layers = [_subs_layer(lay, values) for lay in design.layers] if values else list(design.layers)
+    layers = [subs_layer(lay, values) for lay in design.layers] if values else list(design.layers)
     sp_map = spatial(layers)
     c_in = sp.sympify(S.C).subs(values)
-    pieces, aligned = _channel_pieces(layers, c_in)
+    pieces, aligned, nesting = _channel_pieces(layers, c_in)
     c, condition = _combine(pieces, c_in)
     if values:
         condition = condition.subs(values) if hasattr(condition, "subs") else condition
-    return Field(sp_map.x, sp_map.y, c, condition, aligned)
+    if not aligned and _concrete(design, values):
+        # a group boundary cuts a digit unevenly: the digit algebra does not apply; follow the channel sets
+        _, _, c_min, c_max = propagate(design, {k: int(v) for k, v in values.items()})
+        return Field(
+            sp_map.x, sp_map.y, sp.Integer(c_min), sp.sympify(c_min == int(c_in)), False, sp.Integer(c_max)
+        )
+    return Field(sp_map.x, sp_map.y, c, condition, aligned, None, () if values else nesting)
+
+
+def _concrete(design: Design, values: dict) -> bool:
+    """Whether the values fix every symbol a concrete build needs (so the field can be propagated)."""
+    needed = design.free_symbols | {S.C}
+    if design.uses_bottleneck:
+        needed |= {S.K}
+    return all(sym in values and sp.sympify(values[sym]).is_Integer for sym in needed)
 
 
 def trace(design: Design, values: dict | None = None) -> list[tuple[Layer, tuple]]:
     """The field after each layer, cumulative from the input: [(layer, (x, y, c)), ...]."""
     values = values or {}
-    layers = [_subs_layer(lay, values) for lay in design.layers] if values else list(design.layers)
+    layers = [subs_layer(lay, values) for lay in design.layers] if values else list(design.layers)
     c_in = sp.sympify(S.C).subs(values)
     out = []
     for i, layer in enumerate(layers):
         sp_map = spatial(layers[: i + 1])
-        pieces, _ = _channel_pieces(layers[: i + 1], c_in)
+        pieces, aligned, _ = _channel_pieces(layers[: i + 1], c_in)
         c, _ = _combine(pieces, c_in)
+        if not aligned and _concrete(design, values):
+            c = _prefix_channels(design, values, i + 1)
         out.append((layer, (sp_map.x, sp_map.y, c)))
     return out
 
 
-def _subs_layer(layer: Layer, values: dict) -> Layer:
+def _prefix_channels(design: Design, values: dict, count: int):
+    """The exact channels reached after the first `count` layers: a number, or a (least, most) range."""
+    layers = design.at({k: int(v) for k, v in values.items()})
+    sets = [1 << i for i in range(layers[0].c_in)]
+    for lay in layers[:count]:
+        for op in lay.ops:
+            sets = _propagate_op(sets, op)
+    counts = [bin(x).count("1") for x in sets]
+    lo, hi = min(counts), max(counts)
+    return sp.Integer(lo) if lo == hi else sp.Interval(lo, hi)
+
+
+def subs_layer(layer: Layer, values: dict) -> Layer:
+    """The layer with values substituted into its widths and its group number."""
     kern = layer.kernel
     if kern.arg and kern.argument() is not None:
         kern = kern.with_arg(sp.sympify(kern.argument()).subs(values))

@@ -24,6 +24,7 @@ from . import counting
 from . import symbols as S
 from .design import Design
 from .errors import SkanalyzeError
+from .exact import compile_exact, divisors
 
 SHORTCUTS = ("projection", "zero-pad", "none")
 STRIDE_AT = ("spatial", "first")  # which layer of the design strides in a down-sampling block
@@ -336,8 +337,8 @@ def _num(expr, base: dict) -> int:
 
 @lru_cache(maxsize=512)
 def _bottleneck_fn(expr: sp.Expr):
-    fn = sp.lambdify((S.C, S.F), expr, modules="math")
-    return lambda c, f: Fraction(fn(Fraction(c), Fraction(f)))
+    fn = compile_exact(expr, (S.C, S.F))
+    return lambda c, f: Fraction(fn(c, f))
 
 
 def _unit_int_values(unit: Unit, base: dict) -> dict:
@@ -390,7 +391,7 @@ def _full_field_ok(net: Network, width: int, groups: dict) -> bool:
 
 @lru_cache(maxsize=4096)
 def _unit_full_cached(design: Design, items: tuple) -> bool:
-    from .field import field, propagate
+    from .infofield import field, propagate
 
     values = dict(items)
     f = field(design, {k: sp.Integer(v) for k, v in values.items()})
@@ -410,14 +411,12 @@ def _group_candidates(net: Network, width: int) -> list[dict]:
     """Every assignment of the free group numbers that divides every width it splits, at every stage."""
     from itertools import product
 
-    from .optimize import _divisors
-
     syms = net.design.group_symbols
     if not syms:
         return [{}]
     # a group number splits the stage-1 width (fixed mode) or its stage-s multiple (scaled): it divides `width`
-    divisors = _divisors(width)
-    return [dict(zip(syms, combo, strict=True)) for combo in product(divisors, repeat=len(syms))]
+    options = divisors(width)
+    return [dict(zip(syms, combo, strict=True)) for combo in product(options, repeat=len(syms))]
 
 
 def widest(
@@ -452,7 +451,7 @@ def widest(
         return found
 
     # upper bound: cost with the groups as large as they can be, ignoring divisibility, is a lower bound
-    lb = sp.lambdify(S.width, _relaxed_total(net, objective), modules="math")
+    lb = compile_exact(_relaxed_total(net, objective), (S.width,))
     lo, hi = 0, 1
     while lb(hi) <= budget:
         lo, hi = hi, hi * 2

@@ -237,12 +237,12 @@ def conv_layer(kernel, c_in: int, c_out: int) -> tnn.Module:
 
 def concrete_layers(design, values: dict):
     """The design's layers with every symbol replaced by an integer (validated)."""
-    from .field import _subs_layer
+    from .infofield import subs_layer
 
     design.validate(values)
     out = []
     for layer in design.layers:
-        lay = _subs_layer(layer, values)
+        lay = subs_layer(layer, values)
         free = set().union(*(sp.sympify(e).free_symbols for e in (lay.c_in, lay.c_out, *lay.kernel.extent())))
         if lay.kernel.arg and lay.kernel.argument() is not None:
             free |= sp.sympify(lay.kernel.argument()).free_symbols
@@ -345,7 +345,7 @@ def measure_field(module: tnn.Module, c_in: int, size: tuple[int, int], *, chunk
 def field_probe_size(design, values: dict) -> tuple[int, int]:
     """An input size large enough that the centre output's field is not clipped by padding."""
     from .counting import input_size
-    from .field import field
+    from .infofield import field
 
     fx, fy, _ = field(design, values).as_tuple()
     out = (2 * int(fx) + 1, 2 * int(fy) + 1)
@@ -356,7 +356,7 @@ def field_probe_size(design, values: dict) -> tuple[int, int]:
 def verify(design, values: dict, *, bn: bool = False) -> dict:
     """Build the design and measure params, MACs and field; returns measured and symbolic values."""
     from . import counting
-    from .field import field
+    from .infofield import field
 
     values = dict(values)
     values.setdefault(S.H, 8)
@@ -370,13 +370,14 @@ def verify(design, values: dict, *, bn: bool = False) -> dict:
     c_in = int(values[S.C])
     sym_params = counting.params(design, bn=bn).subs(values)
     sym_macs = counting.macs(design).subs(values)
-    sym_field = field(design, values).as_tuple()
+    sym = field(design, values)
     measured = measure_field(build(design, values), c_in, field_probe_size(design, values))
     return {
         "values": values,
         "params": (sym_params, count_params(module)),
         "macs": (sym_macs, count_macs(module, (1, c_in, int(h_in), int(w_in)))),
-        "field": (tuple(sym_field), (measured.x, measured.y, measured.c_min)),
+        "field": (tuple(sym.as_tuple()), (measured.x, measured.y, measured.c_min)),
+        "field_max": (sym.largest, measured.c_max),
         "field_uniform": measured.uniform,
     }
 

@@ -32,7 +32,8 @@ from . import symbols as S
 from .design import Design
 from .efficiency import greatest_width, least_at_width
 from .errors import SkanalyzeError
-from .field import field, propagate
+from .exact import as_positive_int, compile_condition, compile_exact, divisors, floor_exact
+from .infofield import field, propagate
 
 MAX_BUDGET = 10**13  # beyond this a single layer is absurd; the search would still answer, slowly
 _SUFFIX = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12}
@@ -115,81 +116,17 @@ class _Plan:
     full: object
 
 
-def _fn(expr, args):
-    return sp.lambdify(args, sp.sympify(expr), modules="math")
-
-
-def _integer_polys(num: sp.Expr, den: sp.Expr, args) -> tuple | None:
-    """num and den scaled by one positive integer to integer-coefficient polynomials in args, or None."""
-    try:
-        polys = [sp.Poly(e, *args) for e in (num, den)]
-    except sp.PolynomialError:
-        return None
-    if any(not (p.domain.is_ZZ or p.domain.is_QQ) for p in polys):
-        return None
-    scale = sp.ilcm(*(sp.Rational(c).q for p in polys for c in p.coeffs()))
-    return tuple((p * scale).as_expr() for p in polys)
-
-
-def _exact_fn(expr, args):
-    """expr compiled to a function of integers returning the exact value (an int when whole, else a
-    Fraction): numerator and denominator are evaluated as integer polynomials, Fractions only as a fallback."""
-    expr = sp.sympify(expr)
-    polys = _integer_polys(*sp.fraction(sp.together(expr)), args)
-    if polys is None:
-        slow = _fn(expr, args)
-        return lambda *a: slow(*(Fraction(v) for v in a))
-    num, den = (sp.lambdify(args, p, modules="math") for p in polys)
-
-    def exact(*a):
-        n, d = num(*a), den(*a)
-        q, r = divmod(n, d)
-        return q if r == 0 else Fraction(n, d)
-
-    return exact
-
-
-_OPS = {
-    "<=": lambda v: v <= 0,
-    "<": lambda v: v < 0,
-    ">=": lambda v: v >= 0,
-    ">": lambda v: v > 0,
-    "==": lambda v: v == 0,
-    "!=": lambda v: v != 0,
-}
-
-
-def _exact_cond(cond, args):
-    """A condition compiled to an exact test on positive integers: each relation lhs ~ rhs becomes the
-    sign of the integer numerator of lhs - rhs (its denominator has positive coefficients, so is positive)."""
-    if cond is sp.true or cond is sp.false:
-        value = bool(cond)
-        return lambda *a: value
-    if isinstance(cond, (sp.And, sp.Or)):
-        parts = [_exact_cond(c, args) for c in cond.args]
-        combine = all if isinstance(cond, sp.And) else any
-        return lambda *a: combine(p(*a) for p in parts)
-    if isinstance(cond, sp.core.relational.Relational) and cond.rel_op in _OPS:
-        num, den = sp.fraction(sp.together(cond.lhs - cond.rhs))
-        polys = _integer_polys(num, den, args)
-        if polys is not None and all(c > 0 for c in sp.Poly(polys[1], *args).coeffs()):
-            sign, test = sp.lambdify(args, polys[0], modules="math"), _OPS[cond.rel_op]
-            return lambda *a: test(sign(*a))
-    slow = _fn(cond, args)
-    return lambda *a: bool(slow(*(Fraction(v) for v in a)))
-
-
 @lru_cache(maxsize=128)
 def _plan(design: Design, objective: str, hw: int | None) -> _Plan:
     names = [S.C, S.F, S.K, *design.group_symbols]
-    full = _exact_cond(field(design).full_condition, names)
-    bottleneck = _exact_fn(design.bottleneck, [S.C, S.F]) if design.uses_bottleneck else None
+    full = compile_condition(field(design).full_condition, names)
+    bottleneck = compile_exact(design.bottleneck, [S.C, S.F]) if design.uses_bottleneck else None
     splits: dict = {g: [] for g in design.group_symbols}
     fixed = []
     for layer in design.layers:
         for _what, divisor, width in layer.kernel.constraints(layer.c_in, layer.c_out):
             g = sp.sympify(divisor)
-            fn = _exact_fn(width, [S.C, S.F, S.K])
+            fn = compile_exact(width, [S.C, S.F, S.K])
             if g in splits:
                 splits[g].append(fn)
             elif g.is_Integer and g != 1:
@@ -201,48 +138,36 @@ def _plan(design: Design, objective: str, hw: int | None) -> _Plan:
         bottleneck,
         tuple(tuple(v) for v in splits.values()),
         tuple(fixed),
-        _exact_fn(_cost_expr(design, objective, hw), names),
-        _exact_fn(counting.params(design), names),
+        compile_exact(_cost_expr(design, objective, hw), names),
+        compile_exact(counting.params(design), names),
         full,
     )
 
 
-def _divisors(n: int) -> list[int]:
-    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
-    return sorted(set(small + [n // d for d in small]))
-
-
-def _as_int(value) -> int | None:
-    if isinstance(value, int):
-        return value if value > 0 else None
-    value = Fraction(value)
-    return int(value) if value.denominator == 1 and value > 0 else None
-
-
 def best_at_width(design: Design, c: int, alpha: Fraction, objective: str = "params", hw: int | None = None):
     """The cheapest buildable configuration at width C with a full field, or None."""
-    f = _as_int(alpha * c)
+    f = as_positive_int(alpha * c)
     if f is None:
         return None
     plan = _plan(design, objective, hw)
     kk = 1
     if plan.bottleneck is not None:
-        kk = _as_int(plan.bottleneck(c, f))
+        kk = as_positive_int(plan.bottleneck(c, f))
         if kk is None:
             return None
     wargs = (c, f, kk)  # every compiled function takes integers and answers exactly
     for g, widths in plan.fixed:
-        if any(_as_int(w(*wargs)) is None or _as_int(w(*wargs)) % g for w in widths):
+        if any(as_positive_int(w(*wargs)) is None or as_positive_int(w(*wargs)) % g for w in widths):
             return None
     candidates = []
     for widths in plan.splits:
         common = 0
         for w in widths:
-            value = _as_int(w(*wargs))
+            value = as_positive_int(w(*wargs))
             if value is None:
                 return None
             common = math.gcd(common, value)
-        candidates.append(_divisors(common))
+        candidates.append(divisors(common))
     best = None
     if not candidates:
         if plan.full(*wargs):
@@ -333,7 +258,7 @@ def optimize(
         raise SkanalyzeError(f"a MAC budget needs a positive output size --hw (got {hw})")
     c_star, groups = continuous(design, budget, alpha, objective, hw)
     exact = groups is not None
-    start = int(math.floor(float(c_star) * (1 + 1e-12))) + 1
+    start = floor_exact(c_star) + 1
     step = alpha.denominator
     c = (start // step) * step
     searched = 0

@@ -16,22 +16,16 @@ from matplotlib.figure import Figure
 from . import symbols as S
 from .design import Design
 from .errors import SkanalyzeError
+from .outputs import PLOT_FORMATS, atomic_write, writable_file
 
-FORMATS = (".png", ".svg", ".pdf")
+FORMATS = PLOT_FORMATS
 _MARKERS = "osD^vP*X"
 
 
 def save(fig: Figure, path: str | Path) -> Path:
     """Write a figure to PNG, SVG or PDF (chosen by the suffix), atomically."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise SkanalyzeError(f"plot file {str(path)!r} must end in {', '.join(FORMATS)}")
-    if path.parent and not path.parent.exists():
-        raise SkanalyzeError(f"plot folder {str(path.parent)!r} does not exist")
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=150, bbox_inches="tight")
-    tmp.replace(path)
-    return path
+    path = writable_file(path, "plot file", FORMATS)
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=150, bbox_inches="tight"), "plot file")
 
 
 def _figure(width=7.0, height=4.6) -> tuple[Figure, object]:
@@ -137,7 +131,7 @@ def width_vs_params(
 def ratio_vs_groups(design: Design, *, c: int = 256, f: int | None = None) -> Figure:
     """Parameter ratio to the standard conv over two group numbers, with the full-field ridge."""
     from .efficiency import analyse, ratios
-    from .field import field
+    from .infofield import field
 
     groups = design.group_symbols
     if len(groups) != 2:

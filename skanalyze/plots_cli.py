@@ -10,11 +10,14 @@ KINDS = ("width", "ratio", "macs", "funnel", "network", "families")
 
 def make_plot(kind, names, out, budget, alpha, log, hw, c, f, *, max_length=6, regex="fullmatch"):
     """Build the requested figure and save it; returns the path."""
-    from . import plots
     from .optimize import parse_alpha, parse_budget
+    from .outputs import PLOT_FORMATS, writable_file
 
     if kind not in KINDS:
         raise SkanalyzeError(f"plot kind {kind!r} is unknown; valid: {', '.join(KINDS)}")
+    writable_file(out, "plot file", PLOT_FORMATS)  # before any work
+    from . import plots
+
     a = parse_alpha(alpha)
     if kind == "funnel":
         from .space import PAPER_ALPHABET, reduce_space

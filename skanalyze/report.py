@@ -116,9 +116,45 @@ def catalog() -> str:
     return "\n".join(lines) + "\n"
 
 
-def verify(design: Design, values: dict, *, bn: bool = False, fmt: str = "text") -> tuple[str, bool]:
-    """The `skanalyze verify` output and whether everything matched."""
+def memory_limit(max_memory: str | None) -> int | None:
+    """The byte limit of a torch check: --max-memory, else half the memory available now."""
+    from .memory import default_limit, parse_bytes
+
+    return parse_bytes(max_memory) if max_memory is not None else default_limit()
+
+
+def guard_design(design: Design, values: dict, max_memory: str | None, what: str) -> None:
+    """Refuse a torch build of a design whose estimated memory exceeds the limit (before importing torch)."""
+    from .memory import check, design_bytes
+
+    probe_values = dict(values)
+    probe_values.setdefault(S.H, 8)
+    probe_values.setdefault(S.W, 8)
+    if design.uses_bottleneck and S.K not in probe_values:
+        probe_values[S.K] = design.bottleneck.subs(probe_values)
+    if S.F not in probe_values:
+        probe_values[S.F] = probe_values.get(S.C)
+    check(design_bytes(design, probe_values), memory_limit(max_memory), what, given=max_memory is not None)
+
+
+def need_torch(what: str):
+    """Import torch's side of skanalyze, or say in one line how to install it."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise SkanalyzeError(
+            f"{what} needs torch, which is not installed: pip install 'skanalyze[torch]' "
+            "(CPU-only: pip install torch --index-url https://download.pytorch.org/whl/cpu)"
+        ) from None
     from . import nn
+
+    return nn
+
+
+def verify(
+    design: Design, values: dict, *, bn: bool = False, fmt: str = "text", max_memory: str | None = None
+) -> tuple[str, bool]:
+    """The `skanalyze verify` output and whether everything matched."""
 
     missing = sorted((design.free_symbols | {S.C}) - set(values), key=str)
     if missing:
@@ -128,15 +164,17 @@ def verify(design: Design, values: dict, *, bn: bool = False, fmt: str = "text")
             + " ".join(f"{n}={4 if str(n) in 'MN' else 16}" for n in missing)
         )
     values = complete_values(design, values)
+    guard_design(design, values, max_memory, f"verify {design.notation!r}")
+    nn = need_torch("verify")
     result = nn.verify(design, values, bn=bn)
-    ok = all(sym == meas for key in ("params", "macs", "field") for sym, meas in [result[key]])
+    ok = all(sym == meas for key in ("params", "macs", "field", "field_max") for sym, meas in [result[key]])
     if fmt == "json":
         data = {
             "design": design.notation,
             "values": {str(k): v for k, v in result["values"].items()},
             **{
                 key: {"symbolic": result[key][0], "torch": result[key][1]}
-                for key in ("params", "macs", "field")
+                for key in ("params", "macs", "field", "field_max")
             },
             "field_uniform": result["field_uniform"],
             "ok": ok,
@@ -144,13 +182,18 @@ def verify(design: Design, values: dict, *, bn: bool = False, fmt: str = "text")
         return render.dumps(data) + "\n", ok
     vals = ", ".join(f"{k}={v}" for k, v in result["values"].items())
     lines = [f"{design.notation}  at {vals}", f"{'':8}{'symbolic':>16}{'torch':>16}"]
-    for key, label in (("params", "params"), ("macs", "MACs"), ("field", "field")):
+    rows = [("params", "params"), ("macs", "MACs"), ("field", "field")]
+    if not result["field_uniform"] or result["field_max"][0] != result["field"][0][2]:
+        rows.append(("field_max", "most c"))
+    for key, label in rows:
         sym, meas = result[key]
         mark = "ok" if sym == meas else "MISMATCH"
         fmt_v = (lambda v: "(" + ", ".join(map(str, v)) + ")") if key == "field" else str
         lines.append(f"{label:8}{fmt_v(sym):>16}{fmt_v(meas):>16}  {mark}")
     if not result["field_uniform"]:
-        lines.append("note: output channels do not all reach the same number of input channels")
+        lines.append(
+            "note: output channels do not all reach the same number of input channels (field: the least)"
+        )
     lines.append("all match" if ok else "MISMATCH: the symbolic model and torch disagree")
     return "\n".join(lines) + "\n", ok
 
@@ -361,9 +404,16 @@ def split_designs(items: list[str]) -> list[str]:
 
 
 # -- field ---------------------------------------------------------------------------------------------
-def field_report(design: Design, values: dict, *, measure: bool = False, json_out: bool = False) -> str:
+def field_report(
+    design: Design,
+    values: dict,
+    *,
+    measure: bool = False,
+    json_out: bool = False,
+    max_memory: str | None = None,
+) -> str:
     """The `skanalyze field` output: symbolic field, full-field condition, per-layer trace, measurement."""
-    from .field import field, standard_field, trace
+    from .infofield import field, standard_field, trace
 
     values = complete_values(design, values) if values else {}
     if measure:
@@ -373,6 +423,7 @@ def field_report(design: Design, values: dict, *, measure: bool = False, json_ou
                 f"field --measure {design.notation!r} needs values for {', '.join(map(str, missing))}; "
                 "e.g. --subs " + " ".join(f"{m}={4 if str(m) in 'MN' else 16}" for m in missing)
             )
+        guard_design(design, values, max_memory, f"field --measure {design.notation!r}")
     f = field(design, values)
     k = next((kern.k for kern in design.kernels if kern.spatial), 3)
     data = {
@@ -382,31 +433,46 @@ def field_report(design: Design, values: dict, *, measure: bool = False, json_ou
         "standard": list(standard_field(k)),
         "trace": [{"layer": lay.kernel.notation(), "field": list(fl)} for lay, fl in trace(design, values)],
     }
+    if not f.uniform:
+        data["c_max"] = f.c_max
+    if f.nesting:
+        data["exact_when"] = [{"where": where, "integers": list(ratios)} for where, ratios in f.nesting]
     if values:
         data["subs"] = {str(k_): v for k_, v in values.items()}
         data["aligned"] = f.aligned
     if measure:
-        from . import nn
-
+        nn = need_torch("field --measure")
         m = nn.measure_field(nn.build(design, values), int(values[S.C]), nn.field_probe_size(design, values))
         data["measured"] = [m.x, m.y, m.c_min]
         data["measured_c_max"] = m.c_max
-        data["agrees"] = [sp.sympify(e) for e in f.as_tuple()] == data["measured"] and m.uniform
+        data["agrees"] = [sp.sympify(e) for e in f.as_tuple()] == data["measured"] and sp.sympify(
+            f.largest
+        ) == m.c_max
     if json_out:
         return render.dumps(data) + "\n"
     e = render.pretty
+    channels = e(f.c) if f.uniform else f"{e(f.c)} to {e(f.c_max)} (differs across outputs)"
     rows = [
-        ("field (x, y, c)", "(" + ", ".join(e(v) for v in f.as_tuple()) + ")"),
+        ("field (x, y, c)", f"({e(f.x)}, {e(f.y)}, {channels})"),
         ("standard conv", "(" + ", ".join(e(v) for v in data["standard"]) + ")"),
         ("full field when", e(f.full_condition)),
     ]
     for item in data["trace"]:
-        rows.append((f"  after {item['layer']}", "(" + ", ".join(e(v) for v in item["field"]) + ")"))
+        rows.append((f"  after {item['layer']}", "(" + ", ".join(_channels(v) for v in item["field"]) + ")"))
+    for where, ratios in f.nesting:
+        rows.append(
+            (
+                "exact when",
+                " and ".join(f"{e(r)} is an integer" for r in ratios)
+                + (f" (where {e(where)})" if where is not sp.true else "")
+                + ": the group sizes nest; otherwise give sizes (--subs) for the exact per-output range",
+            )
+        )
     if values and not f.aligned:
         rows.append(
             (
                 "note",
-                "group boundaries do not align at these sizes: fields may differ across outputs (--measure)",
+                "group boundaries do not align at these sizes: the field is propagated channel by channel",
             )
         )
     if measure:
@@ -423,6 +489,13 @@ def field_report(design: Design, values: dict, *, measure: bool = False, json_ou
         )
         rows.append(("agrees", "yes" if data["agrees"] else "NO"))
     return render.block(design.notation, rows, "pretty", sep=":") + "\n"
+
+
+def _channels(value) -> str:
+    """A channel count, or 'lo to hi' for a range of counts across outputs."""
+    if isinstance(value, sp.Interval):
+        return f"{render.pretty(value.start)} to {render.pretty(value.end)}"
+    return render.pretty(value)
 
 
 # -- space ---------------------------------------------------------------------------------------------
@@ -536,6 +609,7 @@ def network_report(
     objective="params",
     torch_check=False,
     json_out=False,
+    max_memory: str | None = None,
 ) -> str:
     """The `skanalyze network` output."""
     from .network import counts, evaluate, network, widest
@@ -591,7 +665,19 @@ def network_report(
     if torch_check:
         if symbolic_blocks:
             raise SkanalyzeError("--torch needs concrete blocks per stage, e.g. --blocks 2,2,2,2")
-        from . import nn
+        from .memory import check
+
+        # every activation costs at least one MAC, so MACs bound the activations of the forward pass
+        estimate = 8 * int(data["params"]["total"]) + 4 * (
+            int(data["macs"]["total"]) + layout.in_channels * layout.input_size**2
+        )
+        check(
+            estimate,
+            memory_limit(max_memory),
+            f"network --torch at width {width}",
+            given=max_memory is not None,
+        )
+        nn = need_torch("network --torch")
 
         module = nn.build_network(net, width, groups)
         measured = nn.network_counts(module, layout, bn=layout.bn)
@@ -680,7 +766,7 @@ def representative_values(design: Design, c: int = 24) -> dict:
 def comparison_rows(names, budget: int, c: int) -> list[dict]:
     """Per design: parameter ratio at C = F = c, field (extents, channels, footprint), greatest width at a budget."""
     from .efficiency import analyse
-    from .field import field, footprint
+    from .infofield import field, footprint
     from .optimize import optimize
 
     rows = []

@@ -53,14 +53,20 @@ def symbol(name: str) -> sp.Symbol:
     return by_name[name]
 
 
-_TOKEN = re.compile(r"\s*(?:(\d+\.\d*|\.\d+|\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))")
+_TOKEN = re.compile(
+    r"\s*(?:((?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))"
+)
 
 
 def parse_expr(text: str, *, new_symbols: bool = False, what: str = "expression") -> sp.Expr:
     """Parse arithmetic over numbers and symbol names (+ - * / ^ and parentheses), without eval.
 
+    Numbers are exact: ``1e18`` is the integer 10**18, ``0.25`` the rational 1/4.
+
     >>> parse_expr("F/4")
     F/4
+    >>> parse_expr("1e18")
+    1000000000000000000
     """
     tokens: list[tuple[str, str]] = []
     pos, text = 0, str(text)
@@ -142,7 +148,7 @@ class _Parser:
     def atom(self) -> sp.Expr:
         kind, value = self.take()
         if kind == "num":
-            return sp.Rational(value) if "." in value else sp.Integer(value)
+            return sp.Rational(value) if any(ch in value for ch in ".eE") else sp.Integer(value)
         if kind == "name":
             if value in by_name or self.new_symbols:
                 return symbol(value)

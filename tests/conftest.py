@@ -45,6 +45,18 @@ def golden(request):
     return check
 
 
+TORCH_REASON = "torch is not installed: pip install 'skanalyze[torch]'"
+
+
+@pytest.fixture(scope="session")
+def nn():
+    """skanalyze.nn (torch's side); the test is skipped with the install hint when torch is absent."""
+    pytest.importorskip("torch", reason=TORCH_REASON)
+    from skanalyze import nn as module
+
+    return module
+
+
 @pytest.fixture
 def cli(capsys):
     """Run the CLI in-process: returns (exit code, stdout, stderr)."""

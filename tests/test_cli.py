@@ -73,7 +73,7 @@ def test_designs_lists_catalog(cli, golden):
     golden("designs.txt", out)
 
 
-def test_verify_ok_and_json(cli):
+def test_verify_ok_and_json(nn, cli):
     code, out, _ = cli("verify", "GConv(M)+PWGConv(N)", "--subs", "C=16", "F=32", "M=4", "N=4")
     assert code == 0 and "all match" in out
     code, out, _ = cli("verify", "pw-dw-pw", "--subs", "C=16", "F=32", "--json", "--bn")
@@ -81,7 +81,7 @@ def test_verify_ok_and_json(cli):
     assert data["ok"] and data["params"]["symbolic"] == data["params"]["torch"]
 
 
-def test_verify_mismatch_exits_1(cli, monkeypatch):
+def test_verify_mismatch_exits_1(nn, cli, monkeypatch):
     from skanalyze import counting
 
     real = counting.params
@@ -186,7 +186,7 @@ def test_plot_writes_file(cli, tmp_path):
     assert code == 0 and out.read_bytes().startswith(b"<?xml")
 
 
-def test_field_json_and_measure(cli):
+def test_field_json_and_measure(nn, cli):
     code, out, _ = cli("field", "gconv-pwgconv", "--json")
     data = json.loads(out)
     assert [sp.sympify(x, locals=S.by_name) for x in data["field"]] == [
@@ -218,7 +218,7 @@ def test_space_golden_and_json(cli, golden):
         {"name": "space", "kept": 5460},
         {"name": "composition", "kept": 5356},
         {"name": "performance", "kept": 5208},
-        {"name": "efficiency", "kept": 98},
+        {"name": "efficiency", "kept": 118},
     ]
     assert "PW+DW+PW" in data["survivors"] and "PW+DW+PW" in data["bottleneck_exception"]
     assert set(data) >= {"stages", "survivors", "families"}
@@ -249,7 +249,7 @@ def test_funnel_plot(cli, tmp_path):
     assert code == 0 and (tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_network_json_and_torch(cli):
+def test_network_json_and_torch(nn, cli):
     code, out, _ = cli(
         "network",
         "dw-pw",

@@ -11,7 +11,7 @@ from skanalyze import catalog, counting
 from skanalyze import symbols as S
 from skanalyze.design import parse
 from skanalyze.errors import SkanalyzeError
-from skanalyze.field import field, footprint
+from skanalyze.infofield import field, footprint
 
 C, F, M, k = S.C, S.F, S.M, S.k
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from skanalyze import catalog
 from skanalyze import symbols as S
 from skanalyze.design import parse
-from skanalyze.field import Spatial, field, propagate, spatial, trace
+from skanalyze.infofield import Spatial, field, propagate, spatial, trace
 
 C, F, K, M, N = S.C, S.F, S.K, S.M, S.N
 

@@ -10,8 +10,6 @@ from skanalyze.design import parse
 from skanalyze.errors import SkanalyzeError
 from skanalyze.network import Layout, counts, evaluate, network, widest
 
-nn = pytest.importorskip("skanalyze.nn")
-
 DESIGNS = [
     "standard",
     "resnet-basic",
@@ -42,7 +40,7 @@ layouts = st.builds(
 
 @settings(max_examples=30, deadline=None)
 @given(name=st.sampled_from(DESIGNS), layout=layouts, width=st.sampled_from([8, 16, 24]))
-def test_network_counts_match_torch(name, layout, width):
+def test_network_counts_match_torch(nn, name, layout, width):
     design = catalog.resolve(name)
     net = network(design, layout)
     try:
@@ -57,7 +55,7 @@ def test_network_counts_match_torch(name, layout, width):
 
 
 @pytest.mark.parametrize("name, width", [("resnet-basic", 16), ("dw-pw", 24)])
-def test_full_size_224(name, width):
+def test_full_size_224(nn, name, width):
     net = network(catalog.get(name), Layout())
     params, macs = evaluate(net, width)
     module = nn.build_network(net, width)

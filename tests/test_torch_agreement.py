@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 from skanalyze import catalog, counting, nn  # noqa: E402
 from skanalyze import symbols as S  # noqa: E402
 from skanalyze.design import parse  # noqa: E402
-from skanalyze.field import field, propagate  # noqa: E402
+from skanalyze.infofield import field, propagate  # noqa: E402
 
 from .conftest import valid_values  # noqa: E402
 
@@ -58,8 +58,10 @@ def test_field_matches_autograd(name, data):
     )
     assert propagate(design, values) == (measured.x, measured.y, measured.c_min, measured.c_max)
     assert (x, y) == (measured.x, measured.y)
-    if field(design, values).aligned:
-        # where every group boundary aligns, the symbolic field is exact and uniform
+    at = field(design, values)  # at concrete sizes the printed field is exact, aligned or not
+    assert (at.x, at.y, at.c, at.largest) == (measured.x, measured.y, measured.c_min, measured.c_max)
+    if at.aligned:
+        # where every group boundary aligns, the symbolic expression itself is exact and uniform
         assert c == measured.c_min == measured.c_max
 
 

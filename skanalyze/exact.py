@@ -1,0 +1,179 @@
+"""Exact integer arithmetic for compiled expressions: no float on any path that ends in an integer.
+
+``lambdify(modules="math")`` prints a rational coefficient such as 9/16 as the float division
+``9/16``, so its results drift once they pass 2**53. Here an expression is split into numerator
+and denominator, both scaled to integer-coefficient polynomials, and evaluated with Python
+integers (arbitrary precision); the quotient is an ``int`` when whole, else a ``Fraction``.
+Expressions that are not rational functions (Max, sqrt, Piecewise) fall back to sympy's own
+exact substitution.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from fractions import Fraction
+
+import sympy as sp
+
+Number = int | Fraction
+
+
+def _integer_polys(num: sp.Expr, den: sp.Expr, args) -> tuple[sp.Poly, sp.Poly] | None:
+    """num and den scaled by one positive integer to integer-coefficient polynomials in args, or None."""
+    try:
+        polys = [sp.Poly(e, *args) for e in (num, den)]
+    except sp.PolynomialError:
+        return None
+    if any(not (p.domain.is_ZZ or p.domain.is_QQ) for p in polys):
+        return None
+    scale = sp.ilcm(*(sp.Rational(c).q for p in polys for c in p.coeffs()))
+    return tuple(sp.Poly(p.as_expr() * scale, *args, domain="ZZ") for p in polys)
+
+
+def _poly_fn(poly: sp.Poly) -> Callable[..., int]:
+    """An integer polynomial as a function of integers (Python source, so it is fast)."""
+    names = [f"a{i}" for i in range(len(poly.gens))]
+    terms = []
+    for monom, coeff in poly.terms():
+        factors = [str(int(coeff))]
+        factors += [f"{n}**{e}" if e > 1 else n for n, e in zip(names, monom, strict=True) if e]
+        terms.append("*".join(factors))
+    body = " + ".join(terms) or "0"
+    namespace: dict = {}
+    exec(f"def f({', '.join(names)}):\n    return {body}\n", namespace)  # noqa: S102 - generated from integers
+    return namespace["f"]
+
+
+def _to_int(value):
+    """Python ints and integral Fractions pass through; anything else must already be exact."""
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a size")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, sp.Integer):
+        return int(value)
+    if isinstance(value, sp.Rational):
+        return Fraction(int(value.p), int(value.q))
+    raise TypeError(f"{value!r} is not an exact number")
+
+
+def compile_exact(expr, args) -> Callable[..., Number]:
+    """expr as a function of exact numbers (ints or Fractions) returning an exact int or Fraction.
+
+    >>> f = compile_exact(sp.Rational(9, 16) * sp.Symbol("x") ** 2, [sp.Symbol("x")])
+    >>> f(10**20)
+    5625000000000000000000000000000000000000
+    """
+    expr = sp.sympify(expr)
+    args = list(args)
+    if not args:
+        value = sp.nsimplify(expr) if not expr.is_Rational else expr
+        if not value.is_Rational:
+            raise ValueError(f"{expr} is not a rational number")
+        const = int(value) if value.is_Integer else Fraction(int(value.p), int(value.q))
+        return lambda: const
+    polys = _integer_polys(*sp.fraction(sp.together(expr)), args)
+    if polys is None:
+        return _fallback(expr, args)
+    num, den = _poly_fn(polys[0]), _poly_fn(polys[1])
+
+    def exact(*values):
+        vals = [_to_int(v) for v in values]
+        if all(isinstance(v, int) for v in vals):
+            n, d = num(*vals), den(*vals)
+        else:
+            n, d = Fraction(num(*vals)), Fraction(den(*vals))
+        if d == 0:
+            raise ZeroDivisionError(f"{expr} at {values}")
+        q = Fraction(n, d) if isinstance(n, int) else n / d
+        return int(q) if q.denominator == 1 else q
+
+    return exact
+
+
+def _fallback(expr: sp.Expr, args) -> Callable[..., Number]:
+    def slow(*values):
+        subs = {
+            a: sp.Rational(_to_int(v))
+            if not isinstance(v, Fraction)
+            else sp.Rational(v.numerator, v.denominator)
+            for a, v in zip(args, values, strict=True)
+        }
+        value = sp.sympify(expr).xreplace(subs)
+        value = sp.simplify(value) if not value.is_Rational else value
+        if not value.is_Rational:
+            raise ValueError(f"{expr} is not rational at {values}: {value}")
+        return int(value) if value.is_Integer else Fraction(int(value.p), int(value.q))
+
+    return slow
+
+
+_OPS = {
+    "<=": lambda v: v <= 0,
+    "<": lambda v: v < 0,
+    ">=": lambda v: v >= 0,
+    ">": lambda v: v > 0,
+    "==": lambda v: v == 0,
+    "!=": lambda v: v != 0,
+}
+
+
+def compile_condition(cond, args) -> Callable[..., bool]:
+    """A condition compiled to an exact test on positive integers.
+
+    Each relation lhs ~ rhs becomes the sign of the integer numerator of lhs - rhs, when its
+    denominator has positive coefficients (so is positive at positive arguments); otherwise the
+    exact value of lhs - rhs decides.
+    """
+    if cond is sp.true or cond is sp.false:
+        truth = bool(cond)
+        return lambda *a: truth
+    if isinstance(cond, (sp.And, sp.Or)):
+        parts = [compile_condition(c, args) for c in cond.args]
+        combine = all if isinstance(cond, sp.And) else any
+        return lambda *a: combine(p(*a) for p in parts)
+    if isinstance(cond, sp.Not):
+        inner = compile_condition(cond.args[0], args)
+        return lambda *a: not inner(*a)
+    if isinstance(cond, sp.core.relational.Relational) and cond.rel_op in _OPS:
+        test = _OPS[cond.rel_op]
+        num, den = sp.fraction(sp.together(cond.lhs - cond.rhs))
+        polys = _integer_polys(num, den, list(args))
+        if polys is not None and all(c > 0 for c in polys[1].coeffs()):
+            sign = _poly_fn(polys[0])
+            return lambda *a: test(sign(*(_to_int(v) for v in a)))
+        diff = compile_exact(cond.lhs - cond.rhs, args)
+        return lambda *a: test(diff(*a))
+    raise ValueError(f"cannot compile the condition {cond}")
+
+
+def divisors(n: int) -> list[int]:
+    """The positive divisors of a positive integer, ascending.
+
+    >>> divisors(12)
+    [1, 2, 3, 4, 6, 12]
+    """
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+def as_positive_int(value) -> int | None:
+    """The value as a positive int when it is a positive whole number, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, sp.Basic):
+        if not value.is_Rational:
+            return None
+        value = Fraction(int(value.p), int(value.q))
+    value = Fraction(value)
+    return int(value) if value.denominator == 1 and value > 0 else None
+
+
+def floor_exact(expr) -> int:
+    """The floor of a real sympy number exactly (sqrt and rationals included), also beyond 2**53."""
+    return int(sp.floor(sp.sympify(expr)))  # sympy decides the floor of algebraic numbers exactly
