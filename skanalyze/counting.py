@@ -19,7 +19,7 @@ from functools import lru_cache
 import sympy as sp
 
 from . import symbols as S
-from .design import Design, Layer
+from .design import Design, Layer, show_values
 from .errors import SkanalyzeError
 from .exact import as_positive_int, compile_exact
 from .kernels import Conv
@@ -117,24 +117,18 @@ def _at(design: Design, values: dict, what: str, bn: bool = False) -> int:
     value = fn(*(_exact_number(lookup[str(s)], str(s)) for s in syms))
     if not isinstance(value, int):
         raise SkanalyzeError(
-            f"{design.notation!r}: the {what} count {value} is not an integer at {_show(values)}"
+            f"{design.notation!r}: the {what} count {value} is not an integer at {show_values(values)}"
         )
     return value
 
 
 def _exact_number(value, name: str):
     if isinstance(value, float):
-        if not value.is_integer():
-            raise SkanalyzeError(f"{name}={value} is not an integer")
         raise SkanalyzeError(f"{name}={value!r} is a float; give an int so that the count is exact")
     number = as_positive_int(value)
     if number is None:
         raise SkanalyzeError(f"{name} (={value}) must be a positive integer")
     return number
-
-
-def _show(values: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
 def params_at(design: Design, values: dict, *, bn: bool = False) -> int:

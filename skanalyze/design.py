@@ -203,7 +203,7 @@ class Design:
             name = layer.kernel.name
             if c_in is None or c_out is None or c_in <= 0 or c_out <= 0:
                 raise SkanalyzeError(
-                    f"design {self.notation!r}: {name} widths ({c_in}, {c_out}) must be positive integers at {_show(values)}"
+                    f"design {self.notation!r}: {name} widths ({c_in}, {c_out}) must be positive integers at {show_values(values)}"
                 )
             if layer.kernel.keeps_width and c_in != c_out:
                 raise SkanalyzeError(f"design {self.notation!r}: {name} keeps the width, {c_in} != {c_out}")
@@ -261,7 +261,8 @@ class _Compiled:
     layers: tuple  # per layer: (c_in fn, c_out fn, ((kind, fn, ...), ...))
 
 
-def _show(values: dict) -> str:
+def show_values(values: dict) -> str:
+    """Values as `C=64, M=4` for messages."""
     return ", ".join(f"{k}={v}" for k, v in values.items())
 
 

@@ -70,10 +70,9 @@ def compile_exact(expr, args) -> Callable[..., Number]:
     expr = sp.sympify(expr)
     args = list(args)
     if not args:
-        value = sp.nsimplify(expr) if not expr.is_Rational else expr
-        if not value.is_Rational:
+        if not expr.is_Rational:
             raise ValueError(f"{expr} is not a rational number")
-        const = int(value) if value.is_Integer else Fraction(int(value.p), int(value.q))
+        const = int(expr) if expr.is_Integer else Fraction(int(expr.p), int(expr.q))
         return lambda: const
     polys = _integer_polys(*sp.fraction(sp.together(expr)), args)
     if polys is None:

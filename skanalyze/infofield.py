@@ -359,13 +359,7 @@ def trace(design: Design, values: dict | None = None) -> list[tuple[Layer, tuple
 
 def _prefix_channels(design: Design, values: dict, count: int):
     """The exact channels reached after the first `count` layers: a number, or a (least, most) range."""
-    layers = design.at({k: int(v) for k, v in values.items()})
-    sets = [1 << i for i in range(layers[0].c_in)]
-    for lay in layers[:count]:
-        for op in lay.ops:
-            sets = _propagate_op(sets, op)
-    counts = [bin(x).count("1") for x in sets]
-    lo, hi = min(counts), max(counts)
+    lo, hi = _channel_counts(design, {k: int(v) for k, v in values.items()}, count)
     return sp.Integer(lo) if lo == hi else sp.Interval(lo, hi)
 
 
@@ -388,15 +382,22 @@ def propagate(design: Design, values: dict) -> tuple[int, int, int, int]:
 
     c_min and c_max differ when output channels do not all reach the same number of inputs.
     """
+    c_min, c_max = _channel_counts(design, values)
+    sp_map = _spatial_of_design(design)
+    x, y = (sp.sympify(e).subs(values) if sp.sympify(e).free_symbols else e for e in (sp_map.x, sp_map.y))
+    return int(x), int(y), c_min, c_max
+
+
+def _channel_counts(design: Design, values: dict, count: int | None = None) -> tuple[int, int]:
+    """(least, most) input channels one output channel reaches after the first `count` layers (all: None),
+    following each channel's input set as a bitset."""
     layers = design.at(values)
     sets = [1 << i for i in range(layers[0].c_in)]
-    for lay in layers:
+    for lay in layers[:count]:
         for op in lay.ops:
             sets = _propagate_op(sets, op)
     counts = [bin(x).count("1") for x in sets]
-    sp_map = _spatial_of_design(design)
-    x, y = (sp.sympify(e).subs(values) if sp.sympify(e).free_symbols else e for e in (sp_map.x, sp_map.y))
-    return int(x), int(y), min(counts), max(counts)
+    return min(counts), max(counts)
 
 
 @lru_cache(maxsize=1024)

@@ -13,8 +13,6 @@ import os
 import re
 from fractions import Fraction
 
-import sympy as sp
-
 from . import symbols as S
 from .errors import SkanalyzeError
 
@@ -73,25 +71,20 @@ def human(n: int) -> str:
     return f"{n} B"
 
 
-def design_bytes(design, values: dict, probe: tuple[int, int] | None = None, *, batch: int = 64) -> int:
-    """Upper bound of the bytes `verify` / `field --measure` hold for a design at concrete values."""
-    from .counting import breakdown, input_size
+def design_bytes(design, values: dict, *, batch: int = 64) -> int:
+    """Upper bound of the bytes `verify` / `field --measure` hold for a design at concrete values
+    (H = W = 8 unless given, as `verify` builds it; the field probe is no larger)."""
+    from .counting import input_size, output_sizes, params_at
 
     layers = design.at(values)
-    weights = sum(int(sp.sympify(row.params).subs(values)) for row in breakdown(design, bn=True))
+    weights = params_at(design, values, bn=True)
     h, w = int(values.get(S.H, 8)), int(values.get(S.W, 8))
     in_h, in_w = (int(v) for v in input_size(design, h, w))
-    probe_h, probe_w = probe or (in_h, in_w)
-    scale = (probe_h * probe_w) / max(in_h * in_w, 1)
     acts = layers[0].c_in * in_h * in_w
-    for row, lay in zip(breakdown(design), layers, strict=True):
-        oh, ow = (
-            int(sp.sympify(row.out_h).subs({S.H: h, S.W: w})),
-            int(sp.sympify(row.out_w).subs({S.H: h, S.W: w})),
-        )
-        acts += lay.c_out * oh * ow
+    for (oh, ow), lay in zip(output_sizes(design, h, w), layers, strict=True):
+        acts += lay.c_out * int(oh) * int(ow)
     probe_batch = min(batch, layers[-1].c_out)
-    return int(4 * weights * 2 + 8 * weights * 2 + 4 * acts + 3 * 8 * probe_batch * acts * max(scale, 1))
+    return 4 * weights * 2 + 8 * weights * 2 + 4 * acts + 3 * 8 * probe_batch * acts
 
 
 def check(estimate: int, limit: int | None, what: str, *, given: bool = False) -> None:

@@ -157,8 +157,10 @@ def best_at_width(design: Design, c: int, alpha: Fraction, objective: str = "par
             return None
     wargs = (c, f, kk)  # every compiled function takes integers and answers exactly
     for g, widths in plan.fixed:
-        if any(as_positive_int(w(*wargs)) is None or as_positive_int(w(*wargs)) % g for w in widths):
-            return None
+        for w in widths:
+            value = as_positive_int(w(*wargs))
+            if value is None or value % g:
+                return None
     candidates = []
     for widths in plan.splits:
         common = 0

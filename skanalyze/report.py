@@ -127,14 +127,7 @@ def guard_design(design: Design, values: dict, max_memory: str | None, what: str
     """Refuse a torch build of a design whose estimated memory exceeds the limit (before importing torch)."""
     from .memory import check, design_bytes
 
-    probe_values = dict(values)
-    probe_values.setdefault(S.H, 8)
-    probe_values.setdefault(S.W, 8)
-    if design.uses_bottleneck and S.K not in probe_values:
-        probe_values[S.K] = design.bottleneck.subs(probe_values)
-    if S.F not in probe_values:
-        probe_values[S.F] = probe_values.get(S.C)
-    check(design_bytes(design, probe_values), memory_limit(max_memory), what, given=max_memory is not None)
+    check(design_bytes(design, values), memory_limit(max_memory), what, given=max_memory is not None)
 
 
 def need_torch(what: str):
