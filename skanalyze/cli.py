@@ -484,6 +484,11 @@ def _command_for(argv: list[str]):
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (bad input: one line on stderr, exit 2)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--version"]:
+        from . import __version__
+
+        typer.echo(f"skanalyze {__version__}")
+        return 0
     command, args, prog = _command_for(argv)
     try:
         result = command.main(args=args, prog_name=prog, standalone_mode=False)

@@ -313,6 +313,13 @@ def test_help_for_the_app_and_one_command(cli):
     assert code == 0 and out.startswith("Usage: skanalyze formulas") and "--format" in out
 
 
+def test_version_matches_the_installed_metadata(cli):
+    from importlib.metadata import version
+
+    code, out, _ = cli("--version")
+    assert code == 0 and out == f"skanalyze {version('skanalyze')}\n"
+
+
 def test_unknown_command(cli):
     code, _, err = cli("frobnicate")
     assert code == 2 and "No such command 'frobnicate'" in err and err.count("\n") == 1
