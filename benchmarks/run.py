@@ -71,9 +71,9 @@ def table(header: list[str], rows: list[list]) -> str:
 # -- sections ---------------------------------------------------------------------------------------
 def section_optimize() -> dict:
     """The buildable optimum against the budget, 10^4 .. 10^9 parameters, for the paper's designs."""
-    from skanalyze import catalog
-    from skanalyze import symbols as S
-    from skanalyze.optimize import optimize
+    from skanalyze.analyses.optimize import optimize
+    from skanalyze.core import catalog
+    from skanalyze.core import symbols as S
 
     names = ["dw-pw", "gconv-pwgconv", "pw-dw-pw", "pwgconv-dw-pwgconv"]
     budgets = [10**4, 10**5, 10**6, 10**7, 10**8, 10**9]
@@ -81,7 +81,7 @@ def section_optimize() -> dict:
     for name in names:
         design = catalog.get(name)
         cold = fresh_process(
-            "import time; from skanalyze import catalog; from skanalyze.optimize import optimize; "
+            "import time; from skanalyze.core import catalog; from skanalyze.analyses.optimize import optimize; "
             f"d = catalog.get({name!r}); t = time.perf_counter(); optimize(d, 10**9); print(time.perf_counter() - t)"
         )
         worst_cold = max(worst_cold, cold)
@@ -122,10 +122,10 @@ def section_optimize() -> dict:
 
 def section_space() -> dict:
     """The design-space reduction vs maximum length, paper alphabet and full vocabulary."""
-    from skanalyze.space import PAPER_ALPHABET, full_vocabulary, reduce_space
+    from skanalyze.analyses.space import PAPER_ALPHABET, full_vocabulary, reduce_space
 
     cold = fresh_process(
-        "import time, sympy; from skanalyze.space import reduce_space; "
+        "import time, sympy; from skanalyze.analyses.space import reduce_space; "
         "t = time.perf_counter(); reduce_space(); print(time.perf_counter() - t)"
     )
     warm = timed(lambda: reduce_space(), repeat=5, min_time=0.1)
@@ -276,9 +276,10 @@ def section_counting() -> dict:
     """One configuration: skanalyze's closed form vs building the module and counting it with each peer."""
     import torch
 
-    from skanalyze import catalog, counting, nn
-    from skanalyze import symbols as S
-    from skanalyze.network import Layout, counts, evaluate, network
+    from skanalyze import nn
+    from skanalyze.analyses.network import Layout, counts, evaluate, network
+    from skanalyze.core import catalog, counting
+    from skanalyze.core import symbols as S
 
     peers = _peers()
     rows, agree, ratios = [], [], []
@@ -467,8 +468,8 @@ def section_grid() -> dict:
     import numpy as np
     import sympy as sp
 
-    from skanalyze import catalog, counting
-    from skanalyze import symbols as S
+    from skanalyze.core import catalog, counting
+    from skanalyze.core import symbols as S
 
     design = catalog.get("gconv-pwgconv")
     expr = counting.params(design).subs(S.F, S.C)

@@ -11,8 +11,9 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skanalyze import counting, field, nn, parse
-from skanalyze import symbols as S
+from skanalyze import field, nn, parse
+from skanalyze.core import counting
+from skanalyze.core import symbols as S
 
 design = parse(sys.argv[1] if len(sys.argv) > 1 else "PWGConv(M)+DW(k=5)+PWGConv(N) [K=F/2]")
 

@@ -3,7 +3,8 @@
 python examples/paper_formulas.py
 """
 
-from skanalyze import catalog, counting, field
+from skanalyze import field
+from skanalyze.core import catalog, counting
 
 for design in [catalog.get("standard"), *catalog.paper_designs()]:
     f = field(design)

@@ -10,9 +10,10 @@ buildable optimum at P = 10^6; then writes width.png, ratio.png and macs.png.
 import sys
 from pathlib import Path
 
-from skanalyze import catalog, plots
-from skanalyze.efficiency import analyse, greatest_width
-from skanalyze.optimize import optimize
+from skanalyze.analyses.efficiency import analyse, greatest_width
+from skanalyze.analyses.optimize import optimize
+from skanalyze.core import catalog
+from skanalyze.render import plots
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
 designs = catalog.paper_designs()

@@ -1,7 +1,7 @@
 """skanalyze: symbolic efficiency analysis of sparse-kernel CNN designs.
 
 The package imports only sympy at start-up, and its public names lazily; torch
-(skanalyze.nn) and matplotlib (skanalyze.plots) are imported by the modules that need them.
+(skanalyze.nn) and matplotlib (skanalyze.render.plots) are imported by the modules that need them.
 No public name is also a module name, so ``from skanalyze import field`` is always the function.
 """
 
@@ -9,16 +9,16 @@ from importlib import import_module
 
 __version__ = "0.1.0"
 _PUBLIC = {
-    "Design": "design",
-    "parse": "design",
-    "resolve": "catalog",
-    "params": "counting",
-    "macs": "counting",
-    "flops": "counting",
-    "params_at": "counting",
-    "macs_at": "counting",
-    "field": "infofield",
-    "SkanalyzeError": "errors",
+    "Design": "core.design",
+    "parse": "core.design",
+    "resolve": "core.catalog",
+    "params": "core.counting",
+    "macs": "core.counting",
+    "flops": "core.counting",
+    "params_at": "core.counting",
+    "macs_at": "core.counting",
+    "field": "core.infofield",
+    "SkanalyzeError": "core.errors",
 }
 __all__ = sorted(_PUBLIC)
 

@@ -1,6 +1,6 @@
 """``python -m skanalyze``: the command line."""
 
-from .cli import entry
+from .cli.app import entry
 
 if __name__ == "__main__":
     entry()

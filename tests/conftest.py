@@ -11,8 +11,8 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 
-from skanalyze import symbols as S
-from skanalyze.errors import SkanalyzeError
+from skanalyze.core import symbols as S
+from skanalyze.core.errors import SkanalyzeError
 
 settings.register_profile(
     "default", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -21,6 +21,21 @@ settings.register_profile("thorough", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 GOLDEN = Path(__file__).parent / "golden"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load_example(name: str):
+    """Import examples/NAME.py as a module, once (a kernel it defines is registered like a built-in one)."""
+    import importlib.util
+    import sys
+
+    key = f"skanalyze_example_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, EXAMPLES / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]
 
 
 def pytest_addoption(parser):

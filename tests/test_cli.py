@@ -7,7 +7,7 @@ import sys
 import pytest
 import sympy as sp
 
-from skanalyze import symbols as S
+from skanalyze.core import symbols as S
 
 
 @pytest.mark.parametrize("fmt", ["pretty", "text", "latex", "python", "json"])
@@ -84,8 +84,10 @@ def test_verify_ok_and_json(nn, cli):
 def test_verify_mismatch_exits_1(nn, cli, monkeypatch):
     # perturb the measurement, not the formula: the symbolic side is cached (lru_cache), and a patched
     # formula would stay in those caches for every later test
-    real = nn.count_params
-    monkeypatch.setattr(nn, "count_params", lambda module: real(module) + 1)
+    from skanalyze.nn import measure
+
+    real = measure.count_params
+    monkeypatch.setattr(measure, "count_params", lambda module: real(module) + 1)
     code, out, _ = cli("verify", "DW+PW", "--subs", "C=8", "F=8")
     assert code == 1 and "MISMATCH" in out
 

@@ -3,9 +3,9 @@
 import pytest
 import sympy as sp
 
-from skanalyze import counting
-from skanalyze import symbols as S
-from skanalyze.design import parse
+from skanalyze.core import counting
+from skanalyze.core import symbols as S
+from skanalyze.core.design import parse
 
 C, F, K, M, N, H, W = S.C, S.F, S.K, S.M, S.N, S.H, S.W
 
@@ -65,7 +65,7 @@ def test_shuffle_is_free():
 
 
 def test_params_at_equals_substitution():
-    from skanalyze import catalog
+    from skanalyze.core import catalog
 
     for name in ["gconv-pwgconv", "pwgconv-dw-pwgconv", "resnext", "mobilenet-v2"]:
         d = catalog.get(name)

@@ -3,10 +3,10 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skanalyze import catalog, kernels
-from skanalyze import symbols as S
-from skanalyze.design import Design, parse
-from skanalyze.errors import SkanalyzeError
+from skanalyze.core import catalog, kernels
+from skanalyze.core import symbols as S
+from skanalyze.core.design import Design, parse
+from skanalyze.core.errors import SkanalyzeError
 
 
 def plan(text):

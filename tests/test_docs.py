@@ -66,7 +66,7 @@ def test_examples_run(script, tmp_path):
 
 # -- numbers quoted in prose ------------------------------------------------------------------------
 def _space_numbers() -> dict:
-    from skanalyze.space import reduce_space
+    from skanalyze.analyses.space import reduce_space
 
     full, search = reduce_space(), reduce_space(mode="search")
     f, s = dict(full.stages()), dict(search.stages())
@@ -96,9 +96,9 @@ def test_field_md_numbers():
 
 
 def test_field_md_non_nesting_example():
-    from skanalyze import symbols as S
-    from skanalyze.design import parse
-    from skanalyze.infofield import propagate
+    from skanalyze.core import symbols as S
+    from skanalyze.core.design import parse
+    from skanalyze.core.infofield import propagate
 
     doc = (ROOT / "docs" / "field.md").read_text()
     d = parse("GConv(M)+PWGConv(N) [shuffle=none]")
@@ -109,8 +109,8 @@ def test_field_md_non_nesting_example():
 
 
 def test_model_md_numbers():
-    from skanalyze import catalog
-    from skanalyze.network import Layout, evaluate, network
+    from skanalyze.analyses.network import Layout, evaluate, network
+    from skanalyze.core import catalog
 
     doc = (ROOT / "docs" / "model.md").read_text()
     assert f"{64 * 56 * 56:,} elements" in doc

@@ -3,11 +3,11 @@
 import pytest
 import sympy as sp
 
-from skanalyze import catalog
-from skanalyze import symbols as S
-from skanalyze.design import parse
-from skanalyze.efficiency import analyse, greatest_width, optimal_groups, ratios, theorem1_integers
-from skanalyze.errors import SkanalyzeError
+from skanalyze.analyses.efficiency import analyse, greatest_width, optimal_groups, ratios, theorem1_integers
+from skanalyze.core import catalog
+from skanalyze.core import symbols as S
+from skanalyze.core.design import parse
+from skanalyze.core.errors import SkanalyzeError
 
 C, F, K, M, N, a, P = S.C, S.F, S.K, S.M, S.N, S.alpha, S.P
 

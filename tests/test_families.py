@@ -7,11 +7,11 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skanalyze import catalog, counting
-from skanalyze import symbols as S
-from skanalyze.design import parse
-from skanalyze.errors import SkanalyzeError
-from skanalyze.infofield import field, footprint
+from skanalyze.core import catalog, counting
+from skanalyze.core import symbols as S
+from skanalyze.core.design import parse
+from skanalyze.core.errors import SkanalyzeError
+from skanalyze.core.infofield import field, footprint
 
 C, F, M, k = S.C, S.F, S.M, S.k
 
@@ -192,8 +192,8 @@ def test_train_accepts_a_family(tmp_path):
     pytest.importorskip("torch")
     import numpy as np
 
-    from skanalyze import data as datasets
-    from skanalyze import train as T
+    from skanalyze.nn import data as datasets
+    from skanalyze.nn import train as T
 
     rng = np.random.default_rng(0)
     for split, n in (("train", 64), ("t10k", 32)):

@@ -8,10 +8,10 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skanalyze import catalog
-from skanalyze import symbols as S
-from skanalyze.design import parse
-from skanalyze.infofield import Spatial, field, propagate, spatial, trace
+from skanalyze.core import catalog
+from skanalyze.core import symbols as S
+from skanalyze.core.design import parse
+from skanalyze.core.infofield import Spatial, field, propagate, spatial, trace
 
 C, F, K, M, N = S.C, S.F, S.K, S.M, S.N
 

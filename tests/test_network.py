@@ -4,11 +4,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skanalyze import catalog
-from skanalyze import symbols as S
-from skanalyze.design import parse
-from skanalyze.errors import SkanalyzeError
-from skanalyze.network import Layout, counts, evaluate, network, widest
+from skanalyze.analyses.network import Layout, counts, evaluate, network, unit_values, widest
+from skanalyze.core import catalog
+from skanalyze.core import symbols as S
+from skanalyze.core.design import parse
+from skanalyze.core.errors import SkanalyzeError
 
 DESIGNS = [
     "standard",
@@ -88,6 +88,27 @@ def test_per_stage_parts():
     assert params["classifier"] == 256 * 1000 + 1000 and macs["classifier"] == 256 * 1000
 
 
+def reaches_every_channel(design, values) -> bool:
+    """Plain channel reachability (the oracle): output f of a conv with g groups reads the inputs of its group,
+    output p of Shuffle(g) reads input (p % g) * (c / g) + p // g; full when every output reaches all C."""
+    reach = None
+    for layer in design.layers:
+        lay = layer.subs(values)
+        c_in, c_out, kern = int(lay.c_in), int(lay.c_out), lay.kernel
+        reach = reach or [{c} for c in range(c_in)]
+        if kern.name == "Shuffle":
+            g = int(kern.g)
+            reach = [reach[(p % g) * (c_in // g) + p // g] for p in range(c_in)]
+        else:
+            g = int(kern.groups(c_in))
+            size_in, size_out = c_in // g, c_out // g
+            reach = [
+                set().union(*reach[(f // size_out) * size_in : (f // size_out + 1) * size_in])
+                for f in range(c_out)
+            ]
+    return all(len(r) == int(values[S.C]) for r in reach)
+
+
 def brute_widest(design, layout, budget, free_groups=False):
     best = None
     net = network(design, layout)
@@ -100,9 +121,12 @@ def brute_widest(design, layout, budget, free_groups=False):
                 total = sum(evaluate(net, width, g)[0].values())
             except SkanalyzeError:
                 continue
-            from skanalyze.network import _full_field_ok
-
-            if total <= budget and _full_field_ok(net, width, g):
+            units = [
+                (unit.design, values)
+                for block, per_unit in zip(net.blocks, unit_values(net, width, g), strict=True)
+                for unit, values in zip(block.units, per_unit, strict=True)
+            ]
+            if total <= budget and all(reaches_every_channel(d, v) for d, v in units):
                 if best is None or (width, -total) > (best[0], -best[1]):
                     best = (width, total)
     return best

@@ -8,12 +8,13 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skanalyze import catalog, counting
-from skanalyze import symbols as S
-from skanalyze.errors import SkanalyzeError
-from skanalyze.exact import compile_condition, compile_exact
-from skanalyze.infofield import propagate
-from skanalyze.optimize import optimize, parse_alpha, parse_budget
+from skanalyze.analyses.optimize import optimize
+from skanalyze.cli.parsing import parse_alpha, parse_budget
+from skanalyze.core import catalog, counting
+from skanalyze.core import symbols as S
+from skanalyze.core.errors import SkanalyzeError
+from skanalyze.core.exact import compile_condition, compile_exact
+from skanalyze.core.infofield import propagate
 
 DESIGNS = [
     "standard",
@@ -86,8 +87,7 @@ def test_large_budget_answer_is_exact_and_within_budget(name):
     assert 0 <= opt.width_gap < 0.01
 
 
-def test_buildable_answers_build_in_torch():
-    nn = pytest.importorskip("skanalyze.nn")
+def test_buildable_answers_build_in_torch(nn):
     for name, budget in [("gconv-pwgconv", 50_000), ("pwgconv-dw-pwgconv", 20_000), ("pw-dw-pw", 30_000)]:
         opt = optimize(catalog.get(name), budget)
         module = nn.build(catalog.get(name), opt.buildable.values)

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from skanalyze import catalog, plots
-from skanalyze import symbols as S
-from skanalyze.errors import SkanalyzeError
-from skanalyze.optimize import optimize
+from skanalyze.analyses.optimize import optimize
+from skanalyze.core import catalog
+from skanalyze.core import symbols as S
+from skanalyze.core.errors import SkanalyzeError
+from skanalyze.render import plots
 
 MAGIC = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF"}
 

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skanalyze import catalog, counting
-from skanalyze import symbols as S
-from skanalyze.design import parse
-from skanalyze.network import Layout, evaluate, network
+from skanalyze.analyses.network import Layout, evaluate, network
+from skanalyze.core import catalog, counting
+from skanalyze.core import symbols as S
+from skanalyze.core.design import parse
 
 BIG = st.integers(1, 10**18)
 
@@ -121,7 +121,7 @@ def connectivity_field(c, m, n):
 @settings(max_examples=60, deadline=None)
 @given(c=st.sampled_from([6, 12, 18, 24, 30, 36, 60]), data=st.data())
 def test_no_shuffle_field_is_exact_when_sizes_do_not_nest(c, data):
-    from skanalyze.infofield import field
+    from skanalyze.core.infofield import field
 
     divs = [d for d in range(1, c + 1) if c % d == 0]
     m, n = data.draw(st.sampled_from(divs)), data.draw(st.sampled_from(divs))
@@ -132,7 +132,7 @@ def test_no_shuffle_field_is_exact_when_sizes_do_not_nest(c, data):
 
 @pytest.mark.parametrize("m, n", [(4, 3), (3, 4), (2, 3), (6, 4)])
 def test_no_shuffle_field_matches_autograd(nn, m, n):
-    from skanalyze.infofield import field
+    from skanalyze.core.infofield import field
 
     d = parse("GConv(M)+PWGConv(N) [shuffle=none]")
     values = {S.C: 12, S.F: 12, S.M: m, S.N: n}
@@ -227,7 +227,9 @@ def test_torch_commands_without_torch(cli, monkeypatch):
         return real_import(name, *args, **kwargs)
 
     for mod in [
-        m for m in sys.modules if m == "torch" or m.startswith(("torch.", "skanalyze.nn", "skanalyze.train"))
+        m
+        for m in sys.modules
+        if m == "torch" or m.startswith(("torch.", "skanalyze.nn", "skanalyze.nn.train"))
     ]:
         monkeypatch.delitem(sys.modules, mod)
     monkeypatch.setattr(builtins, "__import__", no_torch)

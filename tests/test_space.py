@@ -5,11 +5,7 @@ import re
 
 import pytest
 
-from skanalyze import symbols as S
-from skanalyze.design import parse
-from skanalyze.errors import SkanalyzeError
-from skanalyze.infofield import propagate
-from skanalyze.space import (
+from skanalyze.analyses.space import (
     PAPER_FINAL,
     alphabet,
     compare_with_paper,
@@ -21,6 +17,10 @@ from skanalyze.space import (
     verdict,
     word_name,
 )
+from skanalyze.core import symbols as S
+from skanalyze.core.design import parse
+from skanalyze.core.errors import SkanalyzeError
+from skanalyze.core.infofield import propagate
 
 
 @pytest.fixture(scope="module")
@@ -170,8 +170,8 @@ def test_bad_input(kwargs, fragment):
 
 def _concrete_families(word, c=16):
     """Exists group numbers / orientations with performance, efficiency: exact footprints (plan keep, F = C)."""
-    from skanalyze.infofield import footprint
-    from skanalyze.kernels import LINE_ANGLES
+    from skanalyze.core.infofield import footprint
+    from skanalyze.core.kernels import LINE_ANGLES
 
     def variants(letter):
         return [f"Line(angle={a})" for a in LINE_ANGLES] if letter.name == "Line" else [letter.name]

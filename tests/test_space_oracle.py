@@ -1,4 +1,4 @@
-"""The design-space reduction against oracles that share no code with skanalyze.space.
+"""The design-space reduction against oracles that share no code with skanalyze.analyses.space.
 
 * A brute force over concrete configurations: C = 64 channels, every group number dividing C,
   a shuffle or none before every grouped kernel; the field followed as explicit input-channel
@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from skanalyze.space import reduce_space
+from skanalyze.analyses.space import reduce_space
 
 LETTERS = {"GConv": "G", "DW": "D", "PW": "P", "PWGConv": "Q"}
 SPATIAL = {"G", "D"}

@@ -3,8 +3,8 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skanalyze import symbols as S
-from skanalyze.errors import SkanalyzeError
+from skanalyze.core import symbols as S
+from skanalyze.core.errors import SkanalyzeError
 
 
 def test_symbols_are_positive_and_named():

@@ -3,13 +3,15 @@
 import json
 from pathlib import Path
 
-from skanalyze import tables as T
+from skanalyze.analyses import tables as T
+from skanalyze.analyses.network import network
+from skanalyze.render import markdown
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "paper-tables.md"
 
 
 def test_doc_is_current():
-    assert DOC.read_text() == T.markdown(T.analyse()), (
+    assert DOC.read_text() == markdown.tables(T.analyse()), (
         "regenerate: skanalyze tables --markdown > docs/paper-tables.md"
     )
 
@@ -35,7 +37,7 @@ def test_unbuildable_row_says_why():
 
 
 def test_row_params_are_exact_network_counts():
-    from skanalyze.network import evaluate, network
+    from skanalyze.analyses.network import evaluate, network
 
     row = next(r for r in T.ROWS if r.label == "DW+PW" and r.width == 72)
     a = T.Assumptions(blocks=1)
@@ -63,9 +65,7 @@ def test_reproduced_rows_rebuilt_in_torch_match_the_paper(nn):
     assert reproduced
     for v in reproduced:
         design, layout = T.row_setup(v.row, report.best)
-        module = nn.build_network(
-            __import__("skanalyze.network").network.network(design, layout), v.row.width
-        )
+        module = nn.build_network(network(design, layout), v.row.width)
         counted = 0
         for m in module.modules():
             own = sum(p.numel() for p in m.parameters(recurse=False))

@@ -8,12 +8,16 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from skanalyze import catalog, counting, nn  # noqa: E402
-from skanalyze import symbols as S  # noqa: E402
-from skanalyze.design import parse  # noqa: E402
-from skanalyze.infofield import field, propagate  # noqa: E402
+from skanalyze import nn  # noqa: E402
+from skanalyze.core import catalog, counting  # noqa: E402
+from skanalyze.core import symbols as S  # noqa: E402
+from skanalyze.core.design import parse  # noqa: E402
+from skanalyze.core.infofield import field, propagate  # noqa: E402
+from skanalyze.core.kernels import registered  # noqa: E402
 
-from .conftest import valid_values  # noqa: E402
+from .conftest import load_example, valid_values  # noqa: E402
+
+load_example("shift_kernel")  # a kernel registered from outside the package is covered like the built-in ones
 
 CUSTOM = [
     "Conv(s=2)+Conv",
@@ -31,7 +35,13 @@ CUSTOM = [
     "Line(orient=slice,angle=30)",
     "PW+SSC(M)+Line(angle=90,s=2)",
 ]
-DESIGNS = [e.name for e in catalog.ENTRIES] + CUSTOM
+# every registered kernel kind, between two PWs (a kind with a fixed argument, like Shuffle, gets 2)
+KINDS = [f"PW+{cls.name}{'(2)' if cls.arg and not cls.free_arg else ''}+PW" for cls in registered()]
+DESIGNS = [e.name for e in catalog.ENTRIES] + CUSTOM + KINDS
+
+
+def test_every_kind_is_covered():
+    assert "PW+Shift+PW" in KINDS and len(KINDS) == len(registered()) >= 10
 
 
 @pytest.mark.parametrize("name", DESIGNS)

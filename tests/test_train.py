@@ -7,11 +7,20 @@ import math
 import numpy as np
 import pytest
 
-from skanalyze import data as datasets
-from skanalyze.errors import SkanalyzeError
+from skanalyze.analyses import ranking
+from skanalyze.core.errors import SkanalyzeError
+from skanalyze.nn import data as datasets
 
-torch = pytest.importorskip("torch")
-from skanalyze import train as T  # noqa: E402
+from .conftest import TORCH_REASON
+
+
+@pytest.fixture(scope="module")
+def T():
+    """The training harness (skanalyze.nn.train); tests that use it are skipped when torch is absent."""
+    pytest.importorskip("torch", reason=TORCH_REASON)
+    from skanalyze.nn import train
+
+    return train
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +72,7 @@ def test_missing_default_dataset_names_the_install_command(monkeypatch, tmp_path
     assert "apt-get install -y dataset-fashion-mnist" in str(err.value) and "\n" not in str(err.value)
 
 
-def config(idx_dir, out, **kw):
+def config(T, idx_dir, out, **kw):
     base = dict(
         designs=("dw-pw", "standard"),
         budget=3000,
@@ -78,8 +87,8 @@ def config(idx_dir, out, **kw):
     return T.Config(**base)
 
 
-def test_tiny_run_outputs(idx_dir, tmp_path):
-    summary = T.run(config(idx_dir, tmp_path / "r"), progress=False)
+def test_tiny_run_outputs(T, idx_dir, tmp_path):
+    summary = T.run(config(T, idx_dir, tmp_path / "r"), progress=False)
     names = {r["design"] for r in summary["designs"]}
     assert names == {"DW+PW", "Conv"}
     for r in summary["designs"]:
@@ -92,27 +101,27 @@ def test_tiny_run_outputs(idx_dir, tmp_path):
     assert len(files) == 2 and all(json.loads(f.read_text())["status"] == "ok" for f in files)
 
 
-def test_same_seed_same_accuracy(idx_dir, tmp_path):
-    a = T.run(config(idx_dir, tmp_path / "a", designs=("dw-pw",)), progress=False)
-    b = T.run(config(idx_dir, tmp_path / "b", designs=("dw-pw",)), progress=False)
+def test_same_seed_same_accuracy(T, idx_dir, tmp_path):
+    a = T.run(config(T, idx_dir, tmp_path / "a", designs=("dw-pw",)), progress=False)
+    b = T.run(config(T, idx_dir, tmp_path / "b", designs=("dw-pw",)), progress=False)
     assert a["designs"][0]["accuracies"] == b["designs"][0]["accuracies"]
 
 
-def test_accelerated_path_runs_every_kind_of_module(idx_dir, tmp_path, monkeypatch):
+def test_accelerated_path_runs_every_kind_of_module(T, idx_dir, tmp_path, monkeypatch):
     """The CUDA path (bfloat16 autocast, channels_last) exercised on CPU: shuffles, masked and gathered weights."""
     calls = []
     monkeypatch.setattr(T, "accelerated", lambda device: calls.append(device) or True)
     designs = ("gconv-pwgconv", "hetconv", "scc", "line", "pwgconv-dw-pwgconv")
-    cfg = config(idx_dir, tmp_path / "fast", designs=designs, budget=20000, limit_train=96, limit_test=64)
+    cfg = config(T, idx_dir, tmp_path / "fast", designs=designs, budget=20000, limit_train=96, limit_test=64)
     summary = T.run(cfg, progress=False)
     assert calls and len(summary["designs"]) == len(designs)
     for row in summary["designs"]:
         assert not row.get("failed") and 0 <= row["accuracy_mean"] <= 1, row
 
 
-def test_resume_after_interruption(idx_dir, tmp_path, monkeypatch):
+def test_resume_after_interruption(T, idx_dir, tmp_path, monkeypatch):
     out = tmp_path / "resume"
-    cfg = config(idx_dir, out, seeds=2, designs=("dw-pw",))
+    cfg = config(T, idx_dir, out, seeds=2, designs=("dw-pw",))
     real = T.train_one
     calls = []
 
@@ -134,9 +143,9 @@ def test_resume_after_interruption(idx_dir, tmp_path, monkeypatch):
     assert summary["designs"][0]["seeds"] == 2
 
 
-def test_nan_loss_stops_the_run(idx_dir, tmp_path):
+def test_nan_loss_stops_the_run(T, idx_dir, tmp_path):
     summary = T.run(
-        config(idx_dir, tmp_path / "nan", designs=("dw-pw",), lr=1e30), progress=False, log=lambda m: None
+        config(T, idx_dir, tmp_path / "nan", designs=("dw-pw",), lr=1e30), progress=False, log=lambda m: None
     )
     row = summary["designs"][0]
     assert row["accuracy_mean"] is None and "loss became" in row["failed"][0]
@@ -153,14 +162,14 @@ def test_ordering_statistics():
             float(np.mean(r["accuracies"])),
             float(np.std(r["accuracies"], ddof=1)),
         )
-    result = T.ordering(rows)
+    result = ranking.ordering(rows)
     assert result["spearman"] == pytest.approx(1.0) and result["ordering_holds"] and result["confirmed"]
     rows[1]["accuracies"] = [0.70, 0.95, 0.80]  # middle design inside the noise
     rows[1]["accuracy_mean"], rows[1]["accuracy_std"] = (
         float(np.mean(rows[1]["accuracies"])),
         float(np.std(rows[1]["accuracies"], ddof=1)),
     )
-    result = T.ordering(rows)
+    result = ranking.ordering(rows)
     assert not result["confirmed"] and "not confirmed" in result["verdict"]
 
 
@@ -175,14 +184,14 @@ def test_equal_accuracies_are_not_an_ordering():
             float(np.std(r["accuracies"], ddof=1)),
         )
     rows[1]["accuracy_mean"] += 1e-16  # float residue of equal means
-    assert not T.ordering(rows)["ordering_holds"]
+    assert not ranking.ordering(rows)["ordering_holds"]
 
 
 def test_spearman_matches_definition():
-    assert T.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1)
-    assert T.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1)
-    assert T.spearman([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
-    assert math.isnan(T.spearman([1, 2, 3], [5, 5, 5]))
+    assert ranking.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1)
+    assert ranking.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1)
+    assert ranking.spearman([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
+    assert math.isnan(ranking.spearman([1, 2, 3], [5, 5, 5]))
 
 
 @pytest.mark.parametrize(
@@ -195,15 +204,15 @@ def test_spearman_matches_definition():
         ({"lr": -1.0}, "--lr"),
     ],
 )
-def test_bad_config(idx_dir, tmp_path, kw, fragment):
+def test_bad_config(T, idx_dir, tmp_path, kw, fragment):
     with pytest.raises(SkanalyzeError, match=fragment):
-        config(idx_dir, tmp_path, **kw)
+        config(T, idx_dir, tmp_path, **kw)
 
 
 @pytest.mark.skipif(
     not datasets.DEFAULT_DIR.exists(), reason="Debian's dataset-fashion-mnist is not installed"
 )
-def test_tiny_run_on_fashion_mnist(tmp_path, cli):
+def test_tiny_run_on_fashion_mnist(T, tmp_path, cli):
     code, out, err = cli(
         "train",
         "--designs",
@@ -235,7 +244,7 @@ def test_tiny_run_on_fashion_mnist(tmp_path, cli):
     assert "spearman" in data and "ordering_holds" in data
 
 
-def test_cli_missing_data(cli, tmp_path):
+def test_cli_missing_data(T, cli, tmp_path):
     code, _, err = cli("train", "--data", str(tmp_path), "--budget", "5k", "--epochs", "1", "--seeds", "1")
     assert code == 2 and "lacks" in err and err.count("\n") == 1
 

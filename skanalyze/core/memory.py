@@ -14,6 +14,7 @@ import re
 from fractions import Fraction
 
 from . import symbols as S
+from .counting import input_size, output_sizes, params_at
 from .errors import SkanalyzeError
 
 DEFAULT_SHARE = Fraction(1, 2)
@@ -74,8 +75,6 @@ def human(n: int) -> str:
 def design_bytes(design, values: dict, *, batch: int = 64) -> int:
     """Upper bound of the bytes `verify` / `field --measure` hold for a design at concrete values
     (H = W = 8 unless given, as `verify` builds it; the field probe is no larger)."""
-    from .counting import input_size, output_sizes, params_at
-
     layers = design.at(values)
     weights = params_at(design, values, bn=True)
     h, w = int(values.get(S.H, 8)), int(values.get(S.W, 8))

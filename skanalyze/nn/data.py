@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SkanalyzeError
+from ..core.errors import SkanalyzeError
 
 DEFAULT_DIR = Path(os.environ.get("SKANALYZE_DATA", "/usr/share/datasets/fashion-mnist"))
 INSTALL = "apt-get update && apt-get install -y dataset-fashion-mnist"

@@ -1,4 +1,5 @@
-"""Turning expressions and reports into text: pretty (2-D unicode), one-line text, LaTeX, Python, JSON.
+"""Expression printers: pretty (one-line unicode), one-line text, LaTeX and Python, and the small
+layout helpers the report printers share.
 
 Expressions are printed with the symbol names of skanalyze.symbols, so every string can be
 read back with ``sympy.sympify(text, locals=skanalyze.symbols.by_name)``.
@@ -6,13 +7,12 @@ read back with ``sympy.sympify(text, locals=skanalyze.symbols.by_name)``.
 
 from __future__ import annotations
 
-import json
 import re
 
 import sympy as sp
 
-from . import symbols as S
-from .errors import SkanalyzeError
+from ..core import symbols as S
+from ..core.errors import SkanalyzeError
 
 FORMATS = ("pretty", "text", "latex", "python", "json")
 
@@ -84,41 +84,5 @@ def block(label: str, rows: list[tuple[str, str]], fmt: str, sep: str = "=") -> 
 def python_function(name: str, e) -> str:
     """``def name(args): return expr`` with the expression's symbols as arguments, sorted."""
     e = sp.sympify(e)
-    args = ", ".join(sorted((str(s) for s in e.free_symbols), key=_symbol_order))
+    args = ", ".join(sorted((str(s) for s in e.free_symbols), key=S.symbol_order))
     return f"def {name}({args}):\n    return {python(e)}\n"
-
-
-def _symbol_order(name: str) -> tuple[int, str]:
-    order = list(S.DESCRIPTIONS)
-    return (order.index(name) if name in order else len(order), name)
-
-
-def symbols_of(*exprs) -> dict[str, str]:
-    """Descriptions of the symbols used by some expressions, in the canonical order."""
-    names = set()
-    for e in exprs:
-        if isinstance(e, sp.Basic):
-            names |= {str(s) for s in e.free_symbols}
-    return {n: S.DESCRIPTIONS.get(n, "free symbol") for n in sorted(names, key=_symbol_order)}
-
-
-def dumps(obj) -> str:
-    """JSON with sympy values turned into exact ints or expression strings."""
-    return json.dumps(jsonable(obj), indent=2)
-
-
-def jsonable(obj):
-    """Recursively convert sympy values: integers to int, other expressions to strings."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, sp.Basic):
-        if obj.is_Integer:
-            return int(obj)
-        if obj in (sp.true, sp.false):
-            return bool(obj)
-        return text(obj)
-    if isinstance(obj, (int, float, str, bool)) or obj is None:
-        return obj
-    raise SkanalyzeError(f"cannot write {type(obj).__name__} as JSON")  # pragma: no cover

@@ -1,23 +1,23 @@
-"""Torch builders and measurements: the only module that imports torch.
+"""Torch modules of the kernel kinds, and the registry that maps each kernel class to its builder.
 
-* :func:`build` turns a design at concrete sizes into an ``nn.Sequential`` (bias-free convs
-  with ``groups=``, real channel shuffles, optional BatchNorm after each conv);
-* :func:`count_params`, :func:`count_macs` measure it (``sum(p.numel())`` and
-  ``torch.utils.flop_counter.FlopCounterMode`` / 2);
-* :func:`measure_field` measures the information field by autograd: the input positions and
-  channels with a non-zero gradient of one output activation, for every output channel.
+A builder is registered on the torch side with ``@builds(KernelClass)``, so the kernel classes
+(skanalyze.core.kernels) never import torch. :func:`build` turns a design at concrete sizes into an
+``nn.Sequential``: bias-free convs with ``groups=``, real channel shuffles, BatchNorm after every
+kernel whose ``has_bn`` trait is set (when asked).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Callable
 
 import sympy as sp
 import torch
 from torch import nn as tnn
 
-from . import symbols as S
-from .errors import SkanalyzeError
+from ..core.design import Design, Layer
+from ..core.errors import SkanalyzeError
+from ..core.kernels import DW, PW, SCC, SSC, Conv, GConv, Kernel, Line, PWGConv, Shuffle
 
 
 class ChannelShuffle(tnn.Module):
@@ -141,8 +141,6 @@ class LineModule(tnn.Module):
 
     def __init__(self, kernel, c_in: int, c_out: int):
         super().__init__()
-        import math
-
         self.kernel, self.c_in, self.c_out = kernel, c_in, c_out
         k = int(kernel.k)
         self.r = (k - 1) // 2
@@ -219,7 +217,39 @@ def dense_lines(module: tnn.Module) -> tnn.Module:
     return module
 
 
-def conv_layer(kernel, c_in: int, c_out: int) -> tnn.Module:
+# -- the builder registry -----------------------------------------------------------------------------
+Builder = Callable[[Kernel, int, int], tnn.Module]
+BUILDERS: dict[type[Kernel], Builder] = {}
+
+
+def builds(*kinds: type[Kernel]) -> Callable[[Builder], Builder]:
+    """Register ``builder(kernel, c_in, c_out) -> nn.Module`` as the torch module of these kernel classes."""
+
+    def register(builder: Builder) -> Builder:
+        for kind in kinds:
+            BUILDERS[kind] = builder
+        return builder
+
+    return register
+
+
+def builder_of(kind: type[Kernel]) -> Builder:
+    """The registered builder of a kernel class (or of its nearest registered base class)."""
+    for cls in kind.__mro__:
+        if cls in BUILDERS:
+            return BUILDERS[cls]
+    raise SkanalyzeError(
+        f"kernel {kind.name} has no torch builder; register one with @skanalyze.nn.builds({kind.__name__})"
+    )
+
+
+def build_kernel(kernel: Kernel, c_in: int, c_out: int) -> tnn.Module:
+    """The torch module of one kernel at integer widths."""
+    return builder_of(type(kernel))(kernel, int(c_in), int(c_out))
+
+
+@builds(Conv, GConv, DW, PW, PWGConv)
+def conv_layer(kernel: Kernel, c_in: int, c_out: int) -> tnn.Module:
     """A bias-free Conv2d for a dense conv-like kernel (Conv, GConv, DW, PW, PWGConv)."""
     kx, ky = (int(e) for e in kernel.extent())
     px, py = (int(e) for e in kernel.padding())
@@ -235,17 +265,39 @@ def conv_layer(kernel, c_in: int, c_out: int) -> tnn.Module:
     )
 
 
-def concrete_layers(design, values: dict):
-    """The design's layers with every symbol replaced by an integer (validated)."""
-    from .infofield import subs_layer
+@builds(Shuffle)
+def shuffle_layer(kernel: Shuffle, c_in: int, c_out: int) -> tnn.Module:
+    """The channel shuffle module."""
+    return ChannelShuffle(int(kernel.groups(c_in)))
 
+
+@builds(SSC)
+def ssc_layer(kernel: SSC, c_in: int, c_out: int) -> tnn.Module:
+    """The structured sparse conv module."""
+    return SSCModule(kernel, c_in, c_out)
+
+
+@builds(SCC)
+def scc_layer(kernel: SCC, c_in: int, c_out: int) -> tnn.Module:
+    """The sparse complementary conv module."""
+    return SCCModule(kernel, c_in, c_out)
+
+
+@builds(Line)
+def line_layer(kernel: Line, c_in: int, c_out: int) -> tnn.Module:
+    """The line-segment kernel module."""
+    return LineModule(kernel, c_in, c_out)
+
+
+# -- designs ------------------------------------------------------------------------------------------
+def concrete_layers(design: Design, values: dict) -> list[Layer]:
+    """The design's layers with every symbol replaced by an integer (validated)."""
     design.validate(values)
     out = []
     for layer in design.layers:
-        lay = subs_layer(layer, values)
+        lay = layer.subs(values)
         free = set().union(*(sp.sympify(e).free_symbols for e in (lay.c_in, lay.c_out, *lay.kernel.extent())))
-        if lay.kernel.arg and lay.kernel.argument() is not None:
-            free |= sp.sympify(lay.kernel.argument()).free_symbols
+        free |= lay.kernel.arg_symbols()
         if free:
             names = ", ".join(sorted(map(str, free)))
             raise SkanalyzeError(
@@ -256,205 +308,12 @@ def concrete_layers(design, values: dict):
     return out
 
 
-def build(design, values: dict, *, bn: bool = False) -> tnn.Sequential:
+def build(design: Design, values: dict, *, bn: bool = False) -> tnn.Sequential:
     """An ``nn.Sequential`` for the design at concrete sizes (``values`` maps symbols to integers)."""
     mods: list[tnn.Module] = []
     for lay in concrete_layers(design, values):
         c_in, c_out = int(lay.c_in), int(lay.c_out)
-        mods.append(lay.kernel.build(c_in, c_out))
-        if bn and lay.kernel.mixing != "permute":
+        mods.append(build_kernel(lay.kernel, c_in, c_out))
+        if bn and lay.kernel.has_bn:
             mods.append(tnn.BatchNorm2d(c_out))
     return tnn.Sequential(*mods)
-
-
-def count_params(module: tnn.Module) -> int:
-    """Trainable parameters: ``sum(p.numel())``."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-def count_macs(module: tnn.Module, input_shape: tuple[int, ...]) -> int:
-    """MACs of one forward pass = FlopCounterMode's FLOPs / 2."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    x = torch.zeros(input_shape)
-    was_training = module.training
-    module.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        module(x)
-    module.train(was_training)
-    flops = counter.get_total_flops()
-    return flops // 2
-
-
-@dataclass(frozen=True)
-class MeasuredField:
-    """A field measured by autograd: extents, and channels reached by the least/most connected output."""
-
-    x: int
-    y: int
-    c_min: int
-    c_max: int
-    positions: int  # distinct spatial positions read by the least-covering output (union over its channels)
-    positions_max: int = 0
-
-    @property
-    def uniform(self) -> bool:
-        """True when every output channel reaches the same number of input channels."""
-        return self.c_min == self.c_max
-
-
-def measure_field(module: tnn.Module, c_in: int, size: tuple[int, int], *, chunk: int = 64) -> MeasuredField:
-    """Measure the field of the centre output activation of every output channel by autograd.
-
-    Random float64 weights and inputs; one backward pass per chunk of output channels, each
-    batch element carrying the gradient of one output channel.
-    """
-    module = module.double().eval()
-    h, w = size
-    with torch.no_grad():
-        probe = module(torch.zeros(1, c_in, h, w, dtype=torch.float64))
-    c_out, oh, ow = probe.shape[1:]
-    cy, cx = oh // 2, ow // 2
-    gen = torch.Generator().manual_seed(0)
-    chan_counts: list[int] = []
-    pos_counts: list[int] = []
-    rows = torch.zeros(h, dtype=torch.bool)
-    cols = torch.zeros(w, dtype=torch.bool)
-    for start in range(0, c_out, chunk):
-        idx = torch.arange(start, min(start + chunk, c_out))
-        x = torch.randn(len(idx), c_in, h, w, dtype=torch.float64, generator=gen, requires_grad=True)
-        y = module(x)
-        y[torch.arange(len(idx)), idx, cy, cx].sum().backward()
-        hit = x.grad != 0  # (batch, c_in, h, w)
-        chan_counts += hit.any(dim=(2, 3)).sum(dim=1).tolist()
-        pos_counts += hit.any(dim=1).flatten(1).sum(dim=1).tolist()
-        spatial = hit.any(dim=(0, 1))
-        rows |= spatial.any(dim=1)
-        cols |= spatial.any(dim=0)
-    ys, xs = rows.nonzero().flatten(), cols.nonzero().flatten()
-    return MeasuredField(
-        x=int(xs.max() - xs.min() + 1),
-        y=int(ys.max() - ys.min() + 1),
-        c_min=min(chan_counts),
-        c_max=max(chan_counts),
-        positions=min(pos_counts),
-        positions_max=max(pos_counts),
-    )
-
-
-def field_probe_size(design, values: dict) -> tuple[int, int]:
-    """An input size large enough that the centre output's field is not clipped by padding."""
-    from .counting import input_size
-    from .infofield import field
-
-    fx, fy, _ = field(design, values).as_tuple()
-    out = (2 * int(fx) + 1, 2 * int(fy) + 1)
-    h, w = input_size(design, out[1], out[0])
-    return int(h), int(w)
-
-
-def verify(design, values: dict, *, bn: bool = False) -> dict:
-    """Build the design and measure params, MACs and field; returns measured and symbolic values."""
-    from . import counting
-    from .infofield import field
-
-    values = dict(values)
-    values.setdefault(S.H, 8)
-    values.setdefault(S.W, 8)
-    if design.uses_bottleneck and S.K not in values:
-        values[S.K] = design.bottleneck.subs(values)
-    if S.F not in values and S.F not in set().union(*(sp.sympify(w).free_symbols for w in design.widths)):
-        values[S.F] = values.get(S.C)
-    module = build(design, values, bn=bn)
-    h_in, w_in = counting.input_size(design, values[S.H], values[S.W])
-    c_in = int(values[S.C])
-    sym_params = counting.params(design, bn=bn).subs(values)
-    sym_macs = counting.macs(design).subs(values)
-    sym = field(design, values)
-    measured = measure_field(build(design, values), c_in, field_probe_size(design, values))
-    return {
-        "values": values,
-        "params": (sym_params, count_params(module)),
-        "macs": (sym_macs, count_macs(module, (1, c_in, int(h_in), int(w_in)))),
-        "field": (tuple(sym.as_tuple()), (measured.x, measured.y, measured.c_min)),
-        "field_max": (sym.largest, measured.c_max),
-        "field_uniform": measured.uniform,
-    }
-
-
-# -- whole networks -------------------------------------------------------------------------------
-class ZeroPadShortcut(tnn.Module):
-    """The parameter-free shortcut on a shape change: subsample by the stride, pad channels with zeros."""
-
-    def __init__(self, c_in: int, c_out: int, stride: int):
-        super().__init__()
-        self.extra, self.stride = c_out - c_in, stride
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x[:, :, :: self.stride, :: self.stride]
-        return torch.nn.functional.pad(x, (0, 0, 0, 0, 0, self.extra))
-
-
-class Block(tnn.Module):
-    """Units of a design in sequence, BN after every conv, plus a shortcut; ReLU after the sum."""
-
-    def __init__(self, body: tnn.Module, shortcut: tnn.Module | None):
-        super().__init__()
-        self.body, self.shortcut = body, shortcut
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.body(x)
-        if self.shortcut is not None:
-            out = out + self.shortcut(x)
-        return torch.relu(out)
-
-
-def build_network(net, width: int, groups: dict | None = None) -> tnn.Module:
-    """The whole network of a design in a layout at a concrete width, as an nn.Module."""
-    from .network import evaluate, unit_values
-
-    evaluate(net, width, groups)  # validates every unit with a one-line error
-    lay = net.layout
-    base = {S.width: width}
-    sw = int(net.stem_width.subs(base))
-    mods: list[tnn.Module] = [
-        tnn.Conv2d(lay.in_channels, sw, lay.stem_kernel, lay.stem_stride, lay.stem_kernel // 2, bias=False),
-        tnn.BatchNorm2d(sw),
-        tnn.ReLU(inplace=True),
-    ]
-    if lay.maxpool:
-        mods.append(tnn.MaxPool2d(3, 2, 1))
-    for block, values_per_unit in zip(net.blocks, unit_values(net, width, groups), strict=True):
-        repeat = int(sp.sympify(block.repeat).subs(base))
-        c_in, c_out = int(sp.sympify(block.c_in).subs(base)), int(sp.sympify(block.c_out).subs(base))
-        for _ in range(repeat):
-            body = tnn.Sequential(
-                *(build(u.design, v, bn=True) for u, v in zip(block.units, values_per_unit, strict=True))
-            )
-            if block.shortcut == "identity":
-                shortcut = tnn.Identity()
-            elif block.shortcut == "projection":
-                shortcut = tnn.Sequential(
-                    tnn.Conv2d(c_in, c_out, 1, block.stride, bias=False), tnn.BatchNorm2d(c_out)
-                )
-            elif block.shortcut == "zero-pad":
-                shortcut = ZeroPadShortcut(c_in, c_out, block.stride)
-            else:
-                shortcut = None
-            mods.append(Block(body, shortcut))
-    mods += [tnn.AdaptiveAvgPool2d(1), tnn.Flatten()]
-    if lay.classifier:
-        mods.append(tnn.Linear(int(net.final_width.subs(base)), lay.classes))
-    return tnn.Sequential(*mods)
-
-
-def network_counts(module: tnn.Module, layout, *, bn: bool) -> tuple[int, int]:
-    """Measured params (BN excluded unless counted) and MACs of a built network for one image."""
-    params = sum(
-        p.numel()
-        for m in module.modules()
-        for p in m.parameters(recurse=False)
-        if bn or not isinstance(m, tnn.BatchNorm2d)
-    )
-    macs = count_macs(module, (1, layout.in_channels, layout.input_size, layout.input_size))
-    return params, macs

@@ -45,9 +45,11 @@ from functools import lru_cache
 
 import sympy as sp
 
-from . import symbols as S
-from .errors import SkanalyzeError, did_you_mean
-from .kernels import KERNELS, Kernel, lookup
+from ..core import symbols as S
+from ..core.design import parse
+from ..core.errors import SkanalyzeError, did_you_mean
+from ..core.exact import divisors
+from ..core.kernels import Kernel, lookup, registered
 
 REGEX_MODES = ("fullmatch", "search")
 PAPER_ALPHABET = ("GConv", "DW", "PW", "PWGConv")
@@ -61,7 +63,7 @@ STD_EXTENT = 3  # the standard conv's k
 
 def full_vocabulary() -> tuple[str, ...]:
     """Every kernel kind in the registry that can be a kernel of a design (shuffles are implicit)."""
-    return tuple(cls.name for cls in KERNELS if cls().mixing != "permute")
+    return tuple(cls.name for cls in registered() if cls.weighted)
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,10 @@ def alphabet(names=PAPER_ALPHABET) -> tuple[Letter, ...]:
                 f"unknown alphabet letter {name!r}; " + did_you_mean(name, list(full_vocabulary()))
             ) from None
         kern: Kernel = cls()
-        if kern.mixing == "permute":
-            raise SkanalyzeError("Shuffle is not a letter: shuffles are allowed between every two kernels")
+        if not cls.weighted:
+            raise SkanalyzeError(
+                f"{cls.name} is not a letter: it has no weights (shuffles are allowed between every two kernels)"
+            )
         extent = int(kern.k)
         if extent not in (1, STD_EXTENT):
             raise SkanalyzeError(f"{cls.name} has kernel size {extent}; the space uses k = {STD_EXTENT}")
@@ -301,8 +305,6 @@ def _negative_on_domain(diff: sp.Expr, groups: list[sp.Symbol]) -> bool | None:
 def _feasible_points(full, trimmed, groups, c_max: int = 256):
     """Integer points of the domain: C a multiple of 4 up to c_max, F = C, K = C/4, every group number
     dividing every width it splits in both designs."""
-    from .exact import divisors
-
     for c in range(SMALLEST_C, c_max + 1, 4):
         widths = {S.C: c, S.F: c, S.K: c // 4}
         options = []
@@ -326,8 +328,6 @@ def bottleneck_saving(names: tuple[str, ...]) -> Saving:
     sign is decided over the feasible domain (see DOMAIN); when that proof does not go through, the
     integer points C <= 256 with dividing group numbers are searched for a point where it does not save.
     """
-    from .design import parse
-
     full = parse("+".join(names), plan="bottleneck")
     trimmed = parse("+".join(names[:-1]), plan="keep")
     at = {S.K: sp.sympify(full.bottleneck).subs(S.F, S.C), S.F: S.C}
@@ -630,10 +630,8 @@ def reduce_space(names=PAPER_ALPHABET, max_length: int = 6, mode: str = "fullmat
 
 def explain(design_text: str, names=None, mode: str = "fullmatch") -> Verdict:
     """Why a design (in the notation; group numbers ignored) is kept or dropped."""
-    from .design import parse
-
     design = parse(design_text)
-    kinds = [k.name for k in design.kernels if k.mixing != "permute"]
+    kinds = [k.name for k in design.kernels if k.weighted]
     letters = alphabet(tuple(dict.fromkeys((*(names or ()), *kinds))))
     word = tuple(next(x for x in letters if x.name == name) for name in kinds)
     if names is not None:

@@ -1,9 +1,12 @@
-"""The kernel vocabulary: one frozen dataclass per kernel kind, and the registry that lists them.
+"""The kernel vocabulary: one frozen dataclass per kernel kind, and the open registry that lists them.
 
 A kernel knows, for given input and output widths, its parameter count, its
-multiply-accumulates per output position, its channel connectivity (for the information
-field), and how to build itself in torch. Widths and group numbers may be sympy
-expressions or integers; the formulas are the same code either way.
+multiply-accumulates per output position and its channel connectivity (for the information
+field); its traits (``weighted``, ``has_bn``, ``mixing``, ``footprint_kind``) say what the
+analyses may assume about it. Widths and group numbers may be sympy expressions or integers;
+the formulas are the same code either way. A new kind is one class decorated with
+``@register_kernel``; its torch module is registered on the torch side
+(``@skanalyze.nn.builds``), so this module never imports torch.
 
 Counting convention (stated once, see docs/model.md): convolutions are bias-free; a
 layer's parameters are its weights; MACs = weights x output positions; FLOPs = 2 x MACs.
@@ -11,6 +14,7 @@ layer's parameters are its weights; MACs = weights x output positions; FLOPs = 2
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 from typing import ClassVar
 
@@ -58,6 +62,8 @@ class Kernel:
     arg: ClassVar[str | None] = None  # name of the positional argument, if any
     keeps_width: ClassVar[bool] = False  # output width must equal input width
     mixing: ClassVar[str] = "full"  # channel mixing: none | grouped | full | permute
+    weighted: ClassVar[bool] = True  # has trainable weights (a layer of the design space's alphabet)
+    has_bn: ClassVar[bool] = True  # BatchNorm follows it when BN is counted or built
     paper_letter: ClassVar[str] = "?"  # one letter for the design-space regex
     free_arg: ClassVar[bool] = (
         False  # the positional argument is a free number (a symbol M, N, ... when omitted)
@@ -147,13 +153,6 @@ class Kernel:
         """Multiply-accumulates per output spatial position (= params for a dense conv)."""
         return self.params(c_in, c_out)
 
-    # -- torch ----------------------------------------------------------------------
-    def build(self, c_in: int, c_out: int):
-        """The torch module of this kernel (imports torch)."""
-        from . import nn
-
-        return nn.conv_layer(self, c_in, c_out)
-
     # -- notation -------------------------------------------------------------------
     def argument(self):
         """The positional argument's value (a group number), or None."""
@@ -175,6 +174,16 @@ class Kernel:
     def with_arg(self, value) -> Kernel:
         """A copy with the positional argument replaced."""
         return replace(self, **{self.arg: value}) if self.arg else self
+
+    def arg_symbols(self) -> set:
+        """The free symbols of the positional argument (a group number); empty when it has none."""
+        return sp.sympify(self.argument()).free_symbols if self.arg and self.argument() is not None else set()
+
+    def subs(self, values: dict) -> Kernel:
+        """A copy with values substituted into the positional argument (the one place group numbers are set)."""
+        if self.arg and self.argument() is not None:
+            return self.with_arg(sp.sympify(self.argument()).subs(values))
+        return self
 
 
 def _fmt(value) -> str:
@@ -274,6 +283,8 @@ class Shuffle(Kernel):
     arg: ClassVar[str | None] = "g"
     keeps_width: ClassVar[bool] = True
     mixing: ClassVar[str] = "permute"
+    weighted: ClassVar[bool] = False
+    has_bn: ClassVar[bool] = False
     paper_letter: ClassVar[str] = "S"
 
     def __post_init__(self):
@@ -298,11 +309,6 @@ class Shuffle(Kernel):
 
     def params(self, c_in, c_out):
         return sp.Integer(0)
-
-    def build(self, c_in, c_out):
-        from . import nn
-
-        return nn.ChannelShuffle(int(self.groups(c_in)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -379,11 +385,6 @@ class SSC(Kernel):
             out.append(pairs)
         return out
 
-    def build(self, c_in, c_out):
-        from . import nn
-
-        return nn.SSCModule(self, int(c_in), int(c_out))
-
 
 def checkerboard(k: int, parity: int) -> frozenset:
     """The taps (dy, dx) of a k x k window with dy + dx of the given parity (SCC's complementary masks)."""
@@ -458,11 +459,6 @@ class SCC(Kernel):
         half = c_in // 2
         return [[(range(0, half) if f % 2 == 0 else range(half, c_in), even)] for f in range(c_out)]
 
-    def build(self, c_in, c_out):
-        from . import nn
-
-        return nn.SCCModule(self, int(c_in), int(c_out))
-
 
 LINE_ANGLES = (0, 45, 90, 135)
 ORIENTATIONS = ("fixed", "filter", "slice")
@@ -501,8 +497,6 @@ class Line(Kernel):
     def segment(self) -> list[tuple[float, float]]:
         """The k sample points (dy, dx) of the segment: grid cells for a fixed angle; for a learned one, unit
         steps along its initial angle, sampled bilinearly."""
-        import math
-
         k = int(self.k)
         steps = [i - (k - 1) / 2 for i in range(k)]
         if self.orient == "fixed":  # grid directions: one cell per step (the diagonal steps by (1, 1))
@@ -513,8 +507,6 @@ class Line(Kernel):
 
     def offsets(self) -> frozenset:
         """The grid cells the segment touches (bilinear neighbours with a non-zero weight)."""
-        import math
-
         cells = set()
         for dy, dx in self.segment():
             for cy in {math.floor(dy + 1e-9), math.ceil(dy - 1e-9)}:
@@ -543,26 +535,35 @@ class Line(Kernel):
         taps = self.offsets()
         return [[(range(c_in), taps)] for _ in range(c_out)]
 
-    def build(self, c_in, c_out):
-        from . import nn
 
-        return nn.LineModule(self, int(c_in), int(c_out))
+REGISTRY: dict[str, type[Kernel]] = {}  # name -> class, in registration order
 
 
-KERNELS: tuple[type[Kernel], ...] = (Conv, GConv, DW, PW, PWGConv, Shuffle, SSC, SCC, Line)
+def register_kernel(cls: type[Kernel]) -> type[Kernel]:
+    """Add a kernel class to the vocabulary (a class decorator); its name, aliases and letter must be new."""
+    taken = {alias.lower(): other.name for other in REGISTRY.values() for alias in other.aliases}
+    taken.update({other.paper_letter: other.name for other in REGISTRY.values() if other.paper_letter != "?"})
+    letter = () if cls.paper_letter == "?" else (cls.paper_letter,)
+    for key in (*(alias.lower() for alias in cls.aliases), cls.name.lower(), *letter):
+        owner = taken.get(key)
+        if owner is not None and owner != cls.name:
+            raise SkanalyzeError(f"kernel {cls.name}: {key!r} is already taken by {owner}")
+    REGISTRY[cls.name] = cls
+    return cls
 
 
-def _alias_table() -> dict[str, type[Kernel]]:
-    return {alias.lower(): cls for cls in KERNELS for alias in cls.aliases}
+def registered() -> tuple[type[Kernel], ...]:
+    """Every registered kernel class, in registration order."""
+    return tuple(REGISTRY.values())
 
 
 def lookup(name: str) -> type[Kernel]:
     """The kernel class for a name or alias, case-insensitively."""
-    table = _alias_table()
-    cls = table.get(name.strip().lower())
-    if cls is None:
-        raise SkanalyzeError(f"unknown kernel {name!r}; " + did_you_mean(name, [c.name for c in KERNELS]))
-    return cls
+    wanted = name.strip().lower()
+    for cls in REGISTRY.values():
+        if wanted == cls.name.lower() or wanted in (alias.lower() for alias in cls.aliases):
+            return cls
+    raise SkanalyzeError(f"unknown kernel {name!r}; " + did_you_mean(name, list(REGISTRY)))
 
 
 def kernel_fields(cls: type[Kernel]) -> list[str]:
@@ -570,4 +571,7 @@ def kernel_fields(cls: type[Kernel]) -> list[str]:
     return [f.name for f in fields(cls) if f.name != cls.arg]
 
 
-__all__ = ["KERNELS", "Kernel", "lookup", "divides"]
+for _cls in (Conv, GConv, DW, PW, PWGConv, Shuffle, SSC, SCC, Line):
+    register_kernel(_cls)
+
+__all__ = ["Kernel", "REGISTRY", "register_kernel", "registered", "lookup", "divides", "kernel_fields"]

@@ -311,13 +311,13 @@ def field(design: Design, values: dict | None = None) -> Field:
 def _field(design: Design, frozen_values: frozenset) -> Field:
     """Compute :func:`field` (uncached).
 
-    >>> from skanalyze.design import parse
+    >>> from skanalyze.core.design import parse
     >>> f = field(parse("GConv(M)+PWGConv(N)"))
     >>> f.c, f.full_condition
     (Min(C, C**2/(M*N)), M*N <= C)
     """
     values = dict(frozen_values)
-    layers = [subs_layer(lay, values) for lay in design.layers] if values else list(design.layers)
+    layers = [lay.subs(values) for lay in design.layers] if values else list(design.layers)
     sp_map = spatial(layers)
     c_in = sp.sympify(S.C).subs(values)
     pieces, aligned, nesting = _channel_pieces(layers, c_in)
@@ -344,7 +344,7 @@ def _concrete(design: Design, values: dict) -> bool:
 def trace(design: Design, values: dict | None = None) -> list[tuple[Layer, tuple]]:
     """The field after each layer, cumulative from the input: [(layer, (x, y, c)), ...]."""
     values = values or {}
-    layers = [subs_layer(lay, values) for lay in design.layers] if values else list(design.layers)
+    layers = [lay.subs(values) for lay in design.layers] if values else list(design.layers)
     c_in = sp.sympify(S.C).subs(values)
     out = []
     for i, layer in enumerate(layers):
@@ -361,14 +361,6 @@ def _prefix_channels(design: Design, values: dict, count: int):
     """The exact channels reached after the first `count` layers: a number, or a (least, most) range."""
     lo, hi = _channel_counts(design, {k: int(v) for k, v in values.items()}, count)
     return sp.Integer(lo) if lo == hi else sp.Interval(lo, hi)
-
-
-def subs_layer(layer: Layer, values: dict) -> Layer:
-    """The layer with values substituted into its widths and its group number."""
-    kern = layer.kernel
-    if kern.arg and kern.argument() is not None:
-        kern = kern.with_arg(sp.sympify(kern.argument()).subs(values))
-    return Layer(kern, sp.sympify(layer.c_in).subs(values), sp.sympify(layer.c_out).subs(values))
 
 
 def standard_field(k=3) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
@@ -441,9 +433,7 @@ def footprint(design: Design, values: dict) -> Footprint:
     fields = [{(c, 0, 0)} for c in range(layers[0].c_in)]
     jump = 1
     for lay in layers:
-        kern = lay.layer.kernel
-        if kern.arg and kern.argument() is not None:
-            kern = kern.with_arg(sp.sympify(kern.argument()).subs(values))
+        kern = lay.layer.kernel.subs(values)
         new = []
         for pairs in kern.connections(lay.c_in, lay.c_out):
             reach = set()

@@ -1,4 +1,4 @@
-"""The command line: thin glue from arguments to the report functions.
+"""The commands: thin glue from arguments to the analyses (data), the torch checks and the printers.
 
 Bad input (SkanalyzeError or a usage error) prints one line on stderr and exits 2; a
 verification mismatch exits 1. torch and matplotlib are imported only by the commands
@@ -7,15 +7,16 @@ that need them.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 import sys
 from typing import Annotated
 
 import typer
 
-from . import report
-from . import symbols as S
-from .errors import SkanalyzeError
+from ..core import symbols as S
+from ..core.errors import SkanalyzeError
 
 CONVENTION = (
     "Counting convention: parameters are conv weights (bias-free; BatchNorm only with --bn); "
@@ -74,13 +75,13 @@ def _split_args(args: list[str] | None, subs: list[str] | None) -> tuple[list[st
 
 def _design(design: str, bottleneck: str | None = None, shuffle: str | None = None):
     """The design a user named (catalog name or notation), with the command-line options applied."""
-    from .catalog import resolve
+    from ..core.catalog import resolve
 
     return resolve(design, **_options(bottleneck, shuffle))
 
 
 def _options(bottleneck: str | None, shuffle: str | None) -> dict:
-    from .design import parse_bottleneck
+    from ..core.design import parse_bottleneck
 
     opts: dict = {}
     if bottleneck is not None:
@@ -103,9 +104,13 @@ def formulas(
     shuffle: ShuffleOpt = None,
 ) -> None:
     """Print closed-form params, MACs and FLOPs (= 2 x MACs) of designs."""
+    from ..analyses import reports
+    from ..render import check_format, render
+
+    check_format("formulas", fmt)
     names, values = _split_args(designs, subs)
-    chosen = report.designs_from(names, **_options(bottleneck, shuffle))
-    typer.echo(report.formulas(chosen, values, fmt, bn=bn), nl=False)
+    chosen = reports.designs_from(names, **_options(bottleneck, shuffle))
+    typer.echo(render("formulas", reports.formulas(chosen, values, bn=bn), fmt), nl=False)
 
 
 @app.command()
@@ -120,16 +125,13 @@ def verify(
     max_memory: MemoryOpt = None,
 ) -> None:
     """Build the design in torch and compare params, MACs and field with the symbolic model."""
+    from ..render import render
+    from . import checks
+
     _, vals = _split_args(values, subs)
-    text, ok = report.verify(
-        _design(design, bottleneck, shuffle),
-        vals,
-        bn=bn,
-        fmt="json" if json_out else "text",
-        max_memory=max_memory,
-    )
-    typer.echo(text, nl=False)
-    if not ok:
+    data = checks.verify(_design(design, bottleneck, shuffle), vals, bn=bn, max_memory=max_memory)
+    typer.echo(render("verify", data, "json" if json_out else "text"), nl=False)
+    if not data["ok"]:
         raise typer.Exit(1)
 
 
@@ -149,10 +151,13 @@ def efficiency(
     shuffle: ShuffleOpt = None,
 ) -> None:
     """Ratios to the standard conv, full-field condition, optimal groups (Theorem 1), greatest width."""
+    from ..analyses import reports
+    from ..render import check_format, render
+
+    check_format("efficiency", fmt)
     _, vals = _split_args(values, subs)
-    typer.echo(
-        report.efficiency(_design(design, bottleneck, shuffle), vals, fmt, integers=integers), nl=False
-    )
+    data = reports.efficiency(_design(design, bottleneck, shuffle), vals, integers)
+    typer.echo(render("efficiency", data, fmt), nl=False)
 
 
 @app.command()
@@ -167,14 +172,14 @@ def optimize(
     shuffle: ShuffleOpt = None,
 ) -> None:
     """The widest layer a budget buys: continuous optimum and the exact buildable integers."""
-    from .optimize import parse_alpha, parse_budget
+    from ..analyses import reports
+    from ..render import render
+    from .parsing import parse_alpha, parse_budget
 
     d = _design(design, bottleneck, shuffle)
     objective = "macs" if macs else "params"
-    typer.echo(
-        report.optimize(d, parse_budget(budget), parse_alpha(alpha), objective, hw, json_out=json_out),
-        nl=False,
-    )
+    data = reports.optimize(d, parse_budget(budget), parse_alpha(alpha), objective, hw)
+    typer.echo(render("optimize", data, "json" if json_out else "pretty"), nl=False)
 
 
 @app.command()
@@ -200,9 +205,10 @@ def plot(
     ] = "fullmatch",
 ) -> None:
     """Write a figure: width (width vs params), ratio (ratio vs groups), macs (MACs vs width), funnel (design space)."""
-    from .plots_cli import make_plot
+    from .parsing import split_designs
+    from .plot import make_plot
 
-    names = report.split_designs([*(designs or []), *(more or [])])
+    names = split_designs([*(designs or []), *(more or [])])
     path = make_plot(kind, names, out, budget, alpha, log, hw, c, f, max_length=max_length, regex=regex)
     typer.echo(f"wrote {path}")
 
@@ -221,17 +227,20 @@ def field(
     max_memory: MemoryOpt = None,
 ) -> None:
     """The information field (x, y, c) of a design, its full-field condition, and optionally the measured field."""
+    from ..analyses import reports
+    from ..render import render
+    from . import checks
+
     _, vals = _split_args(values, subs)
-    typer.echo(
-        report.field_report(
-            _design(design, bottleneck, shuffle),
-            vals,
-            measure=measure,
-            json_out=json_out,
-            max_memory=max_memory,
-        ),
-        nl=False,
-    )
+    d = _design(design, bottleneck, shuffle)
+    vals = reports.complete_values(d, vals) if vals else {}
+    if measure:
+        reports.require_values(d, vals, "field --measure")
+        checks.guard_design(d, vals, max_memory, f"field --measure {d.notation!r}")
+    data = reports.field_data(d, vals)
+    if measure:
+        checks.measure_field(data, d, vals, max_memory)
+    typer.echo(render("field", data, "json" if json_out else "pretty"), nl=False)
 
 
 @app.command()
@@ -252,7 +261,9 @@ def space(
     json_out: JsonOpt = False,
 ) -> None:
     """The design space reduced in three stages (composition, performance, efficiency), counted and explained."""
-    from .space import PAPER_ALPHABET, full_vocabulary
+    from ..analyses import reports
+    from ..analyses.space import PAPER_ALPHABET, full_vocabulary
+    from ..render import render
 
     names = (
         None
@@ -261,16 +272,11 @@ def space(
         if alphabet.strip() == "all"
         else tuple(a.strip() for a in alphabet.split(",") if a.strip())
     )
-    typer.echo(
-        report.space_report(
-            names if explain is not None else (names or PAPER_ALPHABET),
-            max_length,
-            regex,
-            explain,
-            json_out=json_out,
-        ),
-        nl=False,
-    )
+    fmt = "json" if json_out else "pretty"
+    if explain is not None:
+        typer.echo(render("explain", reports.explain(explain, names, regex), fmt), nl=False)
+        return
+    typer.echo(render("space", reports.space_data(names or PAPER_ALPHABET, max_length, regex), fmt), nl=False)
 
 
 @app.command()
@@ -279,17 +285,58 @@ def tables(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/paper-tables.md.")] = False,
 ) -> None:
     """The paper's Tables 2-4 row by row: reproduced, reproduced only under a different assumption set, or not."""
-    from . import render
-    from . import tables as T
+    from ..analyses import tables as T
+    from ..render import render
 
     rep = T.analyse()
-    typer.echo(
-        render.dumps(T.rows_json(rep)) + "\n" if json_out else T.markdown(rep) if markdown else T.text(rep),
-        nl=False,
-    )
+    fmt = "json" if json_out else "markdown" if markdown else "pretty"
+    typer.echo(render("tables", T.rows_json(rep) if json_out else rep, fmt), nl=False)
+
+
+def _layout_options(command):
+    """Give a command one option per field of Layout (named, typed and described by the field), and call it
+    with the Layout they make as ``layout=``: the options are derived from the dataclass, never mirrored."""
+    from dataclasses import MISSING, fields
+
+    from ..analyses.network import Layout
+    from .parsing import parse_blocks
+
+    own = [p for name, p in inspect.signature(command, eval_str=True).parameters.items() if name != "layout"]
+    extra, parsers = [], {}
+    for f in fields(Layout):
+        cli_default = f.metadata.get("cli", f.default)
+        if f.default is MISSING or (cli_default is None and f.name == "bottleneck"):
+            continue  # the command's own --bottleneck sets it
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            hint, decls = bool, (f"{flag}/--no-{f.name.replace('_', '-')}",)
+        elif f.name == "blocks":
+            hint, decls, parsers[f.name] = str, (flag,), parse_blocks
+        else:
+            hint = {"int": int, "str": str, "int | None": int | None}[str(f.type)]
+            decls = (flag,)
+        annotation = Annotated[hint, typer.Option(*decls, help=f.metadata.get("help"))]
+        extra.append(
+            inspect.Parameter(
+                f.name, inspect.Parameter.KEYWORD_ONLY, default=cli_default, annotation=annotation
+            )
+        )
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        values = {p.name: kwargs.pop(p.name) for p in extra}
+        values = {k: parsers[k](v) if k in parsers else v for k, v in values.items()}
+        bottleneck = _options(kwargs.get("bottleneck"), None).get("bottleneck")
+        return command(layout=Layout(**values, bottleneck=bottleneck), **kwargs)
+
+    wrapper.__signature__ = inspect.Signature([*own, *extra])
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *extra]}
+    del wrapper.__wrapped__  # typer must read the signature above, not the wrapped function's
+    return wrapper
 
 
 @app.command()
+@_layout_options
 def network(
     design: DesignArg,
     values: ValuesArg = None,
@@ -299,68 +346,33 @@ def network(
     ] = None,
     macs: Annotated[bool, typer.Option("--macs", help="The budget counts MACs.")] = False,
     subs: SubsOpt = None,
-    input_size: Annotated[int, typer.Option("--input-size")] = 224,
-    in_channels: Annotated[int, typer.Option("--in-channels")] = 3,
-    stem_kernel: Annotated[int, typer.Option("--stem-kernel")] = 3,
-    stem_stride: Annotated[int, typer.Option("--stem-stride")] = 2,
-    stem_width: Annotated[
-        int | None, typer.Option("--stem-width", help="Fixed stem channels (default: width).")
-    ] = None,
-    maxpool: Annotated[bool, typer.Option("--maxpool/--no-maxpool")] = True,
-    blocks: Annotated[
-        str, typer.Option("--blocks", help="Blocks per stage: 2,2,2,2 or 3,4,6,3 or B (symbolic).")
-    ] = "2,2,2,2",
-    units: Annotated[int, typer.Option("--units", help="Design units per block.")] = 1,
-    stride_at: Annotated[str, typer.Option("--stride-at", help="spatial | first")] = "spatial",
-    widen_at: Annotated[str, typer.Option("--widen-at", help="plan | first")] = "plan",
-    shortcut: Annotated[str, typer.Option("--shortcut", help="projection | zero-pad | none")] = "projection",
-    bn: Annotated[bool, typer.Option("--bn/--no-bn", help="Count BN parameters.")] = True,
-    classifier: Annotated[
-        bool, typer.Option("--classifier/--no-classifier", help="Count the FC classifier.")
-    ] = True,
-    classes: Annotated[int, typer.Option("--classes")] = 1000,
-    groups: Annotated[str, typer.Option("--groups", help="fixed | scale (with the width)")] = "fixed",
     bottleneck: BottleneckOpt = None,
     torch_check: Annotated[
         bool, typer.Option("--torch", help="Also build it in torch and check the counts.")
     ] = False,
     json_out: JsonOpt = False,
     max_memory: MemoryOpt = None,
+    *,
+    layout=None,
 ) -> None:
     """A design in the paper's Table 1 layout: per-stage and total params and MACs, or the widest under a budget."""
-    from .network import Layout
+    from ..analyses import reports
+    from ..render import render
+    from . import checks
+    from .parsing import parse_budget
 
     _, vals = _split_args(values, subs)
-    layout = Layout(
-        input_size=input_size,
-        in_channels=in_channels,
-        stem_kernel=stem_kernel,
-        stem_stride=stem_stride,
-        stem_width=stem_width,
-        maxpool=maxpool,
-        blocks=report.parse_blocks(blocks),
-        units=units,
-        stride_at=stride_at,
-        widen_at=widen_at,
-        shortcut=shortcut,
-        bn=bn,
-        classifier=classifier,
-        classes=classes,
-        groups=groups,
-        bottleneck=_options(bottleneck, None).get("bottleneck"),
-    )
-    text = report.network_report(
+    data, (net, groups) = reports.network_data(
         _design(design),
         layout,
         width,
-        budget,
+        None if budget is None else parse_budget(budget),
         vals,
         objective="macs" if macs else "params",
-        torch_check=torch_check,
-        json_out=json_out,
-        max_memory=max_memory,
     )
-    typer.echo(text, nl=False)
+    if torch_check:
+        checks.network_torch(data, net, groups, layout, max_memory)
+    typer.echo(render("network", data, "json" if json_out else "pretty"), nl=False)
 
 
 @app.command()
@@ -398,18 +410,19 @@ def train(
     json_out: JsonOpt = False,
 ) -> None:
     """Train each design's widest network under one parameter budget and test whether accuracy follows width."""
-    from . import render
-    from .optimize import parse_budget
-    from .outputs import PLOT_FORMATS, writable_dir, writable_file
+    from ..core.outputs import PLOT_FORMATS, writable_dir, writable_file
+    from ..render import render
+    from . import checks
+    from .parsing import parse_budget, split_designs
 
-    report.need_torch("train")
-    from . import train as T
+    checks.need_torch("train")
+    from ..nn import train as T
 
     if plot:
         writable_file(plot, "--plot", PLOT_FORMATS)
     writable_dir(out, "--out")
 
-    names = report.split_designs(designs or []) or list(DEFAULT_TRAIN)
+    names = split_designs(designs or []) or list(DEFAULT_TRAIN)
     block_tuple = (
         tuple(int(b) for b in blocks.split(","))
         if all(b.strip().isdigit() for b in blocks.split(","))
@@ -434,9 +447,9 @@ def train(
         out=out,
     )
     summary = T.run(config, log=lambda m: typer.echo(m, err=True))
-    typer.echo(render.dumps(summary) + "\n" if json_out else T.text(summary), nl=False)  # results first
+    typer.echo(render("training", summary, "json" if json_out else "pretty"), nl=False)  # results first
     if plot:
-        from . import plots
+        from ..render import plots
 
         plots.save(plots.accuracy_vs_width(summary), plot)
 
@@ -454,20 +467,25 @@ def compare(
     fmt: Annotated[str, typer.Option("--format", help="text | markdown | json")] = "text",
 ) -> None:
     """Related kernel families beside the paper's designs: parameter ratio, field and footprint, greatest width."""
-    from .catalog import COMPARISON
-    from .optimize import parse_budget
+    from ..analyses.compare import compare as run
+    from ..core.catalog import COMPARISON
+    from ..render import render
+    from .parsing import parse_budget
 
     if fmt not in ("text", "markdown", "json"):
         raise SkanalyzeError(f"format {fmt!r} is unknown; valid: text, markdown, json")
     if c <= 0:
         raise SkanalyzeError(f"--c (={c}) must be positive")
-    typer.echo(report.compare(designs or COMPARISON, parse_budget(budget), c, fmt=fmt), nl=False)
+    typer.echo(render("compare", run(designs or COMPARISON, parse_budget(budget), c), fmt), nl=False)
 
 
 @app.command()
 def designs() -> None:
     """List the catalog: each design's name, notation and description."""
-    typer.echo(report.catalog(), nl=False)
+    from ..analyses import reports
+    from ..render import render
+
+    typer.echo(render("catalog", reports.catalog()), nl=False)
 
 
 def _command_for(argv: list[str]):
@@ -485,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (bad input: one line on stderr, exit 2)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--version"]:
-        from . import __version__
+        from .. import __version__
 
         typer.echo(f"skanalyze {__version__}")
         return 0

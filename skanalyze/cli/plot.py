@@ -1,31 +1,31 @@
-"""Glue between `skanalyze plot` and skanalyze.plots: argument checks, then one figure written."""
+"""Glue between `skanalyze plot` and skanalyze.render.plots: argument checks, then one figure written."""
 
 from __future__ import annotations
 
-from .catalog import DEFAULT_FORMULAS, get, resolve
-from .errors import SkanalyzeError
+from ..core.catalog import DEFAULT_FORMULAS, get, resolve
+from ..core.errors import SkanalyzeError
 
 KINDS = ("width", "ratio", "macs", "funnel", "network", "families")
 
 
 def make_plot(kind, names, out, budget, alpha, log, hw, c, f, *, max_length=6, regex="fullmatch"):
     """Build the requested figure and save it; returns the path."""
-    from .optimize import parse_alpha, parse_budget
-    from .outputs import PLOT_FORMATS, writable_file
+    from ..core.outputs import PLOT_FORMATS, writable_file
+    from .parsing import parse_alpha, parse_budget
 
     if kind not in KINDS:
         raise SkanalyzeError(f"plot kind {kind!r} is unknown; valid: {', '.join(KINDS)}")
     writable_file(out, "plot file", PLOT_FORMATS)  # before any work
-    from . import plots
+    from ..render import plots
 
     a = parse_alpha(alpha)
     if kind == "funnel":
-        from .space import PAPER_ALPHABET, reduce_space
+        from ..analyses.space import PAPER_ALPHABET, reduce_space
 
         return plots.save(plots.funnel(reduce_space(tuple(names) or PAPER_ALPHABET, max_length, regex)), out)
     if kind == "families":
-        from .catalog import COMPARISON
-        from .report import comparison_rows
+        from ..analyses.compare import comparison_rows
+        from ..core.catalog import COMPARISON
 
         p = parse_budget(budget or "1M")
         return plots.save(plots.families(comparison_rows(names or COMPARISON, p, c), budget=p, c=c), out)

@@ -70,7 +70,7 @@ def _breakdown(design: Design, bn: bool) -> tuple[LayerCount, ...]:
     for layer, (oh, ow) in zip(design.layers, output_sizes(design), strict=True):
         weights = layer.params()
         macs = layer.kernel.macs_per_position(layer.c_in, layer.c_out) * oh * ow
-        extra = 2 * layer.c_out if bn and layer.kernel.mixing != "permute" else 0
+        extra = 2 * layer.c_out if bn and layer.kernel.has_bn else 0
         rows.append(LayerCount(layer, weights + extra, macs, oh, ow))
     return tuple(rows)
 
@@ -78,7 +78,7 @@ def _breakdown(design: Design, bn: bool) -> tuple[LayerCount, ...]:
 def params(design: Design, *, bn: bool = False, substitute_k: bool = False) -> sp.Expr:
     """Total parameters, in canonical form; K stays a symbol unless ``substitute_k``.
 
-    >>> from skanalyze.design import parse
+    >>> from skanalyze.core.design import parse
     >>> params(parse("DW+PW"))
     C*(F + 9)
     """
@@ -134,7 +134,7 @@ def _exact_number(value, name: str):
 def params_at(design: Design, values: dict, *, bn: bool = False) -> int:
     """Exact integer parameters at concrete values, at any size (integer arithmetic, compiled once).
 
-    >>> from skanalyze.design import parse
+    >>> from skanalyze.core.design import parse
     >>> params_at(parse("GConv(M)+PWGConv(N)"), {"C": 10**18, "F": 10**18, "M": 10**9, "N": 10**9})
     10000000000000000000000000000
     """

@@ -24,7 +24,7 @@ earlier kernel's group number, as the paper requires for a full information fiel
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import sympy as sp
@@ -51,6 +51,15 @@ class Layer:
     def params(self) -> sp.Expr:
         """Weights of this layer."""
         return self.kernel.params(self.c_in, self.c_out)
+
+    def subs(self, values: dict) -> Layer:
+        """The layer with values substituted into its widths and its group number."""
+        return replace(
+            self,
+            kernel=self.kernel.subs(values),
+            c_in=sp.sympify(self.c_in).subs(values),
+            c_out=sp.sympify(self.c_out).subs(values),
+        )
 
 
 @dataclass(frozen=True)
@@ -165,8 +174,8 @@ class Design:
         """Free group-number symbols, in order of appearance (M, N, ...)."""
         seen: list[sp.Symbol] = []
         for kern in self.kernels:
-            if kern.free_arg and kern.argument() is not None:
-                for sym in sorted(sp.sympify(kern.argument()).free_symbols, key=str):
+            if kern.free_arg:
+                for sym in sorted(kern.arg_symbols(), key=str):
                     if sym not in seen:
                         seen.append(sym)
         return tuple(seen)
@@ -177,8 +186,7 @@ class Design:
         out: set[sp.Symbol] = set()
         for lay in self.layers:
             out |= sp.sympify(lay.c_in).free_symbols | sp.sympify(lay.c_out).free_symbols
-            if lay.kernel.arg and lay.kernel.argument() is not None:
-                out |= sp.sympify(lay.kernel.argument()).free_symbols
+            out |= lay.kernel.arg_symbols()
             for e in lay.kernel.extent():
                 out |= sp.sympify(e).free_symbols
         if self.uses_bottleneck:
@@ -227,14 +235,16 @@ class Design:
             out.append(IntLayer(layer, c_in, c_out, ops))
         return tuple(out)
 
+    def subs_groups(self, groups: dict) -> Design:
+        """The design with group numbers substituted (no longer the catalog entry, so without its label)."""
+        return replace(self, kernels=tuple(k.subs(groups) for k in self.kernels), label=None)
+
     def validate(self, values: dict) -> None:
         """Check every layer's widths and group numbers at concrete values; raise on the first error."""
         for layer in self.layers:
             c_in = sp.sympify(layer.c_in).subs(values)
             c_out = sp.sympify(layer.c_out).subs(values)
-            kern = layer.kernel
-            if kern.arg and kern.argument() is not None:
-                kern = kern.with_arg(sp.sympify(kern.argument()).subs(values))
+            kern = layer.kernel.subs(values)
             try:
                 kern.validate(c_in, c_out)
             except SkanalyzeError as err:
@@ -420,12 +430,7 @@ def _parse_arg(key: str, value: str, cls: type[Kernel], text: str):
 
 def _assign_groups(kernels: list[Kernel]) -> list[Kernel]:
     """Give each grouped kernel written without a group number the next free symbol (M, N, ...)."""
-    used = {
-        sym
-        for kern in kernels
-        if kern.arg and kern.argument() is not None
-        for sym in sp.sympify(kern.argument()).free_symbols
-    }
+    used = set().union(*(kern.arg_symbols() for kern in kernels))
     out, index = [], 0
     for kern in kernels:
         if kern.free_arg and kern.argument() is None:

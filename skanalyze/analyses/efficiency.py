@@ -17,17 +17,18 @@ Everything here is derived from the counting and field modules, never typed in:
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from functools import lru_cache
 
 import sympy as sp
 
-from . import counting
-from . import symbols as S
-from .design import Design
-from .errors import SkanalyzeError
-from .infofield import field, normalize, propagate
+from ..core import counting
+from ..core import symbols as S
+from ..core.design import Design
+from ..core.errors import SkanalyzeError
+from ..core.exact import divisors as all_divisors
+from ..core.infofield import field, normalize, propagate
 
 
 @dataclass(frozen=True)
@@ -241,8 +242,6 @@ def optimal_groups(design: Design) -> GroupOptimum:
 
 def _with_ratios(design: Design, opt: GroupOptimum) -> GroupOptimum:
     """The optimum with its ratio, the ratio on the boundary and the validity conditions filled in."""
-    from dataclasses import replace
-
     if opt.status not in ("boundary", "unconstrained"):
         return opt
     ratio = _ratio_at(design, opt.groups)
@@ -448,8 +447,6 @@ class TheoremCheck:
 def theorem1_integers(design: Design, cs, fs=None) -> TheoremCheck:
     """For each C (and F), enumerate all valid integer group numbers with a full field, and check that
     the cheapest lie on the boundary of the full-field condition (M*N = C for GConv+PWGConv)."""
-    from .exact import divisors as all_divisors
-
     opt = optimal_groups(design)
     if opt.boundary is None:
         raise SkanalyzeError(f"design {design.notation!r} has no Theorem-1 boundary (status: {opt.status})")

@@ -15,16 +15,19 @@ functions), and skanalyze.nn.build_network builds the same network in torch.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from dataclasses import field as _option
 from fractions import Fraction
 from functools import lru_cache
+from itertools import product
 
 import sympy as sp
 
-from . import counting
-from . import symbols as S
-from .design import Design
-from .errors import SkanalyzeError
-from .exact import compile_exact, divisors
+from ..core import counting
+from ..core import symbols as S
+from ..core.design import Design
+from ..core.errors import SkanalyzeError
+from ..core.exact import compile_exact, divisors
+from ..core.infofield import field, propagate
 
 SHORTCUTS = ("projection", "zero-pad", "none")
 STRIDE_AT = ("spatial", "first")  # which layer of the design strides in a down-sampling block
@@ -39,22 +42,30 @@ GROUPS = ("fixed", "scale")  # group numbers fixed across stages, or doubled wit
 class Layout:
     """The network skeleton a design fills (defaults: the paper's Table 1 with ResNet-18's 2 blocks per stage)."""
 
-    input_size: int = 224
-    in_channels: int = 3
-    stem_kernel: int = 3
-    stem_stride: int = 2
-    stem_width: int | None = None  # None: the stem outputs `width` channels
-    maxpool: bool = True
-    blocks: tuple = (2, 2, 2, 2)  # blocks per stage: integers, or the symbol B
-    units: int = 1  # copies of the design per block
-    stride_at: str = "spatial"
-    widen_at: str = "plan"
-    shortcut: str = "projection"
-    bn: bool = True  # BN counted (BN is always built)
-    classifier: bool = True  # FC counted
-    classes: int = 1000
-    groups: str = "fixed"
-    bottleneck: sp.Expr | None = None  # overrides the design's K rule (an expression in C and F)
+    # metadata: the command-line option of each field (skanalyze network derives its options from it)
+    input_size: int = _option(default=224, metadata={"help": "Input resolution H = W."})
+    in_channels: int = _option(default=3, metadata={"help": "Input channels."})
+    stem_kernel: int = _option(default=3, metadata={"help": "Stem conv kernel size (odd)."})
+    stem_stride: int = _option(default=2, metadata={"help": "Stem conv stride."})
+    stem_width: int | None = _option(
+        default=None, metadata={"help": "Fixed stem channels (default: width)."}
+    )  # None: the stem outputs `width` channels
+    maxpool: bool = _option(default=True, metadata={"help": "Max pool 3x3/2 after the stem."})
+    blocks: tuple = _option(  # blocks per stage: integers, or the symbol B
+        default=(2, 2, 2, 2),
+        metadata={"help": "Blocks per stage: 2,2,2,2 or 3,4,6,3 or B (symbolic).", "cli": "2,2,2,2"},
+    )
+    units: int = _option(default=1, metadata={"help": "Design units per block."})
+    stride_at: str = _option(default="spatial", metadata={"help": "spatial | first"})
+    widen_at: str = _option(default="plan", metadata={"help": "plan | first"})
+    shortcut: str = _option(default="projection", metadata={"help": "projection | zero-pad | none"})
+    bn: bool = _option(default=True, metadata={"help": "Count BN parameters."})  # BN counted (always built)
+    classifier: bool = _option(default=True, metadata={"help": "Count the FC classifier."})  # FC counted
+    classes: int = _option(default=1000, metadata={"help": "Classes of the FC classifier."})
+    groups: str = _option(default="fixed", metadata={"help": "fixed | scale (with the width)"})
+    bottleneck: sp.Expr | None = _option(  # overrides the design's K rule (an expression in C and F)
+        default=None, metadata={"help": "Bottleneck width K: F/4 (default), 6*C, 64, ...", "cli": None}
+    )
 
     def __post_init__(self):
         def positive(name, value, allow_symbol=False):
@@ -96,6 +107,11 @@ class Layout:
     def stages(self) -> int:
         """Number of stages."""
         return len(self.blocks)
+
+    @property
+    def symbolic_blocks(self) -> bool:
+        """True when the blocks per stage are symbols (B), so counts are polynomials in them."""
+        return any(isinstance(b, sp.Basic) and b.free_symbols for b in self.blocks)
 
     def sizes(self) -> tuple[int, list[int]]:
         """(stem output size, output size of each stage)."""
@@ -220,11 +236,27 @@ def _unit_values(unit: Unit, extra: dict | None = None) -> dict:
     return values
 
 
+# The parts around the design units, counted once here for symbols and integers alike.
+def stem_counts(layout: Layout, width, size: int) -> tuple:
+    """(params, MACs) of the stem conv (k x k, bias-free) with its BN when counted, at `width` channels."""
+    weights = layout.stem_kernel**2 * layout.in_channels * width
+    return weights + (2 * width if layout.bn else 0), weights * size**2
+
+
+def projection_counts(c_in, c_out, size: int, bn: bool) -> tuple:
+    """(params, MACs) of a 1x1 projection shortcut with its BN when counted."""
+    return c_in * c_out + (2 * c_out if bn else 0), c_in * c_out * size**2
+
+
+def classifier_counts(final_width, classes: int) -> tuple:
+    """(params, MACs) of the fully connected classifier (with bias) after global average pooling."""
+    return final_width * classes + classes, final_width * classes
+
+
 def _shortcut_counts(block: Block, bn: bool) -> tuple[sp.Expr, sp.Expr]:
     if block.shortcut != "projection":
         return sp.Integer(0), sp.Integer(0)
-    params = block.c_in * block.c_out + (2 * block.c_out if bn else 0)
-    return params, block.c_in * block.c_out * block.out_size**2
+    return projection_counts(block.c_in, block.c_out, block.out_size, bn)
 
 
 @dataclass(frozen=True)
@@ -251,9 +283,7 @@ def counts(net: Network, groups: dict | None = None) -> Counts:
     groups = groups or {}
     params: dict = {}
     macs: dict = {}
-    k2 = lay.stem_kernel**2
-    params["stem"] = k2 * lay.in_channels * net.stem_width + (2 * net.stem_width if lay.bn else 0)
-    macs["stem"] = k2 * lay.in_channels * net.stem_width * net.stem_size**2
+    params["stem"], macs["stem"] = stem_counts(lay, net.stem_width, net.stem_size)
     for block in net.blocks:
         key = f"stage {block.stage + 1}"
         p_sum, m_sum = _shortcut_counts(block, lay.bn)
@@ -268,8 +298,7 @@ def counts(net: Network, groups: dict | None = None) -> Counts:
         params[key] = params.get(key, 0) + block.repeat * p_sum
         macs[key] = macs.get(key, 0) + block.repeat * m_sum
     if lay.classifier:
-        params["classifier"] = net.final_width * lay.classes + lay.classes
-        macs["classifier"] = net.final_width * lay.classes
+        params["classifier"], macs["classifier"] = classifier_counts(net.final_width, lay.classes)
     params = {k: counting.canonical(v) for k, v in params.items()}
     macs = {k: counting.canonical(v) for k, v in macs.items()}
     return Counts(params, macs)
@@ -294,16 +323,14 @@ def evaluate(net: Network, width: int, groups: dict | None = None) -> tuple[dict
     """Exact integer params and MACs per part at a concrete width (fast); validates every unit."""
     base = concrete(net, width, groups)
     lay = net.layout
-    sw = _num(net.stem_width, base)
-    params = {"stem": lay.stem_kernel**2 * lay.in_channels * sw + (2 * sw if lay.bn else 0)}
-    macs = {"stem": lay.stem_kernel**2 * lay.in_channels * sw * net.stem_size**2}
+    stem = stem_counts(lay, _num(net.stem_width, base), net.stem_size)
+    params, macs = {"stem": stem[0]}, {"stem": stem[1]}
     for block in net.blocks:
         key = f"stage {block.stage + 1}"
         c_in, c_out = _num(block.c_in, base), _num(block.c_out, base)
         p_sum = m_sum = 0
         if block.shortcut == "projection":
-            p_sum += c_in * c_out + (2 * c_out if lay.bn else 0)
-            m_sum += c_in * c_out * block.out_size**2
+            p_sum, m_sum = projection_counts(c_in, c_out, block.out_size, lay.bn)
         for unit in block.units:
             values = _unit_int_values(unit, base)
             try:
@@ -316,9 +343,7 @@ def evaluate(net: Network, width: int, groups: dict | None = None) -> tuple[dict
         params[key] = params.get(key, 0) + repeat * p_sum
         macs[key] = macs.get(key, 0) + repeat * m_sum
     if lay.classifier:
-        fw = _num(net.final_width, base)
-        params["classifier"] = fw * lay.classes + lay.classes
-        macs["classifier"] = fw * lay.classes
+        params["classifier"], macs["classifier"] = classifier_counts(_num(net.final_width, base), lay.classes)
     return params, macs
 
 
@@ -391,8 +416,6 @@ def _full_field_ok(net: Network, width: int, groups: dict) -> bool:
 
 @lru_cache(maxsize=4096)
 def _unit_full_cached(design: Design, items: tuple) -> bool:
-    from .infofield import field, propagate
-
     values = dict(items)
     f = field(design, {k: sp.Integer(v) for k, v in values.items()})
     if f.aligned:
@@ -409,8 +432,6 @@ def _unit_full(design: Design, values: dict) -> bool:
 
 def _group_candidates(net: Network, width: int) -> list[dict]:
     """Every assignment of the free group numbers that divides every width it splits, at every stage."""
-    from itertools import product
-
     syms = net.design.group_symbols
     if not syms:
         return [{}]

@@ -11,12 +11,19 @@ from pathlib import Path
 
 import numpy as np
 import sympy as sp
+from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.figure import Figure
 
-from . import symbols as S
-from .design import Design
-from .errors import SkanalyzeError
-from .outputs import PLOT_FORMATS, atomic_write, writable_file
+from ..analyses import tables
+from ..analyses.efficiency import analyse, greatest_width, least_at_width, ratios
+from ..analyses.network import counts, network
+from ..analyses.optimize import best_at_width, optimize
+from ..core import symbols as S
+from ..core.catalog import FAMILIES
+from ..core.design import Design
+from ..core.errors import SkanalyzeError
+from ..core.infofield import field
+from ..core.outputs import PLOT_FORMATS, atomic_write, writable_file
 
 FORMATS = PLOT_FORMATS
 _MARKERS = "osD^vP*X"
@@ -42,8 +49,6 @@ def _label(design: Design) -> str:
 
 def _width_curve(design: Design, budgets: np.ndarray, alpha, objective="params", hw=None) -> np.ndarray:
     """The continuous greatest width at each budget (vectorised closed form, or polynomial roots)."""
-    from .efficiency import greatest_width
-
     width = greatest_width(design, objective, hw)
     a = sp.nsimplify(alpha)
     if width.width is not None:
@@ -73,8 +78,6 @@ def width_vs_params(
 
     The continuous and buildable optima at ``budget`` are annotated.
     """
-    from .optimize import optimize
-
     fig, ax = _figure()
     grid = np.logspace(math.log10(budgets[0]), math.log10(budgets[1]), 200)
     table = []
@@ -130,9 +133,6 @@ def width_vs_params(
 
 def ratio_vs_groups(design: Design, *, c: int = 256, f: int | None = None) -> Figure:
     """Parameter ratio to the standard conv over two group numbers, with the full-field ridge."""
-    from .efficiency import analyse, ratios
-    from .infofield import field
-
     groups = design.group_symbols
     if len(groups) != 2:
         raise SkanalyzeError(
@@ -159,8 +159,6 @@ def ratio_vs_groups(design: Design, *, c: int = 256, f: int | None = None) -> Fi
     fig, ax = _figure(6.6, 5.2)
     masked = np.ma.masked_where(~feasible, R)
     mesh = ax.pcolormesh(A, B, masked, shading="auto", cmap="viridis_r", norm=_log_norm(R[feasible]))
-    from matplotlib.colors import ListedColormap
-
     ax.pcolormesh(
         A, B, np.ma.masked_where(feasible, np.ones_like(R)), shading="auto", cmap=ListedColormap(["0.85"])
     )
@@ -179,8 +177,6 @@ def ratio_vs_groups(design: Design, *, c: int = 256, f: int | None = None) -> Fi
         ax.plot(
             best[a], best[b], "r*", ms=14, label=f"continuous optimum {a}={best[a]:.1f}, {b}={best[b]:.1f}"
         )
-    from .optimize import best_at_width
-
     alpha = sp.Rational(f, c)
     found = best_at_width(design, c, alpha)
     if found is not None:
@@ -196,8 +192,6 @@ def ratio_vs_groups(design: Design, *, c: int = 256, f: int | None = None) -> Fi
 
 
 def _log_norm(values: np.ndarray):
-    from matplotlib.colors import LogNorm
-
     values = values[np.isfinite(values)]
     return LogNorm(vmin=values.min(), vmax=values.max()) if values.size else None
 
@@ -206,8 +200,6 @@ def macs_vs_width(
     designs: list[Design], *, hw: int = 56, alpha=1, widths=(16, 4096), log: bool = True
 ) -> Figure:
     """Least MACs of one layer (hw x hw output, F = alpha*C, optimal groups) against its width C."""
-    from .efficiency import least_at_width
-
     fig, ax = _figure()
     cs = np.logspace(math.log10(widths[0]), math.log10(widths[1]), 200)
     for design in designs:
@@ -266,12 +258,9 @@ def funnel(reduction) -> Figure:
 def network_params(designs: list[Design] | None = None, *, widths=(16, 1024), log: bool = True) -> Figure:
     """Network params against width (the paper's layout, under the assumption set that reproduces the most
     rows of Tables 2-4), with the paper's Table 3-4 rows marked: filled = reported, open = computed."""
-    from .network import counts, network
-    from .tables import ROWS, analyse, row_params, row_setup
-
-    report = analyse()
+    report = tables.analyse()
     best = report.best
-    rows = [r for r in ROWS if r.table in (3, 4)]
+    rows = [r for r in tables.ROWS if r.table in (3, 4)]
     if designs is None:
         seen: dict = {}
         for r in rows:
@@ -283,10 +272,10 @@ def network_params(designs: list[Design] | None = None, *, widths=(16, 1024), lo
     xs = np.logspace(math.log10(widths[0]), math.log10(widths[1]), 200)
     for item in chosen:
         if hasattr(item, "design") and isinstance(item.design, str):
-            design, layout = row_setup(item, best)
+            design, layout = tables.row_setup(item, best)
             label = item.design
         else:
-            design, layout = item, row_setup(rows[0], best)[1]
+            design, layout = item, tables.row_setup(rows[0], best)[1]
             label = item.notation
         total = counts(network(design, layout)).total_params
         fn = sp.lambdify(S.width, total, modules="numpy")
@@ -295,7 +284,7 @@ def network_params(designs: list[Design] | None = None, *, widths=(16, 1024), lo
             if r.design != label:
                 continue
             ax.plot(r.width, r.params_m, "o", color=line.get_color(), ms=7)
-            value = row_params(r, best)
+            value = tables.row_params(r, best)
             if isinstance(value, int):
                 ax.plot(r.width, value / 1e6, "o", color=line.get_color(), mfc="white", ms=9, mew=1.5)
                 ax.plot([r.width, r.width], [r.params_m, value / 1e6], ":", color=line.get_color(), lw=1)
@@ -360,8 +349,6 @@ def accuracy_vs_width(summary: dict) -> Figure:
 
 def families(rows: list[dict], *, budget: int, c: int) -> Figure:
     """The related kernel families beside the paper's designs: parameter ratio and greatest width at a budget."""
-    from .catalog import FAMILIES
-
     fig = Figure(figsize=(10.0, 4.8), layout="constrained")
     left, right = fig.subplots(1, 2, sharey=True)
     names = [r["design"] for r in rows]

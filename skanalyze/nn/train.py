@@ -18,24 +18,26 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn as tnn
 
+from ..analyses.network import Layout, network, widest
+from ..analyses.ranking import ordering
+from ..core import symbols as S
+from ..core.catalog import resolve
+from ..core.errors import SkanalyzeError
 from . import data as datasets
-from . import symbols as S
-from .catalog import resolve
-from .errors import SkanalyzeError
-from .network import Layout, network, widest
+from .modules import dense_lines
+from .networks import build_network
 
 SMALL_LAYOUT = Layout(
     input_size=28, in_channels=1, stem_stride=1, maxpool=False, blocks=(1, 1, 1), classes=10
 )
 SCHEDULES = ("cosine", "step")
-TIE = 1e-9  # accuracy differences below this are ties (accuracies are multiples of 1/test images)
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -81,8 +83,6 @@ class Config:
 
     def layout(self) -> Layout:
         """The 28x28 layout: 3x3 stem at stride 1, no max pool, stages at 28, 14, 7 pixels, 10 classes."""
-        from dataclasses import replace
-
         return replace(SMALL_LAYOUT, blocks=tuple(self.blocks))
 
     def run_key(self, design: str, seed: int) -> dict:
@@ -164,12 +164,10 @@ def plan(config: Config) -> list[Plan]:
 
 def build_model(p: Plan, config: Config) -> tnn.Module:
     """The network of a plan as a torch module (classifier included)."""
-    from . import nn
-
     design = resolve(p.design)
     groups = {S.symbol(k): v for k, v in p.groups.items()}
     # Learned line orientations train as their equivalent dense kernel: the same function and gradients.
-    return nn.dense_lines(nn.build_network(network(design, config.layout()), p.width, groups))
+    return dense_lines(build_network(network(design, config.layout()), p.width, groups))
 
 
 # -- one run ---------------------------------------------------------------------------------------------
@@ -407,119 +405,4 @@ def summarise(config: Config, plans: list[Plan]) -> dict:
     return {**ordering(rows), "designs": rows, "budget": config.budget, "config": asdict(config)}
 
 
-def spearman(x, y) -> float:
-    """Spearman's rank correlation (average ranks for ties)."""
-
-    def ranks(v):
-        v = np.asarray(v, dtype=float)
-        order = v.argsort()
-        r = np.empty(len(v))
-        r[order] = np.arange(len(v))
-        for val in np.unique(v):
-            r[v == val] = r[v == val].mean()
-        return r
-
-    rx, ry = ranks(x), ranks(y)
-    if rx.std() == 0 or ry.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
-
-
-def ordering(rows: list[dict], *, draws: int = 2000) -> dict:
-    """Does accuracy follow width? Spearman on the means, adjacent pairs against their standard error,
-    and a bootstrap over seeds. An ordering inside the seed noise is reported as not confirmed."""
-    done = [r for r in rows if r["accuracy_mean"] is not None]
-    if len(done) < 2:
-        return {
-            "spearman": None,
-            "ordering_holds": False,
-            "confirmed": False,
-            "pairs": [],
-            "verdict": "fewer than two designs finished: no ordering to test",
-        }
-    rho = spearman([r["width"] for r in done], [r["accuracy_mean"] for r in done])
-    pairs, holds, resolved = [], True, True
-    by_width = sorted(done, key=lambda r: -r["width"])
-    for wide, narrow in zip(by_width, by_width[1:], strict=False):
-        diff = wide["accuracy_mean"] - narrow["accuracy_mean"]
-        se = math.sqrt(sum(r["accuracy_std"] ** 2 / r["seeds"] for r in (wide, narrow) if r["seeds"] > 1))
-        ok = diff > TIE if wide["width"] != narrow["width"] else True  # equal accuracies are not an ordering
-        clear = ok and wide["seeds"] > 1 and narrow["seeds"] > 1 and diff > 2 * se
-        holds &= ok
-        resolved &= clear
-        pairs.append(
-            {
-                "wider": wide["design"],
-                "narrower": narrow["design"],
-                "difference": diff,
-                "standard_error": se,
-                "ordered": ok,
-                "beyond_noise": clear,
-            }
-        )
-    rng = np.random.default_rng(0)
-    multi = all(len(r["accuracies"]) > 1 for r in done)
-    boot = []
-    if multi:
-        for _ in range(draws):
-            boot.append(spearman([r["width"] for r in done], [rng.choice(r["accuracies"]) for r in done]))
-    boot = [b for b in boot if not math.isnan(b)]
-    interval = [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))] if boot else None
-    confirmed = bool(holds and resolved and rho > 0)
-    if confirmed:
-        verdict = "accuracy follows width, every step beyond 2 standard errors of the seed noise"
-    elif holds and rho > 0:
-        verdict = (
-            "accuracy follows width on the means, but some steps are inside the seed noise: not confirmed"
-        )
-    elif rho is not None and not math.isnan(rho) and rho > 0:
-        verdict = "accuracy tends to rise with width (positive Spearman), but the order is not monotone"
-    else:
-        verdict = "accuracy does not follow width"
-    if not multi:
-        verdict += "; a single seed per design gives no estimate of the noise"
-    return {
-        "spearman": rho,
-        "ordering_holds": bool(holds and rho > 0),
-        "confirmed": confirmed,
-        "pairs": pairs,
-        "bootstrap_spearman_95": interval,
-        "verdict": verdict,
-    }
-
-
-def text(summary: dict) -> str:
-    """The `skanalyze train` table."""
-    cfg = summary["config"]
-    lines = [
-        f"equal budget {summary['budget']} params, 28x28 layout blocks {tuple(cfg['blocks'])}, {cfg['epochs']} epochs, "
-        f"{cfg['seeds']} seeds, train {cfg['limit_train'] or 'all'} / test {cfg['limit_test'] or 'all'} images",
-        f"{'rank':>4}  {'design':<28}{'width':>6}{'params':>9}{'accuracy':>18}{'img/s':>9}",
-    ]
-    for r in summary["designs"]:
-        acc = (
-            "failed"
-            if r["accuracy_mean"] is None
-            else f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f} %"
-        )
-        ips = "" if r["images_per_sec"] is None else f"{r['images_per_sec']:.0f}"
-        lines.append(
-            f"{r['predicted_rank']:>4}  {r['design'][:27]:<28}{r['width']:>6}{r['params']:>9}{acc:>18}{ips:>9}"
-        )
-        for err in r["failed"]:
-            lines.append(f"      failed run: {err}")
-    rho = summary["spearman"]
-    lines.append(
-        f"Spearman (width vs mean accuracy): {'n/a' if rho is None else f'{rho:.3f}'}"
-        + (
-            f", bootstrap 95% interval {summary['bootstrap_spearman_95'][0]:.2f} .. "
-            f"{summary['bootstrap_spearman_95'][1]:.2f}"
-            if summary.get("bootstrap_spearman_95")
-            else ""
-        )
-    )
-    lines.append(f"verdict: {summary['verdict']}")
-    return "\n".join(lines) + "\n"
-
-
-__all__ = ["Config", "run", "summarise", "spearman", "ordering", "plan"]
+__all__ = ["Config", "run", "summarise", "plan"]

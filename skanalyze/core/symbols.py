@@ -196,3 +196,18 @@ def resolve(subs: dict[sp.Symbol, sp.Expr]) -> dict[sp.Symbol, sp.Expr]:
             return out
         out = new
     raise SkanalyzeError(f"substitutions {subs} refer to each other in a cycle")
+
+
+def symbol_order(name: str) -> tuple[int, str]:
+    """Sort key of a symbol name: the canonical order of DESCRIPTIONS, then alphabetical."""
+    order = list(DESCRIPTIONS)
+    return (order.index(name) if name in order else len(order), name)
+
+
+def symbols_of(*exprs) -> dict[str, str]:
+    """Descriptions of the symbols used by some expressions, in the canonical order."""
+    names = set()
+    for e in exprs:
+        if isinstance(e, sp.Basic):
+            names |= {str(s) for s in e.free_symbols}
+    return {n: DESCRIPTIONS.get(n, "free symbol") for n in sorted(names, key=symbol_order)}

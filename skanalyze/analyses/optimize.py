@@ -20,49 +20,19 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
 import sympy as sp
 
-from . import counting
-from . import symbols as S
-from .design import Design
-from .efficiency import greatest_width, least_at_width
-from .errors import SkanalyzeError
-from .exact import as_positive_int, compile_condition, compile_exact, divisors, floor_exact
-from .infofield import field, propagate
-
-MAX_BUDGET = 10**13  # beyond this a single layer is absurd; the search would still answer, slowly
-_SUFFIX = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12}
-
-
-def parse_budget(text) -> int:
-    """A positive integer budget from '1000000', '1e6', '11.2M' (k, M, G, T suffixes)."""
-    raw = str(text).strip()
-    m = re.fullmatch(r"([-+]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKMGBT]?)", raw)
-    if not m:
-        raise SkanalyzeError(f"budget {raw!r} is not a number; e.g. 1000000, 1e6 or 11.2M")
-    value = Fraction(m.group(1)) * _SUFFIX.get(m.group(2), 1)
-    if value <= 0:
-        raise SkanalyzeError(f"budget {raw!r} must be positive")
-    if value.denominator != 1:
-        raise SkanalyzeError(f"budget {raw!r} must be a whole number of parameters")
-    if value > MAX_BUDGET:
-        raise SkanalyzeError(f"budget {raw!r} is absurd for one layer; give at most {MAX_BUDGET:.0e}")
-    return int(value)
-
-
-def parse_alpha(text) -> Fraction:
-    """alpha = F/C as a positive rational ('1', '2', '1/2', '0.5'): F = alpha*C must be an integer."""
-    expr = S.parse_expr(str(text), what="alpha")
-    if not (expr.is_Rational and expr > 0):
-        raise SkanalyzeError(
-            f"alpha (={text}) must be a positive rational number such as 1, 2 or 1/2, so that F = alpha*C is an integer"
-        )
-    return Fraction(int(expr.p), int(expr.q))
+from ..core import counting
+from ..core import symbols as S
+from ..core.design import Design
+from ..core.errors import SkanalyzeError
+from ..core.exact import as_positive_int, compile_condition, compile_exact, divisors, floor_exact
+from ..core.infofield import field, propagate
+from .efficiency import greatest_width, least_at_width, least_bound
 
 
 @dataclass(frozen=True)
@@ -236,8 +206,6 @@ def continuous(
 
 def _relaxed_width(design: Design, budget: int, alpha: Fraction, objective: str, hw: int | None) -> sp.Expr:
     """An upper bound on the width: where a lower bound on the least cost reaches the budget."""
-    from .efficiency import least_bound
-
     bound = least_bound(design, objective, hw)
     a = float(alpha)
     lo, hi = 0.0, 1.0

@@ -1,0 +1,71 @@
+"""Command-line argument parsers: budgets, alpha, blocks per stage, design lists. Each raises a
+one-line SkanalyzeError naming the value and what would be valid."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from ..core import symbols as S
+from ..core.errors import SkanalyzeError
+
+MAX_BUDGET = 10**13  # beyond this a single layer is absurd; the search would still answer, slowly
+_SUFFIX = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12}
+
+
+def parse_budget(text) -> int:
+    """A positive integer budget from '1000000', '1e6', '11.2M' (k, M, G, T suffixes)."""
+    raw = str(text).strip()
+    m = re.fullmatch(r"([-+]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKMGBT]?)", raw)
+    if not m:
+        raise SkanalyzeError(f"budget {raw!r} is not a number; e.g. 1000000, 1e6 or 11.2M")
+    value = Fraction(m.group(1)) * _SUFFIX.get(m.group(2), 1)
+    if value <= 0:
+        raise SkanalyzeError(f"budget {raw!r} must be positive")
+    if value.denominator != 1:
+        raise SkanalyzeError(f"budget {raw!r} must be a whole number of parameters")
+    if value > MAX_BUDGET:
+        raise SkanalyzeError(f"budget {raw!r} is absurd for one layer; give at most {MAX_BUDGET:.0e}")
+    return int(value)
+
+
+def parse_alpha(text) -> Fraction:
+    """alpha = F/C as a positive rational ('1', '2', '1/2', '0.5'): F = alpha*C must be an integer."""
+    expr = S.parse_expr(str(text), what="alpha")
+    if not (expr.is_Rational and expr > 0):
+        raise SkanalyzeError(
+            f"alpha (={text}) must be a positive rational number such as 1, 2 or 1/2, so that F = alpha*C is an integer"
+        )
+    return Fraction(int(expr.p), int(expr.q))
+
+
+def split_designs(items: list[str]) -> list[str]:
+    """Split comma-separated design lists, keeping commas inside (...) and [...]."""
+    out: list[str] = []
+    for item in items:
+        depth, start = 0, 0
+        for i, ch in enumerate(item):
+            depth += ch in "([" and 1 or (-1 if ch in ")]" else 0)
+            if ch == "," and depth == 0:
+                out.append(item[start:i])
+                start = i + 1
+        out.append(item[start:])
+    return [x.strip() for x in out if x.strip()]
+
+
+def parse_blocks(text: str) -> tuple:
+    """'2,2,2,2' -> (2, 2, 2, 2); 'B' -> (B, B, B, B); '3' -> (3, 3, 3, 3)."""
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    if not parts:
+        raise SkanalyzeError(f"--blocks {text!r} is empty; e.g. 2,2,2,2 or B")
+    out = []
+    for part in parts:
+        if part == "B":
+            out.append(S.B)
+        elif part.isdigit() and int(part) > 0:
+            out.append(int(part))
+        else:
+            raise SkanalyzeError(
+                f"--blocks {text!r}: {part!r} is not a positive integer or B; e.g. 2,2,2,2 or 3,4,6,3"
+            )
+    return tuple(out) if len(out) > 1 else (out[0],) * 4

@@ -1,0 +1,47 @@
+"""The torch side: kernel modules and their builder registry, measurements, whole networks, training, data.
+
+Only this package imports torch. Its names load lazily (PEP 562), so that
+``skanalyze.nn.data`` (numpy only) imports without torch.
+"""
+
+from importlib import import_module
+
+_PUBLIC = {
+    "BUILDERS": "modules",
+    "builds": "modules",
+    "builder_of": "modules",
+    "build_kernel": "modules",
+    "build": "modules",
+    "concrete_layers": "modules",
+    "conv_layer": "modules",
+    "dense_lines": "modules",
+    "ChannelShuffle": "modules",
+    "SSCModule": "modules",
+    "SCCModule": "modules",
+    "LineModule": "modules",
+    "count_params": "measure",
+    "count_macs": "measure",
+    "MeasuredField": "measure",
+    "measure_field": "measure",
+    "field_probe_size": "measure",
+    "verify": "measure",
+    "build_network": "networks",
+    "network_counts": "networks",
+    "Block": "networks",
+    "ZeroPadShortcut": "networks",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    """Import a public name on first use (PEP 562)."""
+    if name in _PUBLIC:
+        value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'skanalyze.nn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API and the package's own attributes."""
+    return sorted({*globals(), *_PUBLIC})

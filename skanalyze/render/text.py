@@ -1,0 +1,372 @@
+"""The terminal printer: every report's data as plain text. ``style`` picks the expression form:
+``pretty`` (one-line unicode, the default) or ``text`` (what sympy reads back)."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..analyses.tables import REPRODUCED, TOLERANCE_M, Report, all_assumptions
+from .expr import block, expr, pretty
+from .expr import text as one_line
+
+
+def _e(style: str):
+    return lambda x: expr(x, style)
+
+
+def formulas(rows: list[dict], style: str = "pretty") -> str:
+    """`skanalyze formulas`: one block of params, MACs and FLOPs per design, and the convention."""
+    out = []
+    for row in rows:
+        title = row["design"] + (f"   [{row['label']}] {row['description']}" if row["label"] else "")
+        items = [(w, expr(row[w.lower()], style)) for w in ("params", "MACs", "FLOPs")]
+        if "bottleneck" in row and "K" in {str(s) for s in sp.sympify(row["params"]).free_symbols}:
+            items.append(("K", expr(row["bottleneck"], style)))
+        out.append(block(title, items, style))
+    footer = "MACs count multiply-accumulates for an H x W output; FLOPs = 2 x MACs; bias-free convs; "
+    footer += "BN counted." if rows and rows[0]["bn_counted"] else "BN not counted."
+    out.append(footer)
+    return "\n\n".join(out) + "\n"
+
+
+def catalog(rows: list[dict], style: str = "pretty") -> str:
+    """`skanalyze designs`: name, notation, description."""
+    w1 = max(len(r["name"]) for r in rows)
+    w2 = max(len(r["notation"]) for r in rows)
+    lines = [f"{'name'.ljust(w1)}  {'notation'.ljust(w2)}  description"]
+    lines += [f"{r['name'].ljust(w1)}  {r['notation'].ljust(w2)}  {r['description']}" for r in rows]
+    lines.append("")
+    lines.append(
+        "Any design can also be written in the notation, e.g. 'GConv(8)+PWGConv(4)' or 'PW+DW+PW [K=F/2]'."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def verify(data: dict, style: str = "pretty") -> str:
+    """`skanalyze verify`: symbolic and measured values side by side."""
+    vals = ", ".join(f"{k}={v}" for k, v in data["values"].items())
+    lines = [f"{data['design']}  at {vals}", f"{'':8}{'symbolic':>16}{'torch':>16}"]
+    rows = [("params", "params"), ("macs", "MACs"), ("field", "field")]
+    if not data["field_uniform"] or data["field_max"]["symbolic"] != data["field"]["symbolic"][2]:
+        rows.append(("field_max", "most c"))
+    for key, label in rows:
+        sym, meas = data[key]["symbolic"], data[key]["torch"]
+        mark = "ok" if sym == meas else "MISMATCH"
+        fmt_v = (lambda v: "(" + ", ".join(map(str, v)) + ")") if key == "field" else str
+        lines.append(f"{label:8}{fmt_v(sym):>16}{fmt_v(meas):>16}  {mark}")
+    if not data["field_uniform"]:
+        lines.append(
+            "note: output channels do not all reach the same number of input channels (field: the least)"
+        )
+    lines.append("all match" if data["ok"] else "MISMATCH: the symbolic model and torch disagree")
+    return "\n".join(lines) + "\n"
+
+
+def efficiency(data: dict, style: str = "pretty", *, e=None) -> str:
+    """`skanalyze efficiency`: ratios, Theorem 1's optimum, the greatest width."""
+    e = e or _e(style)
+    opt = data["optimum"]
+    rows = [
+        ("parameter ratio", e(data["param_ratio"])),
+        ("MAC ratio", e(data["mac_ratio"])),
+        ("full field when", e(data["full_condition"])),
+    ]
+    if "bottleneck" in data:
+        rows.append(("with K", e(data["bottleneck"])))
+    if opt["status"] == "boundary":
+        rows += [
+            ("Theorem 1", f"the least parameters lie on {e(opt['boundary'])}"),
+            ("ratio on it", e(opt["boundary_ratio"])),
+            ("optimal groups", ", ".join(f"{g} = {e(v)}" for g, v in opt["groups"].items())),
+            ("valid when", ", ".join(e(v) for v in opt["valid_when"]) or "always"),
+            ("least params", e(opt["params"])),
+            ("least ratio", e(opt["ratio"])),
+        ]
+    elif opt["status"] == "unconstrained":
+        rows += [
+            (
+                "optimal groups",
+                ", ".join(f"{g} = {e(v)}" for g, v in opt["groups"].items()) + "  (no field constraint)",
+            )
+        ]
+    elif opt["status"] != "no-groups":
+        rows += [("optimal groups", opt["steps"][-1] if opt["steps"] else opt["status"])]
+    width = data["width"]
+    if "error" not in width:
+        if width["closed_form"] is not None:
+            rows.append(("greatest width", f"C = {e(width['closed_form'])}  (budget P, F = alpha·C)"))
+        else:
+            rows.append(
+                (
+                    "greatest width",
+                    f"positive root of {e(width['equation'].lhs)} = P"
+                    + ("  (C = u²)" if "u" in str(width["equation"]) else ""),
+                )
+            )
+        if width["relation"] is not None:
+            rows.append(("reached when", e(width["relation"])))
+    if "theorem1_integers" in data:
+        t = data["theorem1_integers"]
+        verdict = (
+            f"the cheapest full-field integers lie on the boundary in all {t['checked']} cases"
+            if not t["counterexamples"]
+            else f"{len(t['counterexamples'])} COUNTEREXAMPLES of {t['checked']}: "
+            + "; ".join(f"{c['values']} costs {c['least_params']}" for c in t["counterexamples"][:5])
+        )
+        rows.append(("Theorem 1, integers", f"2 <= C <= {t['c_max']}, F in {{C, 2C}}: {verdict}"))
+    out = block(data["design"], rows, style, sep=":")
+    if opt["steps"] and opt["status"] in ("boundary", "unconstrained"):
+        out += "\n  derivation:\n" + "\n".join(f"    - {step}" for step in opt["steps"])
+    return out + "\n"
+
+
+def optimize(data: dict, style: str = "pretty") -> str:
+    """`skanalyze optimize`: the continuous optimum, the buildable one and the gap."""
+    objective, budget, hw = data["objective"], data["budget"], data["hw"]
+    cont, buildable = data["continuous"], data["buildable"]
+    unit = "params" if objective == "params" else f"MACs at {hw}x{hw}"
+    groups = {k: v for k, v in cont.items() if k not in ("width", "exact", "width_exact")}
+    cont_groups = ", ".join(f"{g} = {v:.2f}" for g, v in groups.items())
+    build_vals = ", ".join(f"{k} = {v}" for k, v in buildable.items() if k not in ("params", "macs"))
+    cost = buildable["macs"] if objective == "macs" else buildable["params"]
+    lines = [
+        f"{data['design']}   budget {budget} {unit}, F = {data['alpha']}·C",
+        (f"  continuous optimum : C* = {cont['width']:.2f}" + (f"  ({cont_groups})" if cont_groups else ""))
+        if cont["exact"]
+        else f"  continuous bound   : C* <= {cont['width']:.2f}  (no closed-form optimal groups)",
+        f"  buildable optimum  : {build_vals}",
+        f"                       params = {buildable['params']}"
+        + (f", MACs = {cost}" if objective == "macs" else "")
+        + f"  ({100 * cost / budget:.2f}% of the budget)",
+        f"  gap                : the buildable width is {100 * data['width_gap']:.2f}% below C*",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _channels(value) -> str:
+    """A channel count, or 'lo to hi' for a range of counts across outputs."""
+    if isinstance(value, sp.Interval):
+        return f"{pretty(value.start)} to {pretty(value.end)}"
+    return pretty(value)
+
+
+def field(data: dict, style: str = "pretty") -> str:
+    """`skanalyze field`: the field, the full-field condition, the trace, the measurement."""
+    e = pretty
+    x, y, c = data["field"]
+    channels = e(c) if "c_max" not in data else f"{e(c)} to {e(data['c_max'])} (differs across outputs)"
+    rows = [
+        ("field (x, y, c)", f"({e(x)}, {e(y)}, {channels})"),
+        ("standard conv", "(" + ", ".join(e(v) for v in data["standard"]) + ")"),
+        ("full field when", e(data["condition"])),
+    ]
+    for item in data["trace"]:
+        rows.append((f"  after {item['layer']}", "(" + ", ".join(_channels(v) for v in item["field"]) + ")"))
+    for item in data.get("exact_when", ()):
+        where, ratios = item["where"], item["integers"]
+        rows.append(
+            (
+                "exact when",
+                " and ".join(f"{e(r)} is an integer" for r in ratios)
+                + (f" (where {e(where)})" if where is not sp.true else "")
+                + ": the group sizes nest; otherwise give sizes (--subs) for the exact per-output range",
+            )
+        )
+    if data.get("aligned") is False:
+        rows.append(
+            (
+                "note",
+                "group boundaries do not align at these sizes: the field is propagated channel by channel",
+            )
+        )
+    if "measured" in data:
+        mx, my, mc = data["measured"]
+        rows.append(
+            (
+                "measured (torch)",
+                f"({mx}, {my}, {mc})"
+                + ("" if data["measured_c_max"] == mc else f", up to {data['measured_c_max']} channels"),
+            )
+        )
+        rows.append(("agrees", "yes" if data["agrees"] else "NO"))
+    return block(data["design"], rows, "pretty", sep=":") + "\n"
+
+
+def explain(data: dict, style: str = "pretty") -> str:
+    """`skanalyze space --explain`: the verdict on one design and its reason."""
+    verdict = "kept" if data["kept"] else f"dropped at the {data['stage']} stage"
+    return f"{data['design']}: {verdict}\n  {data['reason']}\n"
+
+
+def space(data: dict, style: str = "pretty") -> str:
+    """`skanalyze space`: the stage table, survivors by family, the paper's four designs."""
+    stages = [(s["name"], s["kept"]) for s in data["stages"]]
+    lines = [
+        f"design space: alphabet {', '.join(data['alphabet'])}; lengths 1..{data['max_length']}; "
+        f"composition regex {data['pattern']} ({data['regex']})",
+        "",
+    ]
+    width = max(12, len(f"{stages[0][1]:,}") + 2)
+    lines.append(f"{'stage':<13}{'kept':>{width}}{'dropped':>{width}}")
+    prev = None
+    for name, kept in stages:
+        dropped = "" if prev is None else f"{prev - kept:,}"
+        lines.append(f"{name:<13}{kept:>{width},}{dropped:>{width}}")
+        prev = kept
+    keys = ("total", "composition", "performance", "efficiency")
+    lines += ["", f"{'length':>8}" + "".join(f"{k if k != 'total' else 'space':>{width}}" for k in keys)]
+    for row in data["per_length"]:
+        lines.append(f"{row['length']:>8}" + "".join(f"{row[k]:>{width},}" for k in keys))
+    lines += [
+        "",
+        f"survivors ({len(data['survivors'])}) by family (designs that differ only in group numbers; "
+        "DW = GConv(C), PW = PWGConv(1)):",
+    ]
+    exceptions = set(data["bottleneck_exception"])
+    for fam, words in data["families"].items():
+        lines.append(f"  {fam}: {', '.join(w + (' *' if w in exceptions else '') for w in words)}")
+    lines += ["  (* kept by the bottleneck exception)", "", "the paper's four final designs:"]
+    for w, v in data["paper"].items():
+        lines.append(f"  {w:<28} {'kept' if v['kept'] else 'dropped at ' + str(v['stage'])}: {v['reason']}")
+    lines.append(
+        f"\nautomated survivors the paper does not list: {len(data['not_in_paper'])} (see docs/field.md for why)"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _int(value) -> str:
+    value = sp.sympify(value)
+    return f"{int(value):,}" if value.is_Integer else one_line(value)
+
+
+def layout(lay: dict) -> str:
+    """A network layout (as data) in one line."""
+    stem = f"stem {lay['stem_kernel']}x{lay['stem_kernel']}/{lay['stem_stride']} -> " + (
+        "width" if lay["stem_width"] is None else str(lay["stem_width"])
+    )
+    return (
+        f"{lay['input_size']}x{lay['input_size']}x{lay['in_channels']}, {stem}"
+        f"{', maxpool' if lay['maxpool'] else ''}, blocks {','.join(lay['blocks'])} x {lay['units']} unit(s), "
+        f"{lay['shortcut']} shortcuts, BN {'counted' if lay['bn'] else 'not counted'}, "
+        f"FC {'counted' if lay['classifier'] else 'not counted'} ({lay['classes']} classes), groups {lay['groups']}"
+    )
+
+
+def network(data: dict, style: str = "pretty") -> str:
+    """`skanalyze network`: counts per part, totals, the width polynomial, the torch check."""
+    head = f"{data['design']} network, width {data['width']}"
+    if "groups" in data:
+        head += f", groups {data['groups']}"
+    if "budget" in data:
+        b = data["budget"]
+        head += (
+            f"  (the widest under {b['objective']} budget {b['value']}; {b['widths_searched']} widths tried)"
+        )
+        if b["groups"]:
+            head += f", groups {', '.join(f'{k}={v}' for k, v in b['groups'].items())}"
+    lines = [head, f"  layout: {layout(data['layout'])}", f"  {'part':<12}{'params':>24}  {'MACs':>28}"]
+    for key in data["params"]:
+        if key != "total":
+            lines.append(f"  {key:<12}{_int(data['params'][key]):>24}  {_int(data['macs'][key]):>28}")
+    lines.append(f"  {'total':<12}{_int(data['params']['total']):>24}  {_int(data['macs']['total']):>28}")
+    lines.append(f"  params in width: {one_line(data['symbolic']['params'])}")
+    if "torch" in data:
+        t = data["torch"]
+        lines.append(
+            f"  torch: params {t['params']}, MACs {t['macs']}: " + ("agree" if t["agrees"] else "MISMATCH")
+        )
+    return "\n".join(lines) + "\n"
+
+
+def compare_cells(rows: list[dict], budget: int, c: int) -> tuple[list[str], list[list[str]]]:
+    """The comparison table's header and cells (shared with the Markdown printer)."""
+    head = ["design", f"ratio at C=F={c}", "field (x, y, c)", "footprint", f"widest C for P={budget:.3g}"]
+    body = []
+    for r in rows:
+        field_txt = "(" + ", ".join(one_line(v) for v in r["field"]) + ")"
+        fp = f"{r['positions']}/{r['positions_of']}"
+        width = (
+            f"{r['width_continuous']:.1f} -> {r['width_buildable']}"
+            + (
+                " (" + ", ".join(f"{k}={v}" for k, v in r["width_groups"].items()) + ")"
+                if r["width_groups"]
+                else ""
+            )
+            if "width_continuous" in r
+            else "no full field"
+        )
+        body.append([r["design"], f"{float(r['ratio_at_c']):.4f}{r['ratio_note']}", field_txt, fp, width])
+    return head, body
+
+
+def compare(data: dict, style: str = "pretty") -> str:
+    """`skanalyze compare`: the kernel families beside the paper's designs."""
+    head, body = compare_cells(data["rows"], data["budget"], data["c"])
+    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)) for row in [head, *body]]
+    lines.append(
+        "footprint: spatial positions one output reads (least-covering output) of its field's window, "
+        "exact at the sizes in --json's footprint_at"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def millions(value) -> str:
+    """A parameter count in millions with two decimals, or a dash when there is none."""
+    return f"{value / 1e6:.2f}" if isinstance(value, int) else "—"
+
+
+def tables(report: Report, style: str = "pretty") -> str:
+    """`skanalyze tables`: the row-by-row report."""
+    total = sum(1 for _ in all_assumptions())
+    lines = [
+        f"The paper's Tables 2-4 under skanalyze's network model ({total} assumption sets searched; "
+        f"reproduced = within {TOLERANCE_M} M).",
+        f"Best single assumption set ({report.best_count} of {len(report.verdicts)} rows): {report.best.describe()}.",
+        "",
+        f"{'table':<6}{'network unit':<30}{'width':>6}{'paper M':>9}{'default':>9}{'best set':>10}  verdict",
+    ]
+    for v in report.verdicts:
+        lines.append(
+            f"{v.row.table:<6}{v.row.label[:29]:<30}{v.row.width:>6}{v.row.params_m:>9.1f}{millions(v.default):>9}"
+            f"{millions(v.best):>10}  {v.verdict}"
+        )
+    lines.append("")
+    for v in report.verdicts:
+        if v.verdict != REPRODUCED:
+            lines.append(f"T{v.row.table} {v.row.label} w{v.row.width}: {v.verdict}: {v.cause}")
+    return "\n".join(lines) + "\n"
+
+
+def training(summary: dict, style: str = "pretty") -> str:
+    """The `skanalyze train` table."""
+    cfg = summary["config"]
+    lines = [
+        f"equal budget {summary['budget']} params, 28x28 layout blocks {tuple(cfg['blocks'])}, {cfg['epochs']} epochs, "
+        f"{cfg['seeds']} seeds, train {cfg['limit_train'] or 'all'} / test {cfg['limit_test'] or 'all'} images",
+        f"{'rank':>4}  {'design':<28}{'width':>6}{'params':>9}{'accuracy':>18}{'img/s':>9}",
+    ]
+    for r in summary["designs"]:
+        acc = (
+            "failed"
+            if r["accuracy_mean"] is None
+            else f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f} %"
+        )
+        ips = "" if r["images_per_sec"] is None else f"{r['images_per_sec']:.0f}"
+        lines.append(
+            f"{r['predicted_rank']:>4}  {r['design'][:27]:<28}{r['width']:>6}{r['params']:>9}{acc:>18}{ips:>9}"
+        )
+        for err in r["failed"]:
+            lines.append(f"      failed run: {err}")
+    rho = summary["spearman"]
+    lines.append(
+        f"Spearman (width vs mean accuracy): {'n/a' if rho is None else f'{rho:.3f}'}"
+        + (
+            f", bootstrap 95% interval {summary['bootstrap_spearman_95'][0]:.2f} .. "
+            f"{summary['bootstrap_spearman_95'][1]:.2f}"
+            if summary.get("bootstrap_spearman_95")
+            else ""
+        )
+    )
+    lines.append(f"verdict: {summary['verdict']}")
+    return "\n".join(lines) + "\n"

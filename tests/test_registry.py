@@ -1,0 +1,75 @@
+"""The open kernel registry: a kind defined outside the package (examples/shift_kernel.py) is parsed,
+counted and propagated like a built-in one; the docs show that example verbatim."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import sympy as sp
+
+from skanalyze import field, macs, params, parse
+from skanalyze.core import symbols as S
+from skanalyze.core.errors import SkanalyzeError
+from skanalyze.core.infofield import propagate
+from skanalyze.core.kernels import Kernel, lookup, register_kernel, registered
+
+from .conftest import load_example
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIFT = load_example("shift_kernel").Shift
+
+
+def test_the_docs_show_the_example_as_it_runs():
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    blocks = [b for b in re.findall(r"^```python\n(.*?)^```", doc, re.S | re.M) if "class Shift" in b]
+    assert len(blocks) == 1 and blocks[0] in (ROOT / "examples" / "shift_kernel.py").read_text()
+
+
+def test_a_kind_from_outside_is_registered():
+    assert lookup("shift").name == "Shift" and lookup("ShiftConv").name == "Shift"
+    assert "Shift" in [cls.name for cls in registered()]
+
+
+def test_shift_counts_by_hand():
+    # Shift has no weights and does no MACs; PW has C*F weights and C*F MACs per output position
+    d = parse("Shift+PW")
+    assert sp.simplify(params(d) - S.C * S.F) == 0
+    assert sp.simplify(macs(d) - S.C * S.F * S.H * S.W) == 0
+    assert sp.simplify(params(parse("Shift"))) == 0
+    with_bn = sp.simplify(params(d, bn=True) - S.C * S.F)
+    assert with_bn == 2 * S.F, "BN follows the PW only: Shift has no weights, so no BN"
+
+
+def test_shift_field_by_brute_force():
+    # channel c belongs to group c // (C/9) and moves by offset (g // 3 - 1, g % 3 - 1); a PW output reads
+    # every channel, so its field is the union of the nine offsets (a 3 x 3 window) over all C channels
+    c = 18
+    offsets = {((ch // (c // 9)) // 3 - 1, (ch // (c // 9)) % 3 - 1) for ch in range(c)}
+    ys, xs = {o[0] for o in offsets}, {o[1] for o in offsets}
+    expected = (max(xs) - min(xs) + 1, max(ys) - min(ys) + 1, c)
+    d = parse("Shift+PW")
+    assert expected == (3, 3, 18)
+    assert tuple(field(d, {S.C: c, S.F: 36}).as_tuple()) == expected
+    assert propagate(d, {S.C: c, S.F: 36}) == (*expected, c)
+    assert field(parse("Shift")).c == 1  # alone, an output reads one channel
+
+
+def test_shift_needs_channels_in_k2_groups():
+    with pytest.raises(SkanalyzeError, match="k\\^2"):
+        parse("Shift+PW").validate({S.C: 10, S.F: 10})
+
+
+def test_registering_a_taken_alias_is_refused():
+    @dataclass(frozen=True, kw_only=True)
+    class Impostor(Kernel):
+        name: ClassVar[str] = "Impostor"
+        aliases: ClassVar[tuple[str, ...]] = ("Impostor", "DW")
+
+    with pytest.raises(SkanalyzeError, match="'dw' is already taken by DW"):
+        register_kernel(Impostor)
+    with pytest.raises(SkanalyzeError, match="unknown kernel"):
+        lookup("Impostor")
