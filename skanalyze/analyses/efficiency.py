@@ -342,7 +342,7 @@ def analyse(design: Design) -> Efficiency:
     )
 
 
-# -- greatest width for a budget ----------------------------------------------------------------
+# -- greatest width for a budget -----------------------------------------------------------------------
 def _alpha_subs(design: Design) -> dict:
     subs = (
         {S.F: S.alpha * S.C}
@@ -433,7 +433,7 @@ def _has_half_powers(expr: sp.Expr) -> bool:
     return any(p.base == S.C and not sp.sympify(p.exp).is_integer for p in expr.atoms(sp.Pow))
 
 
-# -- Theorem 1 over integers ----------------------------------------------------------------------
+# -- Theorem 1 over integers ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TheoremCheck:
     """Exhaustive check of Theorem 1 over integer group numbers: the cheapest full-field pairs."""
@@ -483,3 +483,75 @@ def theorem1_integers(design: Design, cs, fs=None) -> TheoremCheck:
                 on_b = [p for p, v in configs if opt.boundary.subs(v) is sp.true]
                 bad.append((cheapest[0], least, min(on_b) if on_b else None))
     return TheoremCheck(design, checked, on, tuple(bad))
+
+
+def _subs_all(expr, values):
+    return counting.canonical(expr.subs(values)) if isinstance(expr, sp.Basic) and values else expr
+
+
+# -- the report of `skanalyze efficiency` --------------------------------------------------------------
+def report_data(design: Design, values: dict) -> dict:
+    """Ratios, full-field condition, optimal groups and greatest width of one design."""
+    values = S.resolve(values)
+    if values:
+        design.validate(values)
+    eff = analyse(design)
+    opt = eff.optimum
+    data = {
+        "design": design.notation,
+        "param_ratio": _subs_all(eff.param_ratio, values),
+        "mac_ratio": _subs_all(eff.mac_ratio, values),
+        "full_condition": eff.full_condition.subs(values)
+        if values and hasattr(eff.full_condition, "subs")
+        else eff.full_condition,
+        "optimum": {
+            "status": opt.status,
+            "boundary": opt.boundary,
+            "boundary_ratio": _subs_all(opt.boundary_ratio, values)
+            if opt.boundary_ratio is not None
+            else None,
+            "groups": {str(g): _subs_all(v, values) for g, v in opt.groups.items()},
+            "params": _subs_all(opt.params, values) if opt.params is not None else None,
+            "ratio": _subs_all(opt.ratio, values) if opt.ratio is not None else None,
+            "valid_when": list(opt.valid_when),
+            "steps": list(opt.steps),
+        },
+    }
+    if design.uses_bottleneck:
+        data["bottleneck"] = design.bottleneck
+    try:
+        width = greatest_width(design)
+        data["width"] = {
+            "closed_form": width.width,
+            "equation": width.equation,
+            "groups": {str(g): v for g, v in width.groups.items()},
+            "relation": width.relation,
+            "least_params": width.least,
+        }
+    except SkanalyzeError as err:
+        data["width"] = {"error": str(err)}
+    return data
+
+
+def theorem1_report(design: Design, c_max: int) -> dict:
+    """Theorem 1 checked over integers for 2 <= C <= c_max and F in {C, 2C}."""
+    if c_max < 2 or c_max > 512:
+        raise SkanalyzeError(f"--integers (={c_max}) must be between 2 and 512")
+    out = {"c_max": c_max, "checked": 0, "on_boundary": 0, "counterexamples": []}
+    for c in range(2, c_max + 1):
+        check = theorem1_integers(design, [c], [c, 2 * c])
+        out["checked"] += check.checked
+        out["on_boundary"] += check.on_boundary
+        out["counterexamples"] += [
+            {"values": {str(k): int(v) for k, v in vals.items()}, "least_params": p, "least_on_boundary": q}
+            for vals, p, q in check.counterexamples
+        ]
+    return out
+
+
+def report(design: Design, values: dict, integers: int | None = None) -> dict:
+    """`skanalyze efficiency`: the efficiency data, with the integer check of Theorem 1 when asked."""
+    data = report_data(design, values)
+    if integers is not None:
+        data["theorem1_integers"] = theorem1_report(design, integers)
+    return data

@@ -14,8 +14,7 @@ functions), and skanalyze.nn.build_network builds the same network in torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from dataclasses import field as _option
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 from itertools import product
@@ -28,103 +27,7 @@ from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.exact import compile_exact, divisors
 from ..core.infofield import field, propagate
-
-SHORTCUTS = ("projection", "zero-pad", "none")
-STRIDE_AT = ("spatial", "first")  # which layer of the design strides in a down-sampling block
-WIDEN_AT = (
-    "plan",
-    "first",
-)  # which layer widens C -> 2C: the design's own plan, or its first width-changing layer
-GROUPS = ("fixed", "scale")  # group numbers fixed across stages, or doubled with the width
-
-
-@dataclass(frozen=True)
-class Layout:
-    """The network skeleton a design fills (defaults: the paper's Table 1 with ResNet-18's 2 blocks per stage)."""
-
-    # metadata: the command-line option of each field (skanalyze network derives its options from it)
-    input_size: int = _option(default=224, metadata={"help": "Input resolution H = W."})
-    in_channels: int = _option(default=3, metadata={"help": "Input channels."})
-    stem_kernel: int = _option(default=3, metadata={"help": "Stem conv kernel size (odd)."})
-    stem_stride: int = _option(default=2, metadata={"help": "Stem conv stride."})
-    stem_width: int | None = _option(
-        default=None, metadata={"help": "Fixed stem channels (default: width)."}
-    )  # None: the stem outputs `width` channels
-    maxpool: bool = _option(default=True, metadata={"help": "Max pool 3x3/2 after the stem."})
-    blocks: tuple = _option(  # blocks per stage: integers, or the symbol B
-        default=(2, 2, 2, 2),
-        metadata={"help": "Blocks per stage: 2,2,2,2 or 3,4,6,3 or B (symbolic).", "cli": "2,2,2,2"},
-    )
-    units: int = _option(default=1, metadata={"help": "Design units per block."})
-    stride_at: str = _option(default="spatial", metadata={"help": "spatial | first"})
-    widen_at: str = _option(default="plan", metadata={"help": "plan | first"})
-    shortcut: str = _option(default="projection", metadata={"help": "projection | zero-pad | none"})
-    bn: bool = _option(default=True, metadata={"help": "Count BN parameters."})  # BN counted (always built)
-    classifier: bool = _option(default=True, metadata={"help": "Count the FC classifier."})  # FC counted
-    classes: int = _option(default=1000, metadata={"help": "Classes of the FC classifier."})
-    groups: str = _option(default="fixed", metadata={"help": "fixed | scale (with the width)"})
-    bottleneck: sp.Expr | None = _option(  # overrides the design's K rule (an expression in C and F)
-        default=None, metadata={"help": "Bottleneck width K: F/4 (default), 6*C, 64, ...", "cli": None}
-    )
-
-    def __post_init__(self):
-        def positive(name, value, allow_symbol=False):
-            value = sp.sympify(value)
-            if allow_symbol and value.free_symbols:
-                return
-            if not (value.is_Integer and value > 0):
-                raise SkanalyzeError(f"layout {name} (={value}) must be a positive integer")
-
-        for name in ("input_size", "in_channels", "stem_kernel", "stem_stride", "units", "classes"):
-            positive(name, getattr(self, name))
-        if self.stem_width is not None:
-            positive("stem_width", self.stem_width)
-        if not self.blocks:
-            raise SkanalyzeError("layout needs at least one stage; e.g. --blocks 2,2,2,2")
-        for b in self.blocks:
-            positive("blocks per stage", b, allow_symbol=True)
-        for name, value, valid in (
-            ("shortcut", self.shortcut, SHORTCUTS),
-            ("stride-at", self.stride_at, STRIDE_AT),
-            ("widen-at", self.widen_at, WIDEN_AT),
-            ("groups", self.groups, GROUPS),
-        ):
-            if value not in valid:
-                raise SkanalyzeError(f"layout {name} {value!r} is unknown; valid: {', '.join(valid)}")
-        if self.stem_kernel % 2 == 0:
-            raise SkanalyzeError(f"layout stem kernel (={self.stem_kernel}) must be odd")
-        total = self.stem_stride * (2 if self.maxpool else 1) * 2 ** (len(self.blocks) - 1)
-        if self.input_size % total:
-            near = [
-                m for m in (self.input_size // total * total, (self.input_size // total + 1) * total) if m > 0
-            ]
-            raise SkanalyzeError(
-                f"input size {self.input_size} is not divisible by the layout's total stride {total}; "
-                f"use a multiple of {total} such as {' or '.join(map(str, near))}"
-            )
-
-    @property
-    def stages(self) -> int:
-        """Number of stages."""
-        return len(self.blocks)
-
-    @property
-    def symbolic_blocks(self) -> bool:
-        """True when the blocks per stage are symbols (B), so counts are polynomials in them."""
-        return any(isinstance(b, sp.Basic) and b.free_symbols for b in self.blocks)
-
-    def sizes(self) -> tuple[int, list[int]]:
-        """(stem output size, output size of each stage)."""
-        stem = self.input_size // self.stem_stride
-        size = stem // 2 if self.maxpool else stem
-        out = [size]
-        for _ in range(1, self.stages):
-            size //= 2
-            out.append(size)
-        return stem, out
-
-
-PAPER_LAYOUT = Layout()
+from .layout import PAPER_LAYOUT, Layout
 
 
 @dataclass(frozen=True)
@@ -228,7 +131,7 @@ def network(design: Design, layout: Layout = PAPER_LAYOUT) -> Network:
     return Network(design, layout, stem_width, stem_size, tuple(blocks), c_prev)
 
 
-# -- counting ----------------------------------------------------------------------------------------
+# -- counting ------------------------------------------------------------------------------------------
 def _unit_values(unit: Unit, extra: dict | None = None) -> dict:
     values = {S.C: unit.c_in, S.F: unit.c_out, S.H: unit.out_size, S.W: unit.out_size}
     if unit.design.uses_bottleneck:
@@ -387,7 +290,7 @@ def unit_values(net: Network, width: int, groups: dict | None = None) -> list[li
     return [[_unit_int_values(u, base) for u in block.units] for block in net.blocks]
 
 
-# -- network-level budgets ------------------------------------------------------------------------------
+# -- network-level budgets -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Widest:
     """The widest buildable network under a budget: its width, group numbers and exact counts."""
@@ -515,3 +418,73 @@ def _relaxed_total(net: Network, objective: str) -> sp.Expr:
             f"network budget needs concrete blocks per stage (got {net.layout.blocks}); e.g. --blocks 2,2,2,2"
         )
     return total
+
+
+# -- the report of `skanalyze network` -----------------------------------------------------------------
+def layout_dict(layout: Layout) -> dict:
+    """A layout as plain data (symbolic blocks and the bottleneck as strings)."""
+    out = asdict(layout)
+    out["blocks"] = [str(b) for b in layout.blocks]
+    out["bottleneck"] = None if layout.bottleneck is None else str(layout.bottleneck)
+    return out
+
+
+def report(
+    design: Design,
+    layout: Layout,
+    width: int | None,
+    budget: int | None,
+    values: dict,
+    *,
+    objective: str = "params",
+) -> tuple[dict, object]:
+    """`skanalyze network`: per-part counts at a width, or of the widest network under a budget.
+
+    Returns the data and the network whose counts it holds (at the width in the data)."""
+    if (width is None) == (budget is None):
+        raise SkanalyzeError(
+            "give either --width W (counts) or --budget P (the widest network), not both or neither"
+        )
+    groups = {k: int(v) for k, v in S.resolve(values).items() if k in design.group_symbols}
+    unknown = [str(k) for k in values if k not in design.group_symbols]
+    if unknown:
+        raise SkanalyzeError(
+            f"network substitutions {', '.join(unknown)} are not group numbers of {design.notation!r}; "
+            f"valid: {', '.join(map(str, design.group_symbols)) or 'none'}"
+        )
+    net = network(design, layout)
+    found = None
+    if budget is not None:
+        if layout.symbolic_blocks:
+            raise SkanalyzeError("a network budget needs concrete blocks per stage, e.g. --blocks 2,2,2,2")
+        fixed = net if not groups else network(design.subs_groups(groups), layout)
+        found = widest(fixed.design, layout, budget, objective)
+        width, groups = found.width, {**groups, **found.groups}
+        net = network(design.subs_groups(groups), layout) if groups else net
+        groups = {}
+    if width <= 0:
+        raise SkanalyzeError(f"--width (={width}) must be positive")
+    sym = counts(net, groups)
+    if layout.symbolic_blocks:
+        params = {k: v.subs(S.width, width) for k, v in sym.params.items()}
+        macs = {k: v.subs(S.width, width) for k, v in sym.macs.items()}
+    else:
+        params, macs = evaluate(net, width, groups)
+    data = {
+        "design": design.notation,
+        "width": width,
+        "layout": layout_dict(layout),
+        "params": {**params, "total": sum(params.values(), sp.Integer(0))},
+        "macs": {**macs, "total": sum(macs.values(), sp.Integer(0))},
+        "symbolic": {"params": sym.total_params, "macs": sym.total_macs},
+    }
+    if groups:
+        data["groups"] = {str(k): v for k, v in groups.items()}
+    if found is not None:
+        data["budget"] = {
+            "objective": objective,
+            "value": budget,
+            "widths_searched": found.widths_searched,
+            "groups": {str(k): int(v) for k, v in found.groups.items()},
+        }
+    return data, (net, groups)

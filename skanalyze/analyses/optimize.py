@@ -250,3 +250,32 @@ def _smallest_cost(design: Design, alpha: Fraction, objective: str, hw: int | No
         if found is not None:
             return f"{found.cost} (at C={c})"
     return "more than any width below 10^4"
+
+
+# -- the report of `skanalyze optimize` ----------------------------------------------------------------
+def report(design: Design, budget: int, alpha, objective: str = "params", hw: int | None = None) -> dict:
+    """`skanalyze optimize`: the continuous and the buildable optimum."""
+    result = optimize(design, budget, alpha, objective, hw)
+    b = result.buildable
+    buildable = {str(k): int(v) for k, v in b.values.items()}
+    buildable["params"] = b.params
+    if objective == "macs":
+        buildable["macs"] = b.cost
+    continuous = {
+        "width": float(result.continuous_width),
+        "exact": result.continuous_exact,
+        **{str(g): v for g, v in result.continuous_groups.items()},
+    }
+    if result.continuous_exact:
+        continuous["width_exact"] = result.continuous_width
+    return {
+        "design": design.notation,
+        "budget": budget,
+        "objective": objective,
+        "hw": hw,
+        "alpha": str(result.alpha),
+        "continuous": continuous,
+        "buildable": buildable,
+        "width_gap": float(result.width_gap),
+        "widths_searched": result.widths_searched,
+    }

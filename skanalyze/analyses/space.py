@@ -109,7 +109,7 @@ def alphabet(names=PAPER_ALPHABET) -> tuple[Letter, ...]:
     return tuple(out)
 
 
-# -- the abstract field ------------------------------------------------------------------------------
+# -- the abstract field --------------------------------------------------------------------------------
 # (x extent, y extent, channel state, footprint): extents 1, 3 or 5 (= more than 3); the footprint is
 # complete (every position of the extents' box), split (complementary halves across output channels) or
 # sparse (a segment).
@@ -234,7 +234,7 @@ def _show(state: State) -> str:
     return f"({ext(sx)}, {ext(sy)}, {'1' if c == ONE else 'C' if c == FULL else '<C'}{note})"
 
 
-# -- composition ------------------------------------------------------------------------------------
+# -- composition ---------------------------------------------------------------------------------------
 def repeated(chars: str, mode: str) -> str | None:
     """The repeated pattern the composition regex finds (None when the word is kept)."""
     m = re.fullmatch(PATTERN, chars) if mode == "fullmatch" else re.search(PATTERN, chars)
@@ -258,7 +258,7 @@ def primitive_count(a: int, n: int) -> int:
     return sum(_mobius(d) * a ** (n // d) for d in range(1, n + 1) if n % d == 0)
 
 
-# -- the bottleneck exception -------------------------------------------------------------------------
+# -- the bottleneck exception --------------------------------------------------------------------------
 SMALLEST_C = 4  # the least C whose bottleneck K = F/4 = C/4 is a whole channel
 DOMAIN = (
     "integers C >= 4, F = C, K = C/4 and group numbers >= 1 (proof over the reals: linear in each 1/g, so "
@@ -352,7 +352,7 @@ def bottleneck_saving(names: tuple[str, ...]) -> Saving:
     return Saving("undecided", diff)
 
 
-# -- the report -------------------------------------------------------------------------------------
+# -- the report ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Verdict:
     """What happened to one design: the stage where it was dropped (or None) and why."""
@@ -469,7 +469,7 @@ def _bottleneck_exception(word) -> Verdict | None:
     )
 
 
-# -- counting the space -------------------------------------------------------------------------------
+# -- counting the space --------------------------------------------------------------------------------
 def _dfa(letters):
     """The automaton made deterministic: states are frozensets of abstract states."""
     start = frozenset({START})
@@ -650,3 +650,35 @@ def compare_with_paper(reduction: Reduction) -> dict:
         paper[text] = v
     extra = [v for w, v in survivors.items() if w not in PAPER_FINAL]
     return {"paper": paper, "extra": extra}
+
+
+# -- the report of `skanalyze space` -------------------------------------------------------------------
+def explain_report(design_text: str, alphabet_names, mode: str) -> dict:
+    """`skanalyze space --explain`: why one design is kept or dropped."""
+    v = explain(design_text, alphabet_names, mode)
+    return {
+        "design": v.word,
+        "kept": v.kept,
+        "stage": v.stage,
+        "reason": v.reason,
+        "bottleneck": v.bottleneck,
+    }
+
+
+def report(alphabet_names, max_length: int, mode: str) -> dict:
+    """`skanalyze space`: stage table, survivors by family, comparison with the paper."""
+    red = reduce_space(alphabet_names or PAPER_ALPHABET, max_length, mode)
+    cmp = compare_with_paper(red)
+    return {
+        "alphabet": [x.name for x in red.alphabet],
+        "max_length": max_length,
+        "regex": mode,
+        "pattern": PATTERN,
+        "stages": [{"name": n, "kept": k} for n, k in red.stages()],
+        "per_length": list(red.per_length),
+        "survivors": [v.word for v in red.survivors],
+        "bottleneck_exception": [v.word for v in red.survivors if v.bottleneck],
+        "families": red.families,
+        "paper": {w: {"kept": v.kept, "stage": v.stage, "reason": v.reason} for w, v in cmp["paper"].items()},
+        "not_in_paper": [v.word for v in cmp["extra"]],
+    }

@@ -292,6 +292,9 @@ class Report:
     best: Assumptions
     best_count: int
     verdicts: tuple[Verdict, ...]
+    sets: int = 0  # assumption sets searched
+    tolerance_m: float = TOLERANCE_M  # a row is reproduced within this many millions
+    findings: tuple[str, ...] = ()  # the conclusions, computed from the verdicts
 
 
 def _distance_from_default(a: Assumptions) -> int:
@@ -340,7 +343,8 @@ def analyse() -> Report:
                 cause,
             )
         )
-    return Report(best, scores[best], tuple(verdicts))
+    report = Report(best, scores[best], tuple(verdicts), len(sets))
+    return replace(report, findings=tuple(findings(report)))
 
 
 def _describe_option(key: str, value) -> str:
@@ -402,7 +406,7 @@ def _alternative_bottleneck(row: Row) -> str:
     )
 
 
-# -- data ---------------------------------------------------------------------------------------------
+# -- data ----------------------------------------------------------------------------------------------
 def rows_json(report: Report) -> list[dict]:
     """`skanalyze tables --json`: one object per row."""
     out = []

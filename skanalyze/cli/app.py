@@ -151,12 +151,12 @@ def efficiency(
     shuffle: ShuffleOpt = None,
 ) -> None:
     """Ratios to the standard conv, full-field condition, optimal groups (Theorem 1), greatest width."""
-    from ..analyses import reports
+    from ..analyses.efficiency import report as efficiency_report
     from ..render import check_format, render
 
     check_format("efficiency", fmt)
     _, vals = _split_args(values, subs)
-    data = reports.efficiency(_design(design, bottleneck, shuffle), vals, integers)
+    data = efficiency_report(_design(design, bottleneck, shuffle), vals, integers)
     typer.echo(render("efficiency", data, fmt), nl=False)
 
 
@@ -172,13 +172,13 @@ def optimize(
     shuffle: ShuffleOpt = None,
 ) -> None:
     """The widest layer a budget buys: continuous optimum and the exact buildable integers."""
-    from ..analyses import reports
+    from ..analyses.optimize import report as optimize_report
     from ..render import render
     from .parsing import parse_alpha, parse_budget
 
     d = _design(design, bottleneck, shuffle)
     objective = "macs" if macs else "params"
-    data = reports.optimize(d, parse_budget(budget), parse_alpha(alpha), objective, hw)
+    data = optimize_report(d, parse_budget(budget), parse_alpha(alpha), objective, hw)
     typer.echo(render("optimize", data, "json" if json_out else "pretty"), nl=False)
 
 
@@ -228,6 +228,7 @@ def field(
 ) -> None:
     """The information field (x, y, c) of a design, its full-field condition, and optionally the measured field."""
     from ..analyses import reports
+    from ..core.infofield import report as field_report
     from ..render import render
     from . import checks
 
@@ -237,7 +238,7 @@ def field(
     if measure:
         reports.require_values(d, vals, "field --measure")
         checks.guard_design(d, vals, max_memory, f"field --measure {d.notation!r}")
-    data = reports.field_data(d, vals)
+    data = field_report(d, vals)
     if measure:
         checks.measure_field(data, d, vals, max_memory)
     typer.echo(render("field", data, "json" if json_out else "pretty"), nl=False)
@@ -261,7 +262,7 @@ def space(
     json_out: JsonOpt = False,
 ) -> None:
     """The design space reduced in three stages (composition, performance, efficiency), counted and explained."""
-    from ..analyses import reports
+    from ..analyses import space as space_report
     from ..analyses.space import PAPER_ALPHABET, full_vocabulary
     from ..render import render
 
@@ -274,9 +275,11 @@ def space(
     )
     fmt = "json" if json_out else "pretty"
     if explain is not None:
-        typer.echo(render("explain", reports.explain(explain, names, regex), fmt), nl=False)
+        typer.echo(render("explain", space_report.explain_report(explain, names, regex), fmt), nl=False)
         return
-    typer.echo(render("space", reports.space_data(names or PAPER_ALPHABET, max_length, regex), fmt), nl=False)
+    typer.echo(
+        render("space", space_report.report(names or PAPER_ALPHABET, max_length, regex), fmt), nl=False
+    )
 
 
 @app.command()
@@ -298,7 +301,7 @@ def _layout_options(command):
     with the Layout they make as ``layout=``: the options are derived from the dataclass, never mirrored."""
     from dataclasses import MISSING, fields
 
-    from ..analyses.network import Layout
+    from ..analyses.layout import Layout
     from .parsing import parse_blocks
 
     own = [p for name, p in inspect.signature(command, eval_str=True).parameters.items() if name != "layout"]
@@ -356,13 +359,13 @@ def network(
     layout=None,
 ) -> None:
     """A design in the paper's Table 1 layout: per-stage and total params and MACs, or the widest under a budget."""
-    from ..analyses import reports
+    from ..analyses.network import report as network_report
     from ..render import render
     from . import checks
     from .parsing import parse_budget
 
     _, vals = _split_args(values, subs)
-    data, (net, groups) = reports.network_data(
+    data, (net, groups) = network_report(
         _design(design),
         layout,
         width,

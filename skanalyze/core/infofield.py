@@ -65,7 +65,7 @@ class Field:
         return tuple(sp.sympify(e).subs(values) for e in self.as_tuple())
 
 
-# -- spatial ---------------------------------------------------------------------------
+# -- spatial -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Spatial:
     """The spatial part of a field map: extents and the total stride (jump) so far.
@@ -98,7 +98,7 @@ def spatial(layers) -> Spatial:
     return reduce(Spatial.then, (spatial_of(lay) for lay in layers), Spatial())
 
 
-# -- channels: the digit algebra -----------------------------------------------------------
+# -- channels: the digit algebra -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Digit:
     radix: sp.Expr
@@ -245,7 +245,7 @@ def _channel_pieces(layers, c_in) -> tuple[list[tuple[tuple[sp.Basic, ...], sp.E
     return pieces, all(br.aligned for br in branches), nesting
 
 
-# -- relations in a readable normal form -----------------------------------------------------
+# -- relations in a readable normal form ---------------------------------------------------------------
 def normalize(rel: sp.Basic) -> sp.Basic:
     """Rewrite a relation between positive expressions without fractions: N <= C/M -> M*N <= C."""
     if isinstance(rel, (sp.And, sp.Or, sp.Not)):
@@ -368,7 +368,7 @@ def standard_field(k=3) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     return (sp.sympify(k), sp.sympify(k), S.C)
 
 
-# -- numeric propagation (exact for any sizes) ------------------------------------------------
+# -- numeric propagation (exact for any sizes) ---------------------------------------------------------
 def propagate(design: Design, values: dict) -> tuple[int, int, int, int]:
     """Exact field at concrete sizes by following channel sets: (x, y, c_min, c_max).
 
@@ -410,7 +410,7 @@ def _propagate_op(sets: list[int], op: tuple) -> list[int]:
     return [sets[(p % g) * per + p // g] for p in range(width)]
 
 
-# -- exact footprints (integer sizes) ----------------------------------------------------------------
+# -- exact footprints (integer sizes) ------------------------------------------------------------------
 @dataclass(frozen=True)
 class Footprint:
     """The exact receptive field of every output channel: extents, channels and spatial positions (min/max)."""
@@ -454,3 +454,25 @@ def footprint(design: Design, values: dict) -> Footprint:
     return Footprint(
         max(xs) - min(xs) + 1, max(ys) - min(ys) + 1, min(chans), max(chans), min(pos), max(pos), covers
     )
+
+
+# -- the report of `skanalyze field` -------------------------------------------------------------------
+def report(design: Design, values: dict) -> dict:
+    """`skanalyze field`: symbolic field, full-field condition and the per-layer trace."""
+    f = field(design, values)
+    k = next((kern.k for kern in design.kernels if kern.spatial), 3)
+    data = {
+        "design": design.notation,
+        "field": list(f.as_tuple()),
+        "condition": f.full_condition,
+        "standard": list(standard_field(k)),
+        "trace": [{"layer": lay.kernel.notation(), "field": list(fl)} for lay, fl in trace(design, values)],
+    }
+    if not f.uniform:
+        data["c_max"] = f.c_max
+    if f.nesting:
+        data["exact_when"] = [{"where": where, "integers": list(ratios)} for where, ratios in f.nesting]
+    if values:
+        data["subs"] = {str(k_): v for k_, v in values.items()}
+        data["aligned"] = f.aligned
+    return data

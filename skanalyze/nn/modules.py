@@ -217,7 +217,7 @@ def dense_lines(module: tnn.Module) -> tnn.Module:
     return module
 
 
-# -- the builder registry -----------------------------------------------------------------------------
+# -- the builder registry ------------------------------------------------------------------------------
 Builder = Callable[[Kernel, int, int], tnn.Module]
 BUILDERS: dict[type[Kernel], Builder] = {}
 
@@ -289,7 +289,7 @@ def line_layer(kernel: Line, c_in: int, c_out: int) -> tnn.Module:
     return LineModule(kernel, c_in, c_out)
 
 
-# -- designs ------------------------------------------------------------------------------------------
+# -- designs -------------------------------------------------------------------------------------------
 def concrete_layers(design: Design, values: dict) -> list[Layer]:
     """The design's layers with every symbol replaced by an integer (validated)."""
     design.validate(values)

@@ -170,7 +170,7 @@ def build_model(p: Plan, config: Config) -> tnn.Module:
     return dense_lines(build_network(network(design, config.layout()), p.width, groups))
 
 
-# -- one run ---------------------------------------------------------------------------------------------
+# -- one run -------------------------------------------------------------------------------------------
 class RunFailed(Exception):
     """A run stopped on purpose (a NaN loss)."""
 
@@ -327,7 +327,7 @@ def evaluate(
     return correct / len(x), loss / len(x)
 
 
-# -- the experiment ---------------------------------------------------------------------------------------
+# -- the experiment ------------------------------------------------------------------------------------
 def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
     """Plan, train every unfinished (design, seed) run, and summarise all of them."""
     device = pick_device(config.device)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..analyses.tables import OTHER_SET, REPRODUCED, TOLERANCE_M, Report, all_assumptions, findings
 from .text import compare_cells, millions
 
 
@@ -17,9 +16,9 @@ def compare(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def tables(report: Report) -> str:
-    """docs/paper-tables.md (generated; tests/test_tables.py keeps it current)."""
-    total = sum(1 for _ in all_assumptions())
+def tables(report) -> str:
+    """docs/paper-tables.md from an analyses.tables.Report (generated; tests/test_tables.py keeps it current)."""
+    total = report.sets
     out = [
         "# The paper's Tables 2-4, row by row",
         "",
@@ -48,7 +47,7 @@ def tables(report: Report) -> str:
         "(units per block) x 4 stages x B (stem and FC), e.g. 98 = 2 + 3 x 1 x 4 x 8. Stated settings stay fixed:",
         "ResNet's bottleneck 1:4, ResNeXt's cardinality 16 and 1:2, ShuffleNet's 4 groups, K = F/4 for the",
         "paper's bottleneck designs. A row is *reproduced* when the count is within the paper's rounding",
-        f"(|count - reported| <= {TOLERANCE_M} M).",
+        f"(|count - reported| <= {report.tolerance_m} M).",
         "",
         "## The best single assumption set",
         "",
@@ -69,18 +68,18 @@ def tables(report: Report) -> str:
     out += ["", "## Why each verdict", ""]
     for v in report.verdicts:
         head = f"- **T{v.row.table} {v.row.label}, width {v.row.width}** ({v.row.params_m} M): {v.verdict}."
-        if v.verdict == REPRODUCED:
+        if v.reproduced:
             head += (
                 f" Under the best set: {millions(v.best)} M; {v.reproducing} of {total} sets reproduce it."
             )
-        elif v.verdict == OTHER_SET:
+        elif v.reproducing:
             head += f" Not under the best set ({millions(v.best)} M), but {v.cause} ({v.reproducing} sets in all)."
         else:
             head += f" {v.cause[0].upper() + v.cause[1:]}."
         out.append(head)
     out += (
         ["", "## What the arithmetic says", ""]
-        + [f"* {line}" for line in findings(report)]
+        + [f"* {line}" for line in report.findings]
         + [
             "",
             "Where a row is reproduced only under a different set than the best one, the paper most",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..analyses.tables import REPRODUCED, TOLERANCE_M, Report, all_assumptions
 from .expr import block, expr, pretty
 from .expr import text as one_line
 
@@ -316,12 +315,11 @@ def millions(value) -> str:
     return f"{value / 1e6:.2f}" if isinstance(value, int) else "—"
 
 
-def tables(report: Report, style: str = "pretty") -> str:
-    """`skanalyze tables`: the row-by-row report."""
-    total = sum(1 for _ in all_assumptions())
+def tables(report, style: str = "pretty") -> str:
+    """`skanalyze tables`: the row-by-row report (an analyses.tables.Report)."""
     lines = [
-        f"The paper's Tables 2-4 under skanalyze's network model ({total} assumption sets searched; "
-        f"reproduced = within {TOLERANCE_M} M).",
+        f"The paper's Tables 2-4 under skanalyze's network model ({report.sets} assumption sets searched; "
+        f"reproduced = within {report.tolerance_m} M).",
         f"Best single assumption set ({report.best_count} of {len(report.verdicts)} rows): {report.best.describe()}.",
         "",
         f"{'table':<6}{'network unit':<30}{'width':>6}{'paper M':>9}{'default':>9}{'best set':>10}  verdict",
@@ -333,7 +331,7 @@ def tables(report: Report, style: str = "pretty") -> str:
         )
     lines.append("")
     for v in report.verdicts:
-        if v.verdict != REPRODUCED:
+        if not v.reproduced:
             lines.append(f"T{v.row.table} {v.row.label} w{v.row.width}: {v.verdict}: {v.cause}")
     return "\n".join(lines) + "\n"
 
