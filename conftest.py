@@ -6,13 +6,13 @@
 import importlib.util
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
-TORCH_ONLY = {"nn.py", "train.py"}
+TORCH_ONLY = {"modules.py", "measure.py", "networks.py", "train.py", "importer.py"}  # in skanalyze/nn/
 REASON = "torch is not installed: pip install 'skanalyze[torch]'"
 
 
 def pytest_ignore_collect(collection_path, config):
     """Skip collecting the doctests of modules that import torch when torch is absent."""
-    if not HAS_TORCH and collection_path.name in TORCH_ONLY and collection_path.parent.name == "skanalyze":
+    if not HAS_TORCH and collection_path.name in TORCH_ONLY and collection_path.parent.name == "nn":
         return True
     return None
 
