@@ -19,6 +19,7 @@ _PUBLIC = {
     "macs_at": "core.counting",
     "field": "core.infofield",
     "SkanalyzeError": "core.errors",
+    "from_module": "nn.importer",
 }
 __all__ = sorted(_PUBLIC)
 

@@ -483,6 +483,40 @@ def compare(
 
 
 @app.command()
+def model(
+    target: Annotated[
+        str,
+        typer.Argument(help="FILE.py:NAME or package.module:NAME: an nn.Module or a function returning one."),
+    ],
+    input_shape: Annotated[str, typer.Option("--input", help="Input shape N x C x H x W.")] = "1x3x224x224",
+    fmt: Annotated[str, typer.Option("--format", help="pretty | json | csv")] = "pretty",
+    json_out: JsonOpt = False,
+    csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV: one row per layer.")] = False,
+) -> None:
+    """Read your own PyTorch model in the notation: per-layer params and MACs, design units and their fields."""
+    from . import checks, targets
+
+    if json_out and csv_out:
+        raise SkanalyzeError("--json and --csv contradict each other; give one (or --format json|csv)")
+    if (json_out or csv_out) and fmt != "pretty":
+        raise SkanalyzeError(
+            f"--format {fmt} and --{'json' if json_out else 'csv'} contradict each other; give one"
+        )
+    fmt = "json" if json_out else "csv" if csv_out else fmt
+    if fmt not in ("pretty", "json", "csv"):
+        raise SkanalyzeError(f"format {fmt!r} is unknown; valid: pretty, json, csv")
+    shape = targets.parse_input(input_shape)
+    checks.need_torch("model")
+    from torch import nn as tnn
+
+    from ..nn import importer
+    from ..render import render
+
+    data = importer.report(importer.from_module(targets.load(target, tnn.Module), shape), target)
+    typer.echo(render("model", data, fmt), nl=False)
+
+
+@app.command()
 def designs() -> None:
     """List the catalog: each design's name, notation and description."""
     from ..analyses import reports

@@ -27,6 +27,7 @@ _PUBLIC = {
     "verify": "measure",
     "build_network": "networks",
     "network_counts": "networks",
+    "from_module": "importer",
     "Block": "networks",
     "ZeroPadShortcut": "networks",
 }

@@ -9,6 +9,7 @@ json      render.json            every report: the data as it is (compare: its r
 latex     render.latex           formulas, efficiency
 python    render.python          formulas
 markdown  render.markdown        compare, tables
+csv       render.csv             model
 ========  =====================  =============================================
 
 :func:`render` picks the printer; a report a format has no printer for is a one-line error
@@ -18,7 +19,7 @@ naming the formats that have one. The plots (render.plots) are the only importer
 from __future__ import annotations
 
 from ..core.errors import SkanalyzeError
-from . import json, latex, markdown, python, text
+from . import csv, json, latex, markdown, python, text
 
 PRINTERS = {
     "pretty": (text, {"style": "pretty"}),
@@ -26,8 +27,9 @@ PRINTERS = {
     "latex": (latex, {}),
     "python": (python, {}),
     "markdown": (markdown, {}),
+    "csv": (csv, {}),
 }
-FORMATS = ("pretty", "text", "latex", "python", "json", "markdown")
+FORMATS = ("pretty", "text", "latex", "python", "json", "markdown", "csv")
 
 
 def formats_for(report: str) -> tuple[str, ...]:

@@ -368,3 +368,58 @@ def training(summary: dict, style: str = "pretty") -> str:
     )
     lines.append(f"verdict: {summary['verdict']}")
     return "\n".join(lines) + "\n"
+
+
+def model(data: dict, style: str = "pretty") -> str:
+    """`skanalyze model`: the per-layer table, the design units, unmodelled parameters and the totals."""
+    layers = data["layers"]
+    head = ("layer", "notation", "input", "output", "params", "MACs", "MACs %", "unit")
+    rows = [
+        (
+            r["name"] or "(the model)",
+            r["notation"],
+            "x".join(map(str, r["input"])),
+            "x".join(map(str, r["output"])),
+            f"{r['params']:,}",
+            f"{r['macs']:,}",
+            f"{100 * r['macs_share']:.1f}",
+            r["unit"] or "",
+        )
+        for r in layers
+    ]
+    widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(len(head))]
+    right = {4, 5, 6}
+
+    def line(cells):
+        return "  ".join(
+            str(c).rjust(w) if i in right else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    t = data["totals"]
+    out = [
+        f"{data['model']}: input {'x'.join(map(str, data['input']))} (traced on {data['traced_on']} tensors)",
+        "",
+    ]
+    out += [line(head), *(line(r) for r in rows), ""]
+    out.append(f"design units ({len(data['units'])}):")
+    uw = max(len(u["name"]) for u in data["units"])
+    nw = max(len(u["notation"]) for u in data["units"])
+    for u in data["units"]:
+        field = "(" + ", ".join(map(str, u["field"])) + ")" if u["field"] else "—"
+        flags = ", ".join(f for f, on in (("residual", u["residual"]), ("shortcut", u["shortcut"])) if on)
+        extra = "; ".join(x for x in (flags, u["note"]) if x)
+        out.append(
+            f"  {u['name'].ljust(uw)}  {u['notation'].ljust(nw)}  {u['c_in']}->{u['c_out']}  field {field}"
+            + (f"  ({extra})" if extra else "")
+        )
+    if data["unmodelled"]:
+        out.append("")
+        out.append("not modelled (parameters counted in the total):")
+        out += [f"  {u['name']}: {u['params']:,}" for u in data["unmodelled"]]
+    out += [
+        "",
+        f"total: {t['params']:,} params, {t['macs']:,} MACs ({t['flops']:,} FLOPs)",
+        data["convention"],
+    ]
+    return "\n".join(out) + "\n"

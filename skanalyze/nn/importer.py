@@ -1,0 +1,469 @@
+"""Bring your own model: trace an ``nn.Module`` and read it in the notation, layer by layer and unit by unit.
+
+The model runs once on meta tensors (``torch.func.functional_call`` with every parameter and buffer
+replaced by a meta tensor of the same shape, so nothing is computed and the user's module is never
+modified: hooks and the function mode live only during the call, also after an exception). A model whose
+forward needs real values (data-dependent control flow) is run once on zeros instead.
+
+Recorded: every convolution (``conv2d``, functional or in a module), linear layer, batch norm, channel
+shuffle (a transpose of dimensions 1 and 2 of a 5-D view that splits the channels) and residual addition,
+with the module that ran it. Each conv becomes a kernel of the notation (groups = 1, 1x1: PW; groups = 1:
+Conv; groups = C_in = C_out: DW; 1x1 grouped: PWGConv(g); grouped: GConv(g)), with stride, dilation and
+padding. Convs on one data path inside one block (the deepest module with two or more of them that is
+not a container) form a design unit; a conv that starts from the block's input beside that path is a
+shortcut. Parameters of anything else are listed by module, never dropped.
+
+Counts (the convention of docs/model.md, applied to a whole model): params are every parameter
+(conv weights and biases, BN's weight and bias, linear weights and biases, anything unmodelled), so the
+total is ``sum(p.numel())``; MACs are the multiply-accumulates of convolutions and linear layers for the
+given input (batch included), so FLOPs = 2 x MACs is FlopCounterMode's total for models made of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+import torch
+from torch import nn as tnn
+from torch.overrides import TorchFunctionMode
+
+from ..core import symbols as S
+from ..core.design import Design
+from ..core.errors import SkanalyzeError
+from ..core.infofield import field as info_field
+from ..core.kernels import DW, PW, Conv, GConv, Kernel, PWGConv, Shuffle
+
+CONTAINERS = (tnn.Sequential, tnn.ModuleList, tnn.ModuleDict)
+PLANS = ("auto", "early", "keep", "bottleneck")
+
+
+@dataclass
+class Layer:
+    """One recorded layer: where it ran, what it is in the notation, its shapes and exact counts."""
+
+    name: str
+    kind: str  # conv | linear | bn | shuffle | add | other
+    notation: str
+    in_shape: tuple
+    out_shape: tuple
+    params: int
+    macs: int
+    kernel: Kernel | None = None
+    bias: int = 0
+    unit: str | None = None
+    source: int | None = None  # index of the layer whose output this one reads (None: the model's input)
+    index: int = 0
+
+
+@dataclass
+class Unit:
+    """A design unit: the kernels on one data path of a block, in the notation, with its field."""
+
+    name: str
+    notation: str
+    layers: list[int]
+    c_in: int
+    c_out: int
+    residual: bool = False
+    shortcut: bool = False
+    field: tuple | None = None
+    note: str = ""
+
+
+@dataclass
+class Model:
+    """A traced model: its layers, units, unmodelled parameters and totals."""
+
+    input_size: tuple
+    layers: list[Layer]
+    units: list[Unit]
+    unmodelled: list[tuple[str, int]] = field(default_factory=list)
+    traced_on: str = "meta"
+
+    @property
+    def params(self) -> int:
+        """Every parameter, counted once."""
+        return sum(lay.params for lay in self.layers) + sum(p for _, p in self.unmodelled)
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of the convolutions and linear layers."""
+        return sum(lay.macs for lay in self.layers)
+
+
+# -- conv -> kernel ---------------------------------------------------------------------------------------
+def conv_kernel(c_in: int, c_out: int, k: tuple, stride: tuple, padding: tuple, dilation: tuple, groups: int):
+    """The kernel of the notation for a Conv2d's settings, or None when the notation has none (a non-square
+    or even kernel, unequal strides, dilations or paddings)."""
+    if len({*k}) != 1 or len({*stride}) != 1 or len({*dilation}) != 1 or len({*padding}) != 1:
+        return None
+    k, s, d, p = int(k[0]), int(stride[0]), int(dilation[0]), int(padding[0])
+    if k % 2 == 0:
+        return None
+    opts = {"s": s, "d": d, "p": None if p == d * (k - 1) // 2 else p}
+    if groups == 1:
+        return PW(**opts) if k == 1 else Conv(k=k, **opts)
+    if groups == c_in == c_out:
+        return DW(k=k, **opts)
+    return PWGConv(g=groups, **opts) if k == 1 else GConv(g=groups, k=k, **opts)
+
+
+def _pair(value) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+# -- tracing ---------------------------------------------------------------------------------------------
+class _Recorder(TorchFunctionMode):
+    """Records convs, linears, batch norms, shuffles and additions with the module that ran them."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = [""]
+        self.events: list[dict] = []
+        self.origin: dict[int, int | None] = {}  # id(tensor) -> index of the event that produced it
+        self.alive: list = []  # keep traced tensors alive, so their ids stay unique
+        self.views: dict[int, int] = {}  # id(5-D view) -> groups, for shuffle detection
+
+    def _source(self, tensor) -> int | None:
+        return self.origin.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        first = next((a for a in args if isinstance(a, torch.Tensor)), None)
+        source = self._source(first)
+        name = self.stack[-1]
+        event = None
+        if func in (torch.conv2d, tnn.functional.conv2d):
+            x, w = args[0], args[1]
+            params = dict(zip(("bias", "stride", "padding", "dilation", "groups"), args[2:], strict=False))
+            params.update(kwargs)
+            event = {"kind": "conv", "input": tuple(x.shape), "weight": tuple(w.shape), **params}
+        elif func in (tnn.functional.linear, torch._C._nn.linear):
+            event = {"kind": "linear", "input": tuple(args[0].shape), "weight": tuple(args[1].shape)}
+        elif func in (tnn.functional.batch_norm, torch.batch_norm):
+            event = {"kind": "bn", "input": tuple(args[0].shape)}
+        elif func in (torch.Tensor.view, torch.Tensor.reshape, torch.reshape) and first is not None:
+            shape = tuple(out.shape)
+            if first.dim() == 4 and len(shape) == 5 and shape[1] * shape[2] == first.shape[1]:
+                self.views[id(out)] = shape[1]
+        elif func in (torch.Tensor.transpose, torch.transpose) and id(first) in self.views:
+            dims = sorted(int(a) % 5 for a in args[1:3])
+            if dims == [1, 2]:
+                b, g, per, h, w = first.shape
+                event = {"kind": "shuffle", "input": (b, g * per, h, w), "groups": self.views[id(first)]}
+        elif func in (
+            torch.add,
+            torch.Tensor.add,
+            torch.Tensor.__add__,
+            torch.Tensor.add_,
+            torch.Tensor.__iadd__,
+        ):
+            tensors = [a for a in args if isinstance(a, torch.Tensor)]
+            if len(tensors) == 2 and tensors[0].shape == tensors[1].shape and tensors[0].dim() == 4:
+                event = {
+                    "kind": "add",
+                    "input": tuple(tensors[0].shape),
+                    "sources": [self._source(t) for t in tensors],
+                }
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        if event is not None:
+            event.update(name=name, source=source)
+            event.setdefault("output", event["input"] if event["kind"] == "shuffle" else tuple(outs[0].shape))
+            self.events.append(event)
+            mark = len(self.events) - 1 if event["kind"] in ("conv", "linear", "shuffle") else source
+        else:
+            mark = source
+        for o in outs:
+            if isinstance(o, torch.Tensor):
+                self.alive.append(o)
+                self.origin[id(o)] = mark
+                if id(first) in self.views and id(o) not in self.views and event is None and o.dim() == 5:
+                    self.views[id(o)] = self.views[id(first)]  # .contiguous() of the split view
+        return out
+
+
+def _trace(model: tnn.Module, shape: tuple, device: str) -> list[dict]:
+    recorder = _Recorder()
+
+    def enter(name):
+        def hook(module, args):
+            recorder.stack.append(name)
+
+        return hook
+
+    def leave(module, args, output):
+        recorder.stack.pop()
+
+    handles = []
+    for name, module in model.named_modules():
+        handles.append(module.register_forward_pre_hook(enter(name)))
+        handles.append(module.register_forward_hook(leave))
+    try:
+        if device == "meta":
+            state = {k: torch.empty_like(v, device="meta") for k, v in model.named_parameters()}
+            state |= {k: torch.empty_like(v, device="meta") for k, v in model.named_buffers()}
+            x = torch.zeros(shape, device="meta")
+            with recorder, torch.no_grad():
+                torch.func.functional_call(model, state, (x,), strict=False, tie_weights=True)
+        else:
+            with recorder, torch.no_grad():
+                model(torch.zeros(shape))
+    finally:
+        for h in handles:
+            h.remove()
+    return recorder.events
+
+
+def trace(model: tnn.Module, shape: tuple) -> tuple[list[dict], str]:
+    """The recorded events of one forward pass (on meta tensors, else on zeros) and which it was."""
+    try:
+        return _trace(model, shape, "meta"), "meta"
+    except Exception:  # a forward that needs real values: run it once on zeros
+        try:
+            return _trace(model, shape, "cpu"), "zeros"
+        except Exception as err:
+            text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise SkanalyzeError(
+                f"the model rejects an input of shape {'x'.join(map(str, shape))}: {text}"
+            ) from None
+
+
+# -- layers and units ------------------------------------------------------------------------------------
+def _layers(model: tnn.Module, events: list[dict]) -> tuple[list[Layer], list[tuple[str, int]]]:
+    modules = dict(model.named_modules())
+    counted: set[int] = set()  # ids of the parameters the layers count
+    seen: set[int] = set()  # modules whose parameters are counted (a shared module runs twice)
+    layers: list[Layer] = []
+    index_of: dict[int, int] = {}
+    for i, ev in enumerate(events):
+        module = modules.get(ev["name"])
+        own = list(module.parameters(recurse=False)) if module is not None else []
+        if ev["kind"] == "conv":
+            c_out, c_in_g, kh, kw = ev["weight"]
+            groups = int(ev.get("groups", 1))
+            c_in = c_in_g * groups
+            kernel = conv_kernel(
+                c_in,
+                c_out,
+                (kh, kw),
+                _pair(ev.get("stride", 1)),
+                _pair(ev.get("padding", 0)),
+                _pair(ev.get("dilation", 1)),
+                groups,
+            )
+            positions = ev["output"][0] * ev["output"][2] * ev["output"][3]
+            if kernel is not None:
+                weights = int(kernel.params(c_in, c_out))
+                macs = int(kernel.macs_per_position(c_in, c_out)) * positions
+                notation = kernel.notation()
+            else:
+                weights = c_out * c_in_g * kh * kw
+                macs = weights * positions
+                notation = f"conv {kh}x{kw} (not in the notation)"
+            bias = c_out if ev.get("bias") is not None else 0
+            lay = Layer(
+                ev["name"], "conv", notation, ev["input"], ev["output"], weights + bias, macs, kernel, bias
+            )
+        elif ev["kind"] == "linear":
+            f_out, f_in = ev["weight"]
+            rows = 1
+            for d in ev["input"][:-1]:
+                rows *= d
+            has_bias = any(p.dim() == 1 for p in own)
+            lay = Layer(
+                ev["name"],
+                "linear",
+                f"FC({f_in}->{f_out})",
+                ev["input"],
+                ev["output"],
+                f_in * f_out + (f_out if has_bias else 0),
+                f_in * f_out * rows,
+            )
+        elif ev["kind"] == "bn":
+            lay = Layer(ev["name"], "bn", "BN", ev["input"], ev["output"], sum(p.numel() for p in own), 0)
+        elif ev["kind"] == "shuffle":
+            g = ev["groups"]
+            lay = Layer(ev["name"], "shuffle", f"Shuffle({g})", ev["input"], ev["output"], 0, 0, Shuffle(g=g))
+        else:  # add
+            lay = Layer(ev["name"], "add", "add", ev["input"], ev["output"], 0, 0)
+        if ev["kind"] in ("conv", "linear", "bn"):
+            if module is None or id(module) in seen:  # a shared module run again: its parameters count once
+                lay.params, lay.bias = 0, 0
+            else:
+                seen.add(id(module))
+                counted |= {id(p) for p in module.parameters(recurse=False)}
+        lay.source = index_of.get(ev["source"]) if ev["source"] is not None else None
+        lay.index = len(layers)
+        index_of[i] = lay.index
+        layers.append(lay)
+    unmodelled = []
+    for name, module in model.named_modules():
+        rest = [p for p in module.parameters(recurse=False) if id(p) not in counted]
+        if rest:
+            unmodelled.append((name or "(the model)", sum(p.numel() for p in rest)))
+            counted |= {id(p) for p in rest}
+    return layers, unmodelled
+
+
+def _block_of(name: str, modules: dict, counts: dict) -> str | None:
+    """The deepest ancestor (not a container, not the model) with two or more kernel layers."""
+    parts = name.split(".")
+    for depth in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:depth])
+        if counts.get(prefix, 0) >= 2 and not isinstance(modules.get(prefix), CONTAINERS):
+            return prefix
+    return None
+
+
+def _design_for(kernels: list[Kernel], widths: list[tuple[int, int]]) -> tuple[Design | None, dict]:
+    """A design in the notation whose channel plan reproduces the traced widths (None if none does)."""
+    c_in, c_out = widths[0][0], widths[-1][1]
+    inner = sorted({w for pair in widths for w in pair} - {c_in, c_out}) or [c_out]
+    for plan in PLANS:
+        for k in inner:
+            for shuffles in ("auto", "none"):  # auto (the default) when it inserts no shuffle the model lacks
+                try:
+                    design = Design(tuple(kernels), bottleneck=sp.Integer(k), plan=plan, shuffles=shuffles)
+                    values = {S.C: c_in, S.F: c_out}
+                    if design.uses_bottleneck:
+                        values[S.K] = k
+                    got = [(int(lay.c_in), int(lay.c_out)) for lay in design.at(values)]
+                except SkanalyzeError:
+                    continue
+                if got == widths and len(design.layers) == len(kernels):
+                    return design, values
+    return None, {}
+
+
+def _units(model: tnn.Module, layers: list[Layer]) -> list[Unit]:
+    modules = dict(model.named_modules())
+    kernels = [lay for lay in layers if lay.kernel is not None]
+    counts: dict[str, int] = {}
+    for lay in kernels:
+        parts = lay.name.split(".")
+        for depth in range(1, len(parts)):
+            prefix = ".".join(parts[:depth])
+            counts[prefix] = counts.get(prefix, 0) + 1
+    groups: dict[str, list[Layer]] = {}
+    for lay in kernels:
+        block = _block_of(lay.name, modules, counts) or lay.name
+        groups.setdefault(block, []).append(lay)
+    # the data path of each layer: which recorded kernel layer feeds it (through BN, activations, ...)
+    feeds: dict[int, int | None] = {}
+    for lay in layers:
+        src = lay.source
+        while src is not None and layers[src].kernel is None and layers[src].kind != "linear":
+            src = layers[src].source
+        feeds[lay.index] = src
+    units = []
+    for block, members in groups.items():
+        chain, rest = [members[0]], []
+        for lay in members[1:]:
+            (chain if feeds[lay.index] == chain[-1].index else rest).append(lay)
+        adds = [
+            lay
+            for lay in layers
+            if lay.kind == "add" and (lay.name == block or lay.name.startswith(block + "."))
+        ]
+        units.append(_unit(block, chain, residual=bool(adds)))
+        for lay in rest:
+            units.append(_unit(f"{block} (shortcut)", [lay], shortcut=True))
+    return units
+
+
+def _unit(name: str, chain: list[Layer], residual: bool = False, shortcut: bool = False) -> Unit:
+    widths = [(lay.in_shape[1], lay.out_shape[1]) for lay in chain]
+    design, values = _design_for([lay.kernel for lay in chain], widths)
+    unit = Unit(
+        name,
+        "+".join(lay.kernel.notation() for lay in chain),
+        [lay.index for lay in chain],
+        widths[0][0],
+        widths[-1][1],
+        residual,
+        shortcut,
+    )
+    for lay in chain:
+        lay.unit = name
+    if design is None:
+        unit.note = "no channel plan of the notation reproduces these widths"
+        return unit
+    unit.notation = design.notation
+    try:
+        unit.field = tuple(int(e) for e in info_field(design, values).as_tuple())
+    except (SkanalyzeError, TypeError):
+        unit.note = "field not exact at these sizes"
+    return unit
+
+
+def from_module(model: tnn.Module, input_size=(1, 3, 224, 224)) -> Model:
+    """Trace a model and read it in the notation: layers, units, unmodelled parameters, exact totals."""
+    if not isinstance(model, tnn.Module):
+        raise SkanalyzeError(f"expected a torch nn.Module, got {type(model).__name__}")
+    shape = tuple(int(d) for d in input_size)
+    if len(shape) != 4 or any(d <= 0 for d in shape):
+        raise SkanalyzeError(
+            f"input size {input_size!r} must be 4 positive integers N x C x H x W, e.g. 1x3x224x224"
+        )
+    events, how = trace(model, shape)
+    layers, unmodelled = _layers(model, events)
+    if not any(lay.kind == "conv" for lay in layers):
+        raise SkanalyzeError(
+            f"{type(model).__name__} has no convolution to analyse (skanalyze reads Conv2d models)"
+        )
+    return Model(shape, layers, _units(model, layers), unmodelled, how)
+
+
+def _shape(shape: tuple) -> str:
+    return "x".join(map(str, shape))
+
+
+def report(model: Model, label: str = "model") -> dict:
+    """`skanalyze model`: the traced model as data (layers, units, unmodelled parameters, totals)."""
+    total_macs = model.macs or 1
+    return {
+        "model": label,
+        "input": list(model.input_size),
+        "traced_on": model.traced_on,
+        "layers": [
+            {
+                "name": lay.name,
+                "kind": lay.kind,
+                "notation": lay.notation,
+                "input": list(lay.in_shape),
+                "output": list(lay.out_shape),
+                "params": lay.params,
+                "bias": lay.bias,
+                "macs": lay.macs,
+                "macs_share": lay.macs / total_macs,
+                "unit": lay.unit,
+            }
+            for lay in model.layers
+            if lay.kind != "add"
+        ],
+        "units": [
+            {
+                "name": u.name,
+                "notation": u.notation,
+                "layers": [model.layers[i].name for i in u.layers],
+                "c_in": u.c_in,
+                "c_out": u.c_out,
+                "residual": u.residual,
+                "shortcut": u.shortcut,
+                "field": list(u.field) if u.field else None,
+                "note": u.note,
+            }
+            for u in model.units
+        ],
+        "unmodelled": [{"name": name, "params": count} for name, count in model.unmodelled],
+        "totals": {"params": model.params, "macs": model.macs, "flops": 2 * model.macs},
+        "convention": (
+            "params: every parameter (conv and FC weights and biases, BN, anything unmodelled) = sum(p.numel()); "
+            "MACs: convolutions and FC layers for this input, batch included; FLOPs = 2 x MACs"
+        ),
+    }
+
+
+__all__ = ["Layer", "Unit", "Model", "conv_kernel", "trace", "from_module", "report"]

@@ -1,0 +1,224 @@
+"""Bring your own model: totals against sum(p.numel()) and FlopCounterMode and published counts, units in
+the notation, fields against autograd, the user's module untouched, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import TORCH_REASON, load_example
+
+torch = pytest.importorskip("torch", reason=TORCH_REASON)
+from torch import nn as tnn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from skanalyze import from_module  # noqa: E402
+from skanalyze import nn as sknn  # noqa: E402
+
+MODELS = load_example("models")
+PUBLISHED = {"resnet18": 11_689_512, "resnet50": 25_557_032, "mobilenet_v2": 3_504_872}
+
+
+def flops(model, shape):
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(shape))
+    return counter.get_total_flops()
+
+
+def numel(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("resnet18", (1, 3, 224, 224)),
+        ("resnet50", (1, 3, 112, 112)),
+        ("mobilenet_v2", (2, 3, 224, 224)),
+        ("shufflenet_v1", (1, 3, 224, 224)),
+    ],
+)
+def test_totals_equal_torch(name, shape):
+    model = getattr(MODELS, name)()
+    m = from_module(model, shape)
+    assert m.traced_on == "meta"
+    assert m.params == numel(model) == PUBLISHED.get(name, numel(model))
+    assert 2 * m.macs == flops(model, shape)
+
+
+def test_units_read_in_the_notation():
+    units = {u.name: u for u in from_module(MODELS.mobilenet_v2()).units}
+    assert units["features.1"].notation == "DW+PW"
+    assert units["features.3"].notation == "PW+DW+PW [K=144]" and units["features.3"].residual
+    assert units["features.4"].notation == "PW+DW(s=2)+PW [K=144]" and not units["features.4"].residual
+    units = {u.name: u for u in from_module(MODELS.shufflenet_v1()).units}
+    assert units["stages.1"].notation == "PWGConv(3)+Shuffle(3)+DW+PWGConv(3) [K=60]"
+    units = {u.name: u for u in from_module(MODELS.resnet18()).units}
+    assert units["layer1.0"].notation == "Conv+Conv" and units["layer1.0"].residual
+    assert units["layer2.0"].notation == "Conv(s=2)+Conv [plan=early]"
+    assert units["layer2.0 (shortcut)"].notation == "PW(s=2)" and units["layer2.0 (shortcut)"].shortcut
+    assert units["conv1"].notation == "Conv(k=7,s=2)"
+
+
+class GroupedBlock(tnn.Module):
+    """PWGConv(g) [+ shuffle] + DW + PWGConv(g), written as a user would."""
+
+    def __init__(self, c, g, shuffle):
+        super().__init__()
+        self.g, self.shuffle = g, shuffle
+        self.a = tnn.Conv2d(c, c, 1, groups=g, bias=False)
+        self.b = tnn.Conv2d(c, c, 3, padding=1, groups=c, bias=False)
+        self.c = tnn.Conv2d(c, c, 1, groups=g, bias=False)
+
+    def forward(self, x):
+        x = self.a(x)
+        if self.shuffle:
+            x = MODELS.channel_shuffle(x, self.g)
+        return self.c(self.b(x))
+
+
+class Wrapper(tnn.Module):
+    def __init__(self, block):
+        super().__init__()
+        self.block = block
+
+    def forward(self, x):
+        return self.block(x)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_unit_field_equals_autograd(shuffle):
+    block = GroupedBlock(12, 3, shuffle)
+    unit = next(u for u in from_module(Wrapper(block), (1, 12, 16, 16)).units if u.name == "block")
+    assert unit.notation.startswith("PWGConv(3)+Shuffle(3)+DW" if shuffle else "PWGConv(3)+DW")
+    measured = sknn.measure_field(block, 12, (16, 16))
+    assert unit.field == (measured.x, measured.y, measured.c_min)
+    assert unit.field[2] == (12 if shuffle else 4)  # without the shuffle an output sees one group of 4
+
+
+def test_the_users_module_is_untouched():
+    model = MODELS.resnet18()
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    from_module(model, (1, 3, 64, 64))
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(v.device.type == "cpu" for v in model.state_dict().values())
+    assert model.training
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
+
+class Fails(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = tnn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        raise RuntimeError("this model refuses every input")
+
+
+def test_no_hooks_left_after_an_exception():
+    model = Fails()
+    with pytest.raises(Exception, match="refuses every input"):
+        from_module(model, (1, 3, 8, 8))
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
+
+class Odd(tnn.Module):
+    """A bias, a non-square kernel, a shared module run twice, a LayerNorm and a bare parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = tnn.Conv2d(3, 8, 3, padding=1, bias=True)
+        self.row = tnn.Conv2d(8, 8, (1, 3), padding=(0, 1), bias=False)
+        self.shared = tnn.Conv2d(8, 8, 1, bias=False)
+        self.norm = tnn.LayerNorm(8)
+        self.scale = tnn.Parameter(torch.ones(1))
+        self.fc = tnn.Linear(8, 5)
+
+    def forward(self, x):
+        x = self.shared(self.shared(self.row(self.stem(x))))
+        x = x.mean(dim=(2, 3))
+        return self.fc(self.norm(x) * self.scale)
+
+
+def test_everything_is_counted_once_and_unmodelled_parts_are_listed():
+    model = Odd()
+    m = from_module(model, (2, 3, 8, 8))
+    assert m.params == numel(model)
+    assert 2 * m.macs == flops(model, (2, 3, 8, 8))
+    names = {name for name, _ in m.unmodelled}
+    assert names == {"norm", "(the model)"}
+    assert dict(m.unmodelled) == {"norm": 16, "(the model)": 1}
+    row = next(lay for lay in m.layers if lay.name == "row")
+    assert row.kernel is None and "not in the notation" in row.notation
+    stem = next(lay for lay in m.layers if lay.name == "stem")
+    assert (stem.notation, stem.bias, stem.params) == ("Conv", 8, 3 * 8 * 9 + 8)
+    shared = [lay for lay in m.layers if lay.name == "shared"]
+    assert len(shared) == 2 and sum(lay.params for lay in shared) == 64  # counted once, run twice
+
+
+class DataDependent(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = tnn.Conv2d(3, 4, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        return self.conv(x) if bool(x.sum() >= 0) else x
+
+
+def test_a_forward_that_needs_values_runs_on_zeros():
+    m = from_module(DataDependent(), (1, 3, 8, 8))
+    assert m.traced_on == "zeros" and m.params == 108 and m.macs == 108 * 64
+
+
+def test_cli_json_csv_and_text(cli):
+    code, out, err = cli("model", "examples/models.py:resnet18", "--input", "1x3x64x64", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["totals"]["params"] == 11_689_512
+    assert (
+        sum(r["params"] for r in data["layers"]) + sum(u["params"] for u in data["unmodelled"]) == 11_689_512
+    )
+    code, out, _ = cli("model", "examples/models.py:resnet18", "--input", "1x3x64x64", "--csv")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("name,kind,notation") and len(lines) == 1 + len(data["layers"])
+    code, out, _ = cli("model", "examples/models.py:mobilenet_v2")
+    assert code == 0 and "total: 3,504,872 params" in out and "PW+DW+PW [K=144]" in out
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("nowhere.py:net",), "does not exist"),
+        (("examples/models.py",), "FILE.py:NAME"),
+        (("examples/models.py:nothing",), "has no 'nothing'"),
+        (("examples/models.py:make_divisible",), "calling"),
+        (("no_such_package_xyz:net",), "importing module"),
+        (("examples/models.py:resnet18", "--input", "1x1x64x64"), "rejects an input of shape 1x1x64x64"),
+        (("examples/models.py:resnet18", "--input", "64x64"), "--input '64x64'"),
+        (("examples/models.py:resnet18", "--json", "--csv"), "contradict"),
+        (("examples/models.py:resnet18", "--format", "latex"), "format 'latex'"),
+    ],
+)
+def test_bad_targets_are_one_line_errors(cli, args, fragment):
+    code, out, err = cli("model", *args)
+    assert code == 2 and out == "" and fragment in err and err.count("\n") == 1, err
+
+
+def test_a_model_without_convolutions_and_a_factory_that_raises(cli, tmp_path):
+    path = tmp_path / "user_models.py"
+    path.write_text(
+        "from torch import nn\n"
+        "def linear():\n    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 10))\n"
+        "def broken():\n    raise ValueError('no weights here')\n"
+        "number = 3\n"
+    )
+    for name, fragment in (
+        ("linear", "no convolution"),
+        ("broken", "ValueError: no weights here"),
+        ("number", "int"),
+    ):
+        code, out, err = cli("model", f"{path}:{name}", "--input", "1x3x8x8")
+        assert code == 2 and out == "" and fragment in err and err.count("\n") == 1, err
