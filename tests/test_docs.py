@@ -30,6 +30,8 @@ def python_blocks():
 
 @pytest.mark.parametrize("block", list(python_blocks()))
 def test_python_blocks_run(block):
+    if re.search(r"^\s*(import|from) torch", block, re.M):
+        pytest.importorskip("torch", reason="torch is not installed: pip install 'skanalyze[torch]'")
     exec(compile(block, "<doc>", "exec"), {})
 
 

@@ -222,3 +222,92 @@ def test_a_model_without_convolutions_and_a_factory_that_raises(cli, tmp_path):
     ):
         code, out, err = cli("model", f"{path}:{name}", "--input", "1x3x8x8")
         assert code == 2 and out == "" and fragment in err and err.count("\n") == 1, err
+
+
+class Mixed(tnn.Module):
+    """Biased and shared convs, affine and plain BN, ReLU6, max, average and adaptive pools, a functional pool."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = tnn.Conv2d(3, 4, 3, padding=1, bias=True)
+        self.bn, self.plain = tnn.BatchNorm2d(4), tnn.BatchNorm2d(4, affine=False)
+        self.act, self.max, self.avg = tnn.ReLU6(), tnn.MaxPool2d(2), tnn.AvgPool2d(2)
+        self.pool, self.fc = tnn.AdaptiveAvgPool2d(1), tnn.Linear(4, 5)
+
+    def forward(self, x):
+        y = self.bn(self.conv(x))
+        y = self.plain(y + self.conv(x))
+        y = tnn.functional.avg_pool2d(self.avg(self.max(self.act(y))), 1)
+        return self.fc(self.pool(y).flatten(1))
+
+
+def peer_total(peer, model, shape):
+    """The peer's own total on the model (eval mode)."""
+    import contextlib
+    import io
+    import warnings
+
+    model.eval()
+    x = torch.zeros(shape)
+    if peer == "torch":
+        return flops(model, shape)
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
+        warnings.simplefilter("ignore")
+        if peer == "fvcore":
+            analysis = pytest.importorskip(
+                "fvcore.nn", reason="fvcore is not installed: pip install 'skanalyze[peers]'"
+            )
+            counter = analysis.FlopCountAnalysis(model, x)
+            counter.unsupported_ops_warnings(False)
+            counter.uncalled_modules_warnings(False)
+            return counter.total()
+        if peer == "ptflops":
+            ptflops = pytest.importorskip(
+                "ptflops", reason="ptflops is not installed: pip install 'skanalyze[peers]'"
+            )
+            macs, _ = ptflops.get_model_complexity_info(
+                model, shape[1:], as_strings=False, print_per_layer_stat=False, backend="aten"
+            )
+            return macs
+        thop = pytest.importorskip("thop", reason="thop is not installed: pip install 'skanalyze[peers]'")
+        total, _ = thop.profile(model, inputs=(x,), verbose=False)
+        for m in model.modules():  # thop leaves its counters behind; a later peer must not see them
+            for attr in ("total_ops", "total_params"):
+                if attr in m._buffers:
+                    del m._buffers[attr]
+        return int(total)
+
+
+@pytest.mark.parametrize("peer", ["torch", "fvcore", "ptflops", "thop"])
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (MODELS.resnet18, (1, 3, 112, 112)),
+        (MODELS.mobilenet_v2, (1, 3, 112, 112)),
+        (MODELS.shufflenet_v1, (1, 3, 112, 112)),
+        (Mixed, (1, 3, 16, 16)),
+    ],
+    ids=["resnet18", "mobilenet_v2", "shufflenet_v1", "mixed"],
+)
+def test_conventions_reproduce_each_peer_exactly(peer, make, shape):
+    from skanalyze.nn.importer import convention
+
+    expected = peer_total(peer, make(), shape)
+    model = make()
+    got = convention(from_module(model, shape), peer)
+    assert got["total"] == expected and got["params"] == numel(model)
+    assert got["total"] == sum(line["count"] for line in got["lines"])
+
+
+def test_cli_conventions(cli):
+    code, out, err = cli(
+        "model", "examples/models.py:resnet18", "--input", "1x3x64x64", "--convention", "fvcore,thop"
+    )
+    assert code == 0, err
+    assert "\nfvcore: " in out and "\nthop: " in out and "\nptflops: " not in out
+    code, out, err = cli("model", "examples/models.py:resnet18", "--convention", "flopth")
+    assert code == 2 and "'flopth' is unknown" in err and err.count("\n") == 1

@@ -181,3 +181,61 @@ def test_compiled_conditions_are_exact(values, which):
     """The integer sign test of a full-field condition agrees with sympy, boundary cases included."""
     cond = _CONDS[which]
     assert compile_condition(cond, _ARGS)(*values) == bool(cond.subs(dict(zip(_ARGS, values, strict=True))))
+
+
+@pytest.mark.parametrize(
+    "name, c, f", [("gconv-pwgconv", 64, 128), ("pwgconv-dw-pwgconv", 64, 128), ("gconv-pwgconv", 48, 48)]
+)
+def test_best_groups_at_a_width_by_brute_force(name, c, f):
+    """Every pair of integer group numbers that divide what they split, the field checked by plain channel
+    reachability and the parameters counted by hand from the layers' widths: the two cheapest."""
+    import math
+
+    from skanalyze.analyses.optimize import at_report
+
+    from .test_network import reaches_every_channel
+
+    design = catalog.get(name)
+    found = []
+    for m in range(1, c + 1):
+        for n in range(1, c + 1):
+            values = {S.C: c, S.F: f, S.M: m, S.N: n}
+            if design.uses_bottleneck:
+                values[S.K] = f // 4
+            layers = [layer.subs(values) for layer in design.layers]
+            if any(
+                int(lay.c_in) % int(lay.kernel.groups(lay.c_in))
+                or int(lay.c_out) % int(lay.kernel.groups(lay.c_in))
+                for lay in layers
+            ):
+                continue
+            if not reaches_every_channel(design, values):
+                continue
+            params = sum(
+                math.prod(lay.kernel.extent())
+                * int(lay.c_in)
+                * int(lay.c_out)
+                // int(lay.kernel.groups(lay.c_in))
+                for lay in layers
+                if lay.kernel.weighted
+            )
+            found.append((params, (m, n)))
+    found.sort()
+    data = at_report(design, c, f)
+    assert (data["best"]["params"], tuple(data["best"]["groups"].values())) == found[0]
+    assert (data["runner_up"]["params"], tuple(data["runner_up"]["groups"].values())) == found[1]
+    assert data["best"]["ratio"] == sp.Rational(found[0][0], 9 * c * f)
+    assert float(data["real_optimum"]["params"]) <= found[0][0]
+
+
+def test_efficiency_at_cli(cli):
+    code, out, _ = cli("efficiency", "gconv-pwgconv", "--at", "C=64", "F=128")
+    assert code == 0 and "best buildable M = 16, N = 4: params 4,352" in out and "runner-up" in out
+    for args, fragment in (
+        (("dw-pw", "--at", "C=64"), "no free group numbers"),
+        (("gconv-pwgconv", "--at", "F=64"), "--at needs C"),
+        (("gconv-pwgconv", "--at", "C=64", "M=4"), "C and F only"),
+        (("gconv-pwgconv", "--at", "C=64", "--subs", "F=8"), "contradict"),
+    ):
+        code, out, err = cli("efficiency", *args)
+        assert code == 2 and fragment in err and err.count("\n") == 1, err

@@ -32,7 +32,7 @@ from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.exact import as_positive_int, compile_condition, compile_exact, divisors, floor_exact
 from ..core.infofield import field, propagate
-from .efficiency import greatest_width, least_at_width, least_bound
+from .efficiency import analyse, greatest_width, least_at_width, least_bound, ratios
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,52 @@ def best_at_width(design: Design, c: int, alpha: Fraction, objective: str = "par
     return Buildable(values, int(params), int(cost))
 
 
+def ranked_at(design: Design, c: int, f: int, top: int = 2) -> list[Buildable]:
+    """The `top` cheapest buildable configurations (by parameters, then group numbers) at widths C and F
+    with a full field: every integer group number that divides what it splits is tried."""
+    plan = _plan(design, "params", None)
+    kk = 1
+    if plan.bottleneck is not None:
+        kk = as_positive_int(plan.bottleneck(c, f))
+        if kk is None:
+            raise SkanalyzeError(
+                f"{design.notation!r}: the bottleneck K is not a positive integer at C={c}, F={f}"
+            )
+    wargs = (c, f, kk)
+    for g, widths in plan.fixed:
+        for w in widths:
+            value = as_positive_int(w(*wargs))
+            if value is None or value % g:
+                raise SkanalyzeError(
+                    f"{design.notation!r}: group number {g} does not divide the width {value} at C={c}, F={f}"
+                )
+    candidates = []
+    for widths in plan.splits:
+        common = 0
+        for w in widths:
+            value = as_positive_int(w(*wargs))
+            if value is None:
+                raise SkanalyzeError(
+                    f"{design.notation!r}: a width is not a positive integer at C={c}, F={f}"
+                )
+            common = math.gcd(common, value)
+        candidates.append(divisors(common))
+    found = []
+    for combo in itertools.product(*candidates):
+        args = wargs + combo
+        if plan.full(*args):
+            found.append((plan.params(*args), combo))
+    found.sort()
+    out = []
+    for params, combo in found[:top]:
+        values = {S.C: sp.Integer(c), S.F: sp.Integer(f)}
+        if plan.bottleneck is not None:
+            values[S.K] = sp.Integer(kk)
+        values.update({g: sp.Integer(v) for g, v in zip(plan.groups, combo, strict=True)})
+        out.append(Buildable(values, int(params), int(params)))
+    return out
+
+
 def _verified(design: Design, found: Buildable) -> bool:
     """Re-check the full field with the exact algebra (and propagation when the digits do not align)."""
     f = field(design, found.values)
@@ -278,4 +324,43 @@ def report(design: Design, budget: int, alpha, objective: str = "params", hw: in
         "buildable": buildable,
         "width_gap": float(result.width_gap),
         "widths_searched": result.widths_searched,
+    }
+
+
+def at_report(design: Design, c: int, f: int) -> dict:
+    """`skanalyze efficiency --at C=.. F=..`: the best buildable group numbers at these widths and the
+    runner-up (parameters, ratio to the standard conv), beside the real-valued optimum of Theorem 1."""
+    if not design.group_symbols:
+        raise SkanalyzeError(
+            f"{design.notation!r} has no free group numbers to choose; --at needs one (e.g. GConv(M))"
+        )
+    values = {S.C: sp.Integer(c), S.F: sp.Integer(f)}
+    design.validate({**values, **({S.K: design.bottleneck.subs(values)} if design.uses_bottleneck else {})})
+    ranked = ranked_at(design, c, f)
+    if not ranked:
+        raise SkanalyzeError(
+            f"no integer group numbers give {design.notation!r} a full field at C={c}, F={f}"
+        )
+    p_ratio = design.substitute_bottleneck(ratios(design)[0])
+
+    def row(b: Buildable) -> dict:
+        return {
+            "groups": {str(g): int(b.values[g]) for g in design.group_symbols},
+            "params": b.params,
+            "ratio": counting.canonical(p_ratio.subs(b.values)),
+        }
+
+    opt = analyse(design).optimum
+    real = None
+    if opt.groups and opt.params is not None:
+        at = {**values, **({S.K: design.bottleneck.subs(values)} if design.uses_bottleneck else {})}
+        groups = {str(g): counting.canonical(sp.sympify(v).subs(at)) for g, v in opt.groups.items()}
+        least = counting.canonical(design.substitute_bottleneck(opt.params).subs(at))
+        real = {"groups": groups, "params": least, "gap": sp.Rational(ranked[0].params) / least - 1}
+    return {
+        "c": c,
+        "f": f,
+        "best": row(ranked[0]),
+        "runner_up": row(ranked[1]) if len(ranked) > 1 else None,
+        "real_optimum": real,
     }

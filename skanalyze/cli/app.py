@@ -147,17 +147,57 @@ def efficiency(
             "--integers", help="Also check Theorem 1 over all integer group numbers for C up to this."
         ),
     ] = None,
+    at: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--at",
+            help="Also the best buildable group numbers at these widths: --at C=64 F=128 (F defaults to C; "
+            "NAME=VALUE tokens may follow --at).",
+        ),
+    ] = None,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
 ) -> None:
     """Ratios to the standard conv, full-field condition, optimal groups (Theorem 1), greatest width."""
     from ..analyses.efficiency import report as efficiency_report
+    from ..analyses.optimize import at_report
     from ..render import check_format, render
 
     check_format("efficiency", fmt)
-    _, vals = _split_args(values, subs)
-    data = efficiency_report(_design(design, bottleneck, shuffle), vals, integers)
+    if at is not None and subs:
+        raise SkanalyzeError(
+            "--at and --subs contradict each other: --at gives the widths (e.g. --at C=64 F=128)"
+        )
+    d = _design(design, bottleneck, shuffle)
+    if at is not None:
+        _, widths = _split_args(values, at)
+        c, f = _at_widths(widths)
+        data = efficiency_report(d, {})
+        data["at"] = at_report(d, c, f)
+    else:
+        _, vals = _split_args(values, subs)
+        data = efficiency_report(d, vals, integers)
+    if at is not None and integers is not None:
+        data["theorem1_integers"] = efficiency_report(d, {}, integers)["theorem1_integers"]
     typer.echo(render("efficiency", data, fmt), nl=False)
+
+
+def _at_widths(widths: dict) -> tuple[int, int]:
+    """C and F of --at as positive integers (F defaults to C); no other symbol."""
+    extra = sorted(str(k) for k in widths if k not in (S.C, S.F))
+    if extra:
+        raise SkanalyzeError(
+            f"--at takes the widths C and F only, not {', '.join(extra)}; e.g. --at C=64 F=128"
+        )
+    if S.C not in widths:
+        raise SkanalyzeError("--at needs C, e.g. --at C=64 F=128")
+    out = []
+    for sym in (S.C, S.F):
+        value = widths.get(sym, widths[S.C])
+        if not (getattr(value, "is_Integer", False) and value > 0):
+            raise SkanalyzeError(f"--at {sym}={value} must be a positive integer")
+        out.append(int(value))
+    return out[0], out[1]
 
 
 @app.command()
@@ -492,6 +532,14 @@ def model(
     fmt: Annotated[str, typer.Option("--format", help="pretty | json | csv")] = "pretty",
     json_out: JsonOpt = False,
     csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV: one row per layer.")] = False,
+    conventions: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--convention",
+            help="Also rebuild another counter's total line by line: skanalyze, torch, fvcore, ptflops, thop "
+            "or all (repeat or comma-separate).",
+        ),
+    ] = None,
 ) -> None:
     """Read your own PyTorch model in the notation: per-layer params and MACs, design units and their fields."""
     from . import checks, targets
@@ -506,13 +554,21 @@ def model(
     if fmt not in ("pretty", "json", "csv"):
         raise SkanalyzeError(f"format {fmt!r} is unknown; valid: pretty, json, csv")
     shape = targets.parse_input(input_shape)
+    names = [c.strip() for item in conventions or [] for c in item.split(",") if c.strip()]
+    if conventions is not None and not names:
+        raise SkanalyzeError("--convention is empty; valid: skanalyze, torch, fvcore, ptflops, thop, all")
     checks.need_torch("model")
-    from torch import nn as tnn
-
     from ..nn import importer
     from ..render import render
 
-    data = importer.report(importer.from_module(targets.load(target, tnn.Module), shape), target)
+    names = list(importer.CONVENTIONS) if "all" in names else names
+    for name in names:
+        if name not in importer.CONVENTIONS:
+            raise SkanalyzeError(
+                f"--convention {name!r} is unknown; valid: {', '.join(importer.CONVENTIONS)}, all"
+            )
+    model_ = importer.from_module(targets.load(target, importer.is_module), shape)
+    data = importer.report(model_, target, tuple(dict.fromkeys(names)))
     typer.echo(render("model", data, fmt), nl=False)
 
 

@@ -41,8 +41,8 @@ def load_module(where: str):
         raise SkanalyzeError(f"importing module {where!r} failed: {_why(err)}") from None
 
 
-def load(target: str, module_type: type):
-    """The model a TARGET names: the attribute itself if it is a module_type, else what calling it returns."""
+def load(target: str, is_module):
+    """The model a TARGET names: the attribute itself if ``is_module(it)``, else what calling it returns."""
     where, sep, name = target.rpartition(":")
     if not sep or not where or not name:
         raise SkanalyzeError(f"TARGET {target!r} is not of the form FILE.py:NAME; {FORMAT}")
@@ -53,7 +53,7 @@ def load(target: str, module_type: type):
             f"{where!r} has no {name!r}; it defines: {', '.join(found[:12]) or 'nothing callable'}"
         )
     obj = getattr(module, name)
-    if not isinstance(obj, module_type):
+    if not is_module(obj):
         if not callable(obj):
             raise SkanalyzeError(
                 f"{target!r} is a {type(obj).__name__}, not an nn.Module or a function returning one"
@@ -62,7 +62,7 @@ def load(target: str, module_type: type):
             obj = obj()
         except Exception as err:
             raise SkanalyzeError(f"calling {target!r} failed: {_why(err)}") from None
-    if not isinstance(obj, module_type):
+    if not is_module(obj):
         raise SkanalyzeError(f"{target!r} returned a {type(obj).__name__}, not a torch nn.Module")
     return obj
 

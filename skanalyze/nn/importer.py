@@ -35,6 +35,19 @@ from ..core.infofield import field as info_field
 from ..core.kernels import DW, PW, Conv, GConv, Kernel, PWGConv, Shuffle
 
 CONTAINERS = (tnn.Sequential, tnn.ModuleList, tnn.ModuleDict)
+POOLS = {
+    tnn.functional.adaptive_avg_pool2d: "adaptive_avg_pool2d",
+    torch._C._nn.adaptive_avg_pool2d: "adaptive_avg_pool2d",
+    tnn.functional.avg_pool2d: "avg_pool2d",
+    torch._C._nn.avg_pool2d: "avg_pool2d",
+    tnn.functional.max_pool2d: "max_pool2d",
+    torch.max_pool2d: "max_pool2d",
+}
+POOL_MODULES = {
+    "adaptive_avg_pool2d": tnn.AdaptiveAvgPool2d,
+    "avg_pool2d": tnn.AvgPool2d,
+    "max_pool2d": tnn.MaxPool2d,
+}
 PLANS = ("auto", "early", "keep", "bottleneck")
 
 
@@ -43,7 +56,7 @@ class Layer:
     """One recorded layer: where it ran, what it is in the notation, its shapes and exact counts."""
 
     name: str
-    kind: str  # conv | linear | bn | shuffle | add | other
+    kind: str  # conv | linear | bn | pool | shuffle | add
     notation: str
     in_shape: tuple
     out_shape: tuple
@@ -54,6 +67,7 @@ class Layer:
     unit: str | None = None
     source: int | None = None  # index of the layer whose output this one reads (None: the model's input)
     index: int = 0
+    detail: dict = field(default_factory=dict)  # affine, pooling op and module: what the peers count
 
 
 @dataclass
@@ -141,9 +155,20 @@ class _Recorder(TorchFunctionMode):
             params.update(kwargs)
             event = {"kind": "conv", "input": tuple(x.shape), "weight": tuple(w.shape), **params}
         elif func in (tnn.functional.linear, torch._C._nn.linear):
-            event = {"kind": "linear", "input": tuple(args[0].shape), "weight": tuple(args[1].shape)}
+            bias = args[2] if len(args) > 2 else kwargs.get("bias")
+            event = {
+                "kind": "linear",
+                "input": tuple(args[0].shape),
+                "weight": tuple(args[1].shape),
+                "bias": bias,
+            }
         elif func in (tnn.functional.batch_norm, torch.batch_norm):
-            event = {"kind": "bn", "input": tuple(args[0].shape)}
+            weight = args[3] if func is tnn.functional.batch_norm and len(args) > 3 else kwargs.get("weight")
+            if func is torch.batch_norm:
+                weight = args[1] if len(args) > 1 else kwargs.get("weight")
+            event = {"kind": "bn", "input": tuple(args[0].shape), "affine": weight is not None}
+        elif func in POOLS:
+            event = {"kind": "pool", "input": tuple(args[0].shape), "op": POOLS[func]}
         elif func in (torch.Tensor.view, torch.Tensor.reshape, torch.reshape) and first is not None:
             shape = tuple(out.shape)
             if first.dim() == 4 and len(shape) == 5 and shape[1] * shape[2] == first.shape[1]:
@@ -266,12 +291,13 @@ def _layers(model: tnn.Module, events: list[dict]) -> tuple[list[Layer], list[tu
             lay = Layer(
                 ev["name"], "conv", notation, ev["input"], ev["output"], weights + bias, macs, kernel, bias
             )
+            lay.detail = {"bias": bool(bias)}
         elif ev["kind"] == "linear":
             f_out, f_in = ev["weight"]
             rows = 1
             for d in ev["input"][:-1]:
                 rows *= d
-            has_bias = any(p.dim() == 1 for p in own)
+            has_bias = ev.get("bias") is not None
             lay = Layer(
                 ev["name"],
                 "linear",
@@ -280,9 +306,18 @@ def _layers(model: tnn.Module, events: list[dict]) -> tuple[list[Layer], list[tu
                 ev["output"],
                 f_in * f_out + (f_out if has_bias else 0),
                 f_in * f_out * rows,
+                bias=f_out if has_bias else 0,
             )
+            lay.detail = {"bias": has_bias}
         elif ev["kind"] == "bn":
             lay = Layer(ev["name"], "bn", "BN", ev["input"], ev["output"], sum(p.numel() for p in own), 0)
+            lay.detail = {
+                "affine": ev["affine"],
+                "module": isinstance(module, (tnn.BatchNorm1d, tnn.BatchNorm2d, tnn.BatchNorm3d)),
+            }
+        elif ev["kind"] == "pool":
+            lay = Layer(ev["name"], "pool", ev["op"], ev["input"], ev["output"], 0, 0)
+            lay.detail = {"op": ev["op"], "module": isinstance(module, POOL_MODULES[ev["op"]])}
         elif ev["kind"] == "shuffle":
             g = ev["groups"]
             lay = Layer(ev["name"], "shuffle", f"Shuffle({g})", ev["input"], ev["output"], 0, 0, Shuffle(g=g))
@@ -398,6 +433,11 @@ def _unit(name: str, chain: list[Layer], residual: bool = False, shortcut: bool 
     return unit
 
 
+def is_module(obj) -> bool:
+    """Whether obj is a torch nn.Module."""
+    return isinstance(obj, tnn.Module)
+
+
 def from_module(model: tnn.Module, input_size=(1, 3, 224, 224)) -> Model:
     """Trace a model and read it in the notation: layers, units, unmodelled parameters, exact totals."""
     if not isinstance(model, tnn.Module):
@@ -416,14 +456,102 @@ def from_module(model: tnn.Module, input_size=(1, 3, 224, 224)) -> Model:
     return Model(shape, layers, _units(model, layers), unmodelled, how)
 
 
+# -- other counters' conventions -----------------------------------------------------------------------
+CONVENTIONS = ("skanalyze", "torch", "fvcore", "ptflops", "thop")
+
+
+def _numel(shape) -> int:
+    out = 1
+    for d in shape:
+        out *= int(d)
+    return out
+
+
+def convention(model: Model, name: str) -> dict:
+    """Another counter's total on this model, rebuilt from the traced layers line by line, with what it counts.
+
+    torch: FlopCounterMode (2 FLOPs per MAC of convs and matmuls); fvcore: FlopCountAnalysis in eval mode
+    (1 per MAC, plus BN and adaptive average pooling); ptflops: get_model_complexity_info with backend="aten"
+    (MACs of convs and matmuls plus their biases); thop: profile (MACs of conv and linear modules, plus BN and
+    average-pooling modules; functional calls are not seen)."""
+    if name not in CONVENTIONS:
+        raise SkanalyzeError(f"convention {name!r} is unknown; valid: {', '.join(CONVENTIONS)}")
+    layers = model.layers
+    conv = sum(lay.macs for lay in layers if lay.kind == "conv")
+    fc = sum(lay.macs for lay in layers if lay.kind == "linear")
+    bn = [lay for lay in layers if lay.kind == "bn"]
+    pools = [lay for lay in layers if lay.kind == "pool"]
+    lines: list[tuple[str, int, str]] = []
+    if name == "skanalyze":
+        unit = "MACs"
+        lines += [("conv", conv, "multiply-accumulates, bias-free"), ("FC", fc, "multiply-accumulates")]
+    elif name == "torch":
+        unit = "FLOPs"
+        lines += [("conv", 2 * conv, "2 per MAC; bias adds not counted"), ("FC", 2 * fc, "2 per MAC (addmm)")]
+    elif name == "fvcore":
+        unit = "flops (1 per MAC)"
+        lines += [("conv", conv, "1 per MAC; bias not counted"), ("FC", fc, "1 per MAC; bias not counted")]
+        bn_count = sum(_numel(lay.in_shape) * (2 if lay.detail.get("affine") else 1) for lay in bn)
+        lines.append(("BN", bn_count, "eval mode: 1 per input element, 2 with an affine weight"))
+        pooled = sum(_numel(lay.in_shape) for lay in pools if lay.detail["op"] == "adaptive_avg_pool2d")
+        lines.append(("adaptive avg pool", pooled, "1 per input element (other pools, ReLU, additions: 0)"))
+    elif name == "ptflops":
+        unit = "MACs"
+        conv_bias = sum(_numel(lay.out_shape) for lay in layers if lay.kind == "conv" and lay.detail["bias"])
+        fc_bias = sum(_numel(lay.out_shape) for lay in layers if lay.kind == "linear" and lay.detail["bias"])
+        lines += [
+            ("conv", conv, "MACs (backend aten)"),
+            ("conv bias", conv_bias, "1 per output element of a biased conv"),
+            ("FC", fc, "MACs"),
+            ("FC bias", fc_bias, "1 per output element"),
+        ]
+    else:  # thop
+        unit = "MACs"
+        lines += [
+            ("conv", conv, "MACs of Conv2d modules; bias not counted"),
+            ("FC", fc, "MACs; bias not counted"),
+        ]
+        bn_count = sum(
+            2 * _numel(lay.in_shape) * (2 if lay.detail.get("affine") else 1)
+            for lay in bn
+            if lay.detail.get("module")
+        )
+        lines.append(("BN", bn_count, "2 per element, 4 with an affine weight (BatchNorm modules)"))
+        adaptive = 0
+        for lay in pools:
+            if lay.detail["op"] == "adaptive_avg_pool2d" and lay.detail["module"]:
+                window = (lay.in_shape[2] // lay.out_shape[2]) * (lay.in_shape[3] // lay.out_shape[3])
+                adaptive += (window + 1) * _numel(lay.out_shape)
+        lines.append(
+            ("adaptive avg pool", adaptive, "window + 1 per output element (AdaptiveAvgPool2d modules)")
+        )
+        avg = sum(
+            _numel(lay.out_shape)
+            for lay in pools
+            if lay.detail["op"] == "avg_pool2d" and lay.detail["module"]
+        )
+        lines.append(
+            ("avg pool", avg, "1 per output element (AvgPool2d modules; functional pools, max pool, ReLU: 0)")
+        )
+    return {
+        "convention": name,
+        "unit": unit,
+        "total": sum(count for _, count, _ in lines),
+        "params": model.params,
+        "lines": [{"what": w, "count": c, "rule": r} for w, c, r in lines],
+    }
+
+
 def _shape(shape: tuple) -> str:
     return "x".join(map(str, shape))
 
 
-def report(model: Model, label: str = "model") -> dict:
-    """`skanalyze model`: the traced model as data (layers, units, unmodelled parameters, totals)."""
+def report(model: Model, label: str = "model", conventions: tuple[str, ...] = ()) -> dict:
+    """`skanalyze model`: the traced model as data (layers, units, unmodelled parameters, totals, and
+    other counters' totals rebuilt line by line when asked)."""
     total_macs = model.macs or 1
     return {
+        "conventions": [convention(model, name) for name in conventions],
         "model": label,
         "input": list(model.input_size),
         "traced_on": model.traced_on,
@@ -466,4 +594,14 @@ def report(model: Model, label: str = "model") -> dict:
     }
 
 
-__all__ = ["Layer", "Unit", "Model", "conv_kernel", "trace", "from_module", "report"]
+__all__ = [
+    "Layer",
+    "Unit",
+    "Model",
+    "conv_kernel",
+    "trace",
+    "from_module",
+    "report",
+    "convention",
+    "CONVENTIONS",
+]

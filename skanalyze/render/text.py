@@ -113,6 +113,32 @@ def efficiency(data: dict, style: str = "pretty", *, e=None) -> str:
             + "; ".join(f"{c['values']} costs {c['least_params']}" for c in t["counterexamples"][:5])
         )
         rows.append(("Theorem 1, integers", f"2 <= C <= {t['c_max']}, F in {{C, 2C}}: {verdict}"))
+    if "at" in data:
+        at = data["at"]
+
+        def groups(row):
+            return ", ".join(f"{g} = {v}" for g, v in row["groups"].items())
+
+        rows.append(
+            (
+                f"at C={at['c']}, F={at['f']}",
+                f"best buildable {groups(at['best'])}: "
+                f"params {at['best']['params']:,}, ratio {e(at['best']['ratio'])}",
+            )
+        )
+        if at["runner_up"]:
+            r = at["runner_up"]
+            rows.append(("  runner-up", f"{groups(r)}: params {r['params']:,}, ratio {e(r['ratio'])}"))
+        if at["real_optimum"]:
+            real = at["real_optimum"]
+            rows.append(
+                (
+                    "  real-valued optimum",
+                    ", ".join(f"{g} = {e(v)}" for g, v in real["groups"].items())
+                    + f": params {e(real['params'])}; the best buildable costs "
+                    + f"{100 * float(real['gap']):.2f}% more",
+                )
+            )
     out = block(data["design"], rows, style, sep=":")
     if opt["steps"] and opt["status"] in ("boundary", "unconstrained"):
         out += "\n  derivation:\n" + "\n".join(f"    - {step}" for step in opt["steps"])
@@ -422,4 +448,12 @@ def model(data: dict, style: str = "pretty") -> str:
         f"total: {t['params']:,} params, {t['macs']:,} MACs ({t['flops']:,} FLOPs)",
         data["convention"],
     ]
+    for conv in data.get("conventions", []):
+        out += ["", f"{conv['convention']}: {conv['total']:,} {conv['unit']}, {conv['params']:,} params"]
+        width = max(len(line["what"]) for line in conv["lines"])
+        count = max(len(f"{line['count']:,}") for line in conv["lines"])
+        out += [
+            f"  {line['what'].ljust(width)}  {format(line['count'], ',').rjust(count)}  {line['rule']}"
+            for line in conv["lines"]
+        ]
     return "\n".join(out) + "\n"
