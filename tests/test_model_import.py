@@ -311,3 +311,55 @@ def test_cli_conventions(cli):
     assert "\nfvcore: " in out and "\nthop: " in out and "\nptflops: " not in out
     code, out, err = cli("model", "examples/models.py:resnet18", "--convention", "flopth")
     assert code == 2 and "'flopth' is unknown" in err and err.count("\n") == 1
+
+
+def test_string_padding_and_depth_multiplier():
+    model = tnn.Sequential(
+        tnn.Conv2d(4, 4, 3, padding="same", bias=False),
+        tnn.Conv2d(4, 8, 3, padding="valid", groups=4, bias=False),
+    )
+    m = from_module(model, (1, 4, 10, 10))
+    assert [lay.notation for lay in m.layers] == ["Conv", "GConv(4,p=0)"]
+    assert m.params == numel(model) and 2 * m.macs == flops(model, (1, 4, 10, 10))
+
+
+def test_suggestions_build_to_their_predicted_counts():
+    """Each suggested replacement, built in torch at its values: sum(p.numel()) and the field by autograd."""
+    from skanalyze.core import symbols as S
+    from skanalyze.core.design import parse
+    from skanalyze.nn.importer import suggest
+
+    model = MODELS.resnet18()
+    rows = suggest(from_module(model, (1, 3, 64, 64)))
+    assert rows and all(r["unit"] != "conv1" and "shortcut" not in r["unit"] for r in rows)
+    layer = model.layer2[0]
+    row = next(r for r in rows if r["unit"] == "layer2.0")
+    weights = sum(p.numel() for m in (layer.conv1, layer.conv2) for p in m.parameters())
+    assert row["params"] == weights and row["ratio"] == sp_rational(weights, 9 * 64 * 128)
+    checked = 0
+    for r in rows[:3]:
+        for rep in r["replacements"]:
+            design = parse(rep["design"])
+            values = {S.by_name[k]: v for k, v in rep["values"].items()}
+            module = sknn.build(design, values)
+            assert sknn.count_params(module) == rep["params"] == r["params"] - rep["saved"]
+            measured = sknn.measure_field(module, values[S.C], sknn.field_probe_size(design, values))
+            assert [measured.x, measured.y, measured.c_min] == rep["field"]
+            if rep["at_equal_params"]:  # the wider layer fits the unit's parameters, at the unit's F/C
+                at = {S.by_name[k]: v for k, v in rep["at_equal_params"].items()}
+                assert at[S.C] == rep["width_at_equal_params"] and at[S.F] * r["c_in"] == at[S.C] * r["c_out"]
+                assert sknn.count_params(sknn.build(design, at)) <= r["params"]
+            checked += 1
+    assert checked >= 8
+
+
+def sp_rational(p, q):
+    import sympy
+
+    return sympy.Rational(p, q)
+
+
+def test_cli_suggest(cli):
+    code, out, err = cli("model", "examples/models.py:mobilenet_v2", "--suggest")
+    assert code == 0, err
+    assert "replacing each unit by one paper design" in out and "every unit replaced" in out

@@ -540,6 +540,12 @@ def model(
             "or all (repeat or comma-separate).",
         ),
     ] = None,
+    suggest: Annotated[
+        bool,
+        typer.Option(
+            "--suggest", help="Also each unit's replacements by the paper's designs, and what they buy."
+        ),
+    ] = False,
 ) -> None:
     """Read your own PyTorch model in the notation: per-layer params and MACs, design units and their fields."""
     from . import checks, targets
@@ -569,6 +575,8 @@ def model(
             )
     model_ = importer.from_module(targets.load(target, importer.is_module), shape)
     data = importer.report(model_, target, tuple(dict.fromkeys(names)))
+    if suggest:
+        data["suggestions"] = importer.suggest(model_)
     typer.echo(render("model", data, fmt), nl=False)
 
 

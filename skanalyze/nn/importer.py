@@ -22,13 +22,17 @@ given input (batch included), so FLOPs = 2 x MACs is FlopCounterMode's total for
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import sympy as sp
 import torch
 from torch import nn as tnn
 from torch.overrides import TorchFunctionMode
 
+from ..analyses.optimize import optimize, ranked_at
 from ..core import symbols as S
+from ..core.catalog import PAPER, resolve
+from ..core.counting import params_at
 from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.infofield import field as info_field
@@ -110,6 +114,10 @@ class Model:
 def conv_kernel(c_in: int, c_out: int, k: tuple, stride: tuple, padding: tuple, dilation: tuple, groups: int):
     """The kernel of the notation for a Conv2d's settings, or None when the notation has none (a non-square
     or even kernel, unequal strides, dilations or paddings)."""
+    if isinstance(padding[0], str):  # Conv2d(padding="same" | "valid")
+        padding = tuple(
+            d * (kk - 1) // 2 if padding[0] == "same" else 0 for kk, d in zip(k, dilation, strict=True)
+        )
     if len({*k}) != 1 or len({*stride}) != 1 or len({*dilation}) != 1 or len({*padding}) != 1:
         return None
     k, s, d, p = int(k[0]), int(stride[0]), int(dilation[0]), int(padding[0])
@@ -124,7 +132,7 @@ def conv_kernel(c_in: int, c_out: int, k: tuple, stride: tuple, padding: tuple, 
 
 
 def _pair(value) -> tuple:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)  # "same"/"valid" stay strings
 
 
 # -- tracing ---------------------------------------------------------------------------------------------
@@ -540,6 +548,78 @@ def convention(model: Model, name: str) -> dict:
         "params": model.params,
         "lines": [{"what": w, "count": c, "rule": r} for w, c, r in lines],
     }
+
+
+# -- how to make it efficient ------------------------------------------------------------------------------
+def _replacement(design: Design, c_in: int, c_out: int) -> dict | None:
+    """A paper design in place of a unit, at equal width: its cheapest buildable groups, params and field."""
+    values = {S.C: sp.Integer(c_in), S.F: sp.Integer(c_out)}
+    if design.uses_bottleneck:
+        k = design.bottleneck.subs(values)
+        if not (k.is_Integer and k > 0):
+            return None
+        values[S.K] = k
+    if design.group_symbols:
+        ranked = ranked_at(design, c_in, c_out, top=1)
+        if not ranked:
+            return None
+        values = dict(ranked[0].values)
+    else:
+        try:
+            design.validate(values)
+        except SkanalyzeError:
+            return None
+    f = info_field(design, values)
+    return {
+        "values": {str(k): int(v) for k, v in values.items()},
+        "params": params_at(design, values),
+        "field": [int(e) for e in f.as_tuple()],
+        "full": int(f.c) == c_in,
+    }
+
+
+def suggest(model: Model, designs: tuple[str, ...] = PAPER) -> list[dict]:
+    """For every unit with a spatial kernel (not a shortcut, not the stem): its weights and their ratio to one
+    standard 3x3 conv C -> F, and each paper design as one unit C -> F in its place: at equal width (its
+    cheapest buildable group numbers with a full field, the params saved, its field) and at equal params
+    (the widest buildable C at the unit's F/C). Biases and BN are left out of both sides."""
+    out = []
+    for unit in model.units:
+        kernels = [model.layers[i].kernel for i in unit.layers]
+        if (
+            unit.shortcut
+            or not any(k.spatial for k in kernels)
+            or model.layers[unit.layers[0]].source is None
+        ):
+            continue  # shortcuts, pointwise-only units and the stem (it reads the image) stay
+        weights = sum(model.layers[i].params - model.layers[i].bias for i in unit.layers)
+        standard = 9 * unit.c_in * unit.c_out
+        row = {
+            "unit": unit.name,
+            "notation": unit.notation,
+            "c_in": unit.c_in,
+            "c_out": unit.c_out,
+            "params": weights,
+            "ratio": sp.Rational(weights, standard),
+            "replacements": [],
+        }
+        for name in designs:
+            design = resolve(name)
+            rep = _replacement(design, unit.c_in, unit.c_out)
+            if rep is None:
+                continue
+            rep["design"] = design.notation
+            rep["saved"] = weights - rep["params"]
+            try:
+                opt = optimize(design, weights, Fraction(unit.c_out, unit.c_in))
+                rep["width_at_equal_params"] = int(opt.buildable.values[S.C])
+                rep["at_equal_params"] = {str(k): int(v) for k, v in opt.buildable.values.items()}
+            except SkanalyzeError:
+                rep["width_at_equal_params"], rep["at_equal_params"] = None, None
+            row["replacements"].append(rep)
+        row["replacements"].sort(key=lambda r: (not r["full"], r["params"]))
+        out.append(row)
+    return out
 
 
 def _shape(shape: tuple) -> str:

@@ -448,6 +448,28 @@ def model(data: dict, style: str = "pretty") -> str:
         f"total: {t['params']:,} params, {t['macs']:,} MACs ({t['flops']:,} FLOPs)",
         data["convention"],
     ]
+    if "suggestions" in data:
+        out += ["", "replacing each unit by one paper design C -> F (weights only; biases and BN aside):"]
+        saved = 0
+        for row in data["suggestions"]:
+            out.append(
+                f"  {row['unit']}  {row['notation']}  {row['c_in']}->{row['c_out']}: {row['params']:,} weights, "
+                f"{float(row['ratio']):.3f} x a standard 3x3 conv"
+            )
+            for rep in row["replacements"][:2]:
+                groups = ", ".join(f"{k}={v}" for k, v in rep["values"].items() if k not in ("C", "F"))
+                wide = rep["width_at_equal_params"]
+                out.append(
+                    f"    {rep['design']}{f' ({groups})' if groups else ''}: {rep['params']:,} params "
+                    f"(saves {rep['saved']:,}), field ({', '.join(map(str, rep['field']))})"
+                    + (f"; at equal params C = {wide:,}" if wide else "")
+                )
+            full = [r for r in row["replacements"] if r["full"] and r["saved"] > 0]
+            saved += full[0]["saved"] if full else 0
+        out.append(
+            f"  every unit replaced by its cheapest full-field design: {t['params'] - saved:,} params "
+            f"instead of {t['params']:,} ({100 * saved / t['params']:.1f}% fewer)"
+        )
     for conv in data.get("conventions", []):
         out += ["", f"{conv['convention']}: {conv['total']:,} {conv['unit']}, {conv['params']:,} params"]
         width = max(len(line["what"]) for line in conv["lines"])
