@@ -71,16 +71,20 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
-    """Stem 7x7/2 + max pool, four stages (64, 128, 256, 512 planes), global pool, 1000-way FC."""
+    """Stem 7x7/2 + max pool, four stages (64, 128, 256, 512 planes, times ``width``), global pool, 1000-way FC."""
 
-    def __init__(self, block, layers, classes: int = 1000):
+    def __init__(self, block, layers, classes: int = 1000, width: float = 1.0):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+        scaled = [64 * width, 128 * width, 256 * width, 512 * width]
+        if any(c != int(c) or c < 1 for c in scaled):
+            raise ValueError(f"width {width} does not give integer channels")
+        stem = int(scaled[0])
+        self.conv1 = nn.Conv2d(3, stem, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
-        c_in, stages = 64, []
-        for i, (planes, n) in enumerate(zip((64, 128, 256, 512), layers, strict=True)):
+        c_in, stages = stem, []
+        for i, (planes, n) in enumerate(zip((int(c) for c in scaled), layers, strict=True)):
             blocks = []
             for j in range(n):
                 blocks.append(block(c_in, planes, 2 if (j == 0 and i > 0) else 1))
@@ -96,14 +100,14 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def resnet18() -> nn.Module:
-    """ResNet-18 (11,689,512 parameters)."""
-    return ResNet(BasicBlock, (2, 2, 2, 2))
+def resnet18(width: float = 1.0) -> nn.Module:
+    """ResNet-18 (11,689,512 parameters at width 1)."""
+    return ResNet(BasicBlock, (2, 2, 2, 2), width=width)
 
 
-def resnet50() -> nn.Module:
-    """ResNet-50 (25,557,032 parameters)."""
-    return ResNet(Bottleneck, (3, 4, 6, 3))
+def resnet50(width: float = 1.0) -> nn.Module:
+    """ResNet-50 (25,557,032 parameters at width 1)."""
+    return ResNet(Bottleneck, (3, 4, 6, 3), width=width)
 
 
 # -- MobileNetV2 ----------------------------------------------------------------------------------------
@@ -215,12 +219,14 @@ class ShuffleUnit(nn.Module):
 class ShuffleNetV1(nn.Module):
     """ShuffleNet V1, g = 3, 1x: stem 3x3/2 (24) + max pool, stages of 4, 8, 4 units, 1000-way FC."""
 
-    def __init__(self, groups: int = 3, widths=(240, 480, 960), repeats=(4, 8, 4), classes: int = 1000):
+    def __init__(
+        self, groups: int = 3, widths=(240, 480, 960), repeats=(4, 8, 4), classes: int = 1000, stem: int = 24
+    ):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 24, 3, 2, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(24)
+        self.conv1 = nn.Conv2d(3, stem, 3, 2, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
-        units, c_in = [], 24
+        units, c_in = [], stem
         for i, (c_out, n) in enumerate(zip(widths, repeats, strict=True)):
             for j in range(n):
                 units.append(

@@ -363,3 +363,120 @@ def test_cli_suggest(cli):
     code, out, err = cli("model", "examples/models.py:mobilenet_v2", "--suggest")
     assert code == 0, err
     assert "replacing each unit by one paper design" in out and "every unit replaced" in out
+
+
+@pytest.mark.parametrize(
+    "make, scaled",
+    [
+        (MODELS.resnet18, lambda a: MODELS.resnet18(width=a)),
+        (MODELS.resnet50, lambda a: MODELS.resnet50(width=a)),
+        (
+            MODELS.shufflenet_v1,
+            lambda a: MODELS.ShuffleNetV1(
+                widths=tuple(int(c * a) for c in (240, 480, 960)), stem=int(24 * a)
+            ),
+        ),
+    ],
+    ids=["resnet18", "resnet50", "shufflenet_v1"],
+)
+def test_closed_forms_against_the_rebuilt_models(make, scaled):
+    """params(alpha_w) against the model's own constructor at other widths (sum(p.numel())), MACs(alpha_w,
+    H_in, W_in) against FlopCounterMode at other widths and input sizes."""
+    from fractions import Fraction
+
+    from skanalyze.core import symbols as S
+    from skanalyze.nn.importer import closed_forms
+
+    model = make()
+    forms = closed_forms(from_module(model, (1, 3, 64, 64)), model)
+    assert forms.macs is not None and forms.stride == 32
+    for a in (Fraction(1), Fraction(1, 2), Fraction(3, 4)):
+        if a == Fraction(3, 4) and make is MODELS.shufflenet_v1:
+            continue  # 0.75 x 60 mid channels is not an integer
+        other = scaled(int(a) if a == 1 else float(a))
+        values = {S.alpha_w: sp_rational(a.numerator, a.denominator)}
+        assert forms.params.subs(values) == numel(other)
+        for h, w in ((64, 64), (96, 160)):
+            assert 2 * forms.macs.subs({**values, S.H_in: h, S.W_in: w}) == flops(other, (1, 3, h, w))
+
+
+def test_widest_multiplier_under_a_budget():
+    from fractions import Fraction
+
+    from skanalyze.nn.importer import closed_forms, widest_multiplier
+
+    model = MODELS.resnet18()
+    forms = closed_forms(from_module(model, (1, 3, 64, 64)), model)
+    assert forms.base == 64  # every channel count is a multiple of 64: alpha_w in steps of 1/64
+    best = widest_multiplier(forms, 3_000_000)
+    assert numel(MODELS.resnet18(width=float(best))) <= 3_000_000
+    assert numel(MODELS.resnet18(width=float(best + Fraction(1, 64)))) > 3_000_000
+    assert widest_multiplier(forms, 1000) is None
+
+
+def test_cli_closed_form(cli):
+    code, out, err = cli(
+        "model",
+        "examples/models.py:resnet18",
+        "--input",
+        "1x3x64x64",
+        "--closed-form",
+        "--budget",
+        "3M",
+        "--resolution",
+        "96x160",
+        "--json",
+    )
+    assert code == 0, err
+    cf = json.loads(out)["closed_form"]
+    assert cf["widest"]["alpha_w"] == "31/64" and cf["widest"]["params"] == numel(
+        MODELS.resnet18(width=31 / 64)
+    )
+    assert 2 * cf["macs_at"]["macs"] == flops(MODELS.resnet18(), (1, 3, 96, 160))
+    for args, fragment in (
+        (("--budget", "3M"), "needs --closed-form"),
+        (("--closed-form", "--resolution", "100x100"), "multiples of 32"),
+        (("--closed-form", "--resolution", "big"), "--resolution 'big'"),
+        (("--closed-form", "--budget", "10"), "no width multiplier fits"),
+    ):
+        code, out, err = cli("model", "examples/models.py:resnet18", "--input", "1x3x64x64", *args)
+        assert code == 2 and fragment in err and err.count("\n") == 1, err
+
+
+def test_cli_closed_form_plot(cli, tmp_path):
+    out_file = tmp_path / "scaling.png"
+    code, _, err = cli(
+        "model",
+        "examples/models.py:resnet18",
+        "--input",
+        "1x3x64x64",
+        "--closed-form",
+        "--plot",
+        str(out_file),
+    )
+    assert code == 0, err
+    assert out_file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, _, err = cli(
+        "model", "examples/models.py:resnet18", "--closed-form", "--plot", str(tmp_path / "x.bmp")
+    )
+    assert code == 2 and "--plot" in err and err.count("\n") == 1
+
+
+def test_widest_multiplier_under_a_macs_budget(cli):
+    code, out, err = cli(
+        "model",
+        "examples/models.py:resnet18",
+        "--input",
+        "1x3x64x64",
+        "--closed-form",
+        "--budget",
+        "100M",
+        "--macs",
+        "--json",
+    )
+    assert code == 0, err
+    widest = json.loads(out)["closed_form"]["widest"]
+    num, _, den = widest["alpha_w"].partition("/")
+    a = int(num) / int(den or 1)
+    assert 2 * widest["macs"] == flops(MODELS.resnet18(width=a), (1, 3, 64, 64)) <= 2 * 100_000_000
+    assert flops(MODELS.resnet18(width=a + 1 / 64), (1, 3, 64, 64)) > 2 * 100_000_000

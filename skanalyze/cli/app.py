@@ -546,6 +546,26 @@ def model(
             "--suggest", help="Also each unit's replacements by the paper's designs, and what they buy."
         ),
     ] = False,
+    closed_form: Annotated[
+        bool,
+        typer.Option(
+            "--closed-form", help="Also params and MACs in a width multiplier alpha_w and the input size."
+        ),
+    ] = False,
+    budget: Annotated[
+        str | None,
+        typer.Option("--budget", help="With --closed-form: the widest alpha_w within these params."),
+    ] = None,
+    resolution: Annotated[
+        str | None, typer.Option("--resolution", help="With --closed-form: the MACs at another input H x W.")
+    ] = None,
+    plot: Annotated[
+        str | None,
+        typer.Option("--plot", help="With --closed-form: write params and MACs vs alpha_w (PNG/SVG/PDF)."),
+    ] = None,
+    macs: Annotated[
+        bool, typer.Option("--macs", help="--budget counts MACs (at --resolution, else at the --input size).")
+    ] = False,
 ) -> None:
     """Read your own PyTorch model in the notation: per-layer params and MACs, design units and their fields."""
     from . import checks, targets
@@ -560,6 +580,28 @@ def model(
     if fmt not in ("pretty", "json", "csv"):
         raise SkanalyzeError(f"format {fmt!r} is unknown; valid: pretty, json, csv")
     shape = targets.parse_input(input_shape)
+    if macs and budget is None:
+        raise SkanalyzeError("--macs needs --budget (the MACs budget)")
+    needs = [
+        flag
+        for flag, value in (("--budget", budget), ("--resolution", resolution), ("--plot", plot))
+        if value
+    ]
+    if needs and not closed_form:
+        raise SkanalyzeError(f"{needs[0]} needs --closed-form")
+    if plot:
+        from ..core.outputs import PLOT_FORMATS, writable_file
+
+        writable_file(plot, "--plot", PLOT_FORMATS)  # before any work
+    from .parsing import parse_budget
+
+    budget_value = parse_budget(budget) if budget is not None else None
+    size = None
+    if resolution is not None:
+        parts = resolution.lower().split("x")
+        if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+            raise SkanalyzeError(f"--resolution {resolution!r} must be H x W positive integers, e.g. 320x320")
+        size = (int(parts[0]), int(parts[1]))
     names = [c.strip() for item in conventions or [] for c in item.split(",") if c.strip()]
     if conventions is not None and not names:
         raise SkanalyzeError("--convention is empty; valid: skanalyze, torch, fvcore, ptflops, thop, all")
@@ -573,8 +615,19 @@ def model(
             raise SkanalyzeError(
                 f"--convention {name!r} is unknown; valid: {', '.join(importer.CONVENTIONS)}, all"
             )
-    model_ = importer.from_module(targets.load(target, importer.is_module), shape)
+    module = targets.load(target, importer.is_module)
+    model_ = importer.from_module(module, shape)
     data = importer.report(model_, target, tuple(dict.fromkeys(names)))
+    if closed_form:
+        forms = importer.closed_forms(model_, module)
+        data["closed_form"] = importer.closed_form_report(forms, model_, budget_value, size, macs=macs)
+        if plot:
+            from ..render import plots
+
+            step = data["closed_form"]["alpha_w_step"]
+            macs = forms.macs if forms.macs is not None else None
+            fig = plots.model_scaling(target.rpartition(":")[2], forms.params, macs, shape[2:], step=step)
+            plots.save(fig, plot)
     if suggest:
         data["suggestions"] = importer.suggest(model_)
     typer.echo(render("model", data, fmt), nl=False)

@@ -15,6 +15,7 @@ from .errors import SkanalyzeError
 C, F, K, M, N = sp.symbols("C F K M N", positive=True)
 alpha, k, H, W, s, P = sp.symbols("alpha k H W s P", positive=True)
 width, B = sp.symbols("width B", positive=True)
+alpha_w, H_in, W_in = sp.symbols("alpha_w H_in W_in", positive=True)
 
 DESCRIPTIONS: dict[str, str] = {
     "C": "input channels",
@@ -30,9 +31,14 @@ DESCRIPTIONS: dict[str, str] = {
     "P": "parameter budget",
     "width": "input channels of the first network stage",
     "B": "blocks per network stage",
+    "alpha_w": "width multiplier of an imported model (every scaled channel count times alpha_w)",
+    "H_in": "input height of an imported model",
+    "W_in": "input width of an imported model",
 }
 
-by_name: dict[str, sp.Symbol] = {sym.name: sym for sym in (C, F, K, M, N, alpha, k, H, W, s, P, width, B)}
+by_name: dict[str, sp.Symbol] = {
+    sym.name: sym for sym in (C, F, K, M, N, alpha, k, H, W, s, P, width, B, alpha_w, H_in, W_in)
+}
 
 
 def group_symbol(index: int) -> sp.Symbol:

@@ -347,6 +347,43 @@ def accuracy_vs_width(summary: dict) -> Figure:
     return fig
 
 
+def model_scaling(
+    label: str, params: sp.Expr, macs: sp.Expr | None, size: tuple[int, int], *, step
+) -> Figure:
+    """An imported model's params and MACs against the width multiplier alpha_w (the closed forms at the
+    traced input size), the model as it is (alpha_w = 1) marked."""
+    fig, ax = _figure(6.8, 4.4)
+    grid = np.linspace(
+        float(step), 2.0, 200
+    )  # the forms are polynomials: a smooth curve from the smallest step
+    p_fn = sp.lambdify(S.alpha_w, params, modules="numpy")
+    ax.plot(grid, p_fn(grid) * np.ones_like(grid), "-", color="C0", label="params")
+    ax.plot(
+        [1.0],
+        [float(params.subs(S.alpha_w, 1))],
+        "o",
+        color="C0",
+        ms=8,
+        label=f"{label} as it is (alpha_w = 1)",
+    )
+    ax.set_xlabel("width multiplier alpha_w (every scaled channel count times alpha_w)")
+    ax.set_ylabel("parameters", color="C0")
+    ax.set_yscale("log")
+    if macs is not None:
+        h, w = size
+        m = macs.subs({S.H_in: h, S.W_in: w})
+        m_fn = sp.lambdify(S.alpha_w, m, modules="numpy")
+        right = ax.twinx()
+        right.plot(grid, m_fn(grid) * np.ones_like(grid), "--", color="C1", label=f"MACs at {h}x{w}")
+        right.plot([1.0], [float(m.subs(S.alpha_w, 1))], "s", color="C1", ms=7)
+        right.set_ylabel(f"MACs at {h}x{w}", color="C1")
+        right.set_yscale("log")
+        right.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(f"{label}: params and MACs vs width multiplier (closed forms, exact)", fontsize=10)
+    return fig
+
+
 def families(rows: list[dict], *, budget: int, c: int) -> Figure:
     """The related kernel families beside the paper's designs: parameter ratio and greatest width at a budget."""
     fig = Figure(figsize=(10.0, 4.8), layout="constrained")

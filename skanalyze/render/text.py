@@ -448,6 +448,29 @@ def model(data: dict, style: str = "pretty") -> str:
         f"total: {t['params']:,} params, {t['macs']:,} MACs ({t['flops']:,} FLOPs)",
         data["convention"],
     ]
+    if "closed_form" in data:
+        cf = data["closed_form"]
+        out += ["", "closed forms (" + cf["rule"] + "):", f"  params = {pretty(cf['params'])}"]
+        if cf["macs"] is not None:
+            out.append(
+                f"  MACs   = {pretty(cf['macs'])}   (H_in, W_in multiples of {cf['input_multiple_of']})"
+            )
+        else:
+            out.append(f"  MACs: no closed form in the input size ({cf['note']})")
+        for g in cf["fixed_groups"][:1]:
+            out.append(
+                "  fixed group numbers must divide the channels they split, e.g. "
+                f"{g['groups']} | alpha_w x {', '.join(map(str, g['channels']))}"
+            )
+        if "macs_at" in cf:
+            h, w = cf["macs_at"]["resolution"]
+            out.append(f"  at {h}x{w}: {int(cf['macs_at']['macs']):,} MACs")
+        if "widest" in cf:
+            wd = cf["widest"]
+            out.append(
+                f"  widest within {wd['budget']:,} {wd['objective']}: alpha_w = {one_line(wd['alpha_w'])} "
+                f"({int(wd['params']):,} params" + (f", {int(wd['macs']):,} MACs)" if "macs" in wd else ")")
+            )
     if "suggestions" in data:
         out += ["", "replacing each unit by one paper design C -> F (weights only; biases and BN aside):"]
         saved = 0
