@@ -284,20 +284,24 @@ class Saving:
 def _negative_on_domain(diff: sp.Expr, groups: list[sp.Symbol]) -> bool | None:
     """True: diff < 0 for every real C >= 4 and every group number in [1, oo); None: not decided this way."""
     us = [sp.Dummy(f"u{g}") for g in groups]
-    poly_expr = sp.together(diff.subs({g: 1 / u for g, u in zip(groups, us, strict=True)}))
-    num, den = sp.fraction(poly_expr)
-    if den.free_symbols:  # a group number in a numerator: not a sum of terms linear in 1/g
-        return None
-    try:
-        poly = sp.Poly(sp.expand(num / den), *us, S.C)
+    try:  # a sum of monomials in C and 1/g: with u = 1/g a polynomial (a group number in a numerator is not)
+        poly = sp.Poly(
+            sp.expand(diff.xreplace({g: 1 / u for g, u in zip(groups, us, strict=True)})), *us, S.C
+        )
     except sp.PolynomialError:
         return None
     if any(poly.degree(u) > 1 for u in us):
         return None
     for corner in itertools.product((0, 1), repeat=len(us)):
-        at = sp.expand(poly.as_expr().subs(dict(zip(us, corner, strict=True))))
-        p = sp.Poly(at, S.C)
-        if p.is_zero or not p.eval(SMALLEST_C) < 0 or p.count_roots(SMALLEST_C, None) > 0:
+        p = poly
+        for u, value in zip(us, corner, strict=True):
+            p = p.eval(u, value)  # exact: a polynomial in the remaining variables
+        p = sp.Poly(p.as_expr(), S.C) if not isinstance(p, sp.Poly) or p.gens != (S.C,) else p
+        if p.is_zero or not p.eval(SMALLEST_C) < 0:
+            return None
+        if all(c <= 0 for c in p.shift(SMALLEST_C).all_coeffs()):
+            continue  # p(SMALLEST_C + x) has no positive coefficient: negative for every x >= 0
+        if p.count_roots(SMALLEST_C, None) > 0:
             return None
     return True
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 
 import sympy as sp
 import torch
@@ -162,7 +163,10 @@ class _Recorder(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        if func in (tnn.functional.batch_norm, torch.batch_norm) and args[0].device.type == "meta":
+            out = torch.empty_like(args[0])  # the same shape; skips torch's slow meta decomposition of BN
+        else:
+            out = func(*args, **kwargs)
         first = next((t for t in _tensors(args) if isinstance(t, torch.Tensor)), None)
         source = self._source(first)
         name = self.stack[-1]
@@ -426,9 +430,22 @@ def _units(model: tnn.Module, layers: list[Layer]) -> list[Unit]:
     return units
 
 
+@lru_cache(maxsize=1024)
+def _reading(
+    kernels: tuple[Kernel, ...], widths: tuple[tuple[int, int], ...]
+) -> tuple[str | None, tuple | None, str]:
+    """(notation, field, note) of a chain of kernels at traced widths; cached, as blocks repeat."""
+    design, values = _design_for(list(kernels), list(widths))
+    if design is None:
+        return None, None, "no channel plan of the notation reproduces these widths"
+    try:
+        return design.notation, tuple(int(e) for e in info_field(design, values).as_tuple()), ""
+    except (SkanalyzeError, TypeError):
+        return design.notation, None, "field not exact at these sizes"
+
+
 def _unit(name: str, chain: list[Layer], residual: bool = False, shortcut: bool = False) -> Unit:
     widths = [(lay.in_shape[1], lay.out_shape[1]) for lay in chain]
-    design, values = _design_for([lay.kernel for lay in chain], widths)
     unit = Unit(
         name,
         "+".join(lay.kernel.notation() for lay in chain),
@@ -440,14 +457,8 @@ def _unit(name: str, chain: list[Layer], residual: bool = False, shortcut: bool 
     )
     for lay in chain:
         lay.unit = name
-    if design is None:
-        unit.note = "no channel plan of the notation reproduces these widths"
-        return unit
-    unit.notation = design.notation
-    try:
-        unit.field = tuple(int(e) for e in info_field(design, values).as_tuple())
-    except (SkanalyzeError, TypeError):
-        unit.note = "field not exact at these sizes"
+    notation, unit.field, unit.note = _reading(tuple(lay.kernel for lay in chain), tuple(widths))
+    unit.notation = notation or unit.notation
     return unit
 
 
