@@ -285,9 +285,7 @@ def _negative_on_domain(diff: sp.Expr, groups: list[sp.Symbol]) -> bool | None:
     """True: diff < 0 for every real C >= 4 and every group number in [1, oo); None: not decided this way."""
     us = [sp.Dummy(f"u{g}") for g in groups]
     try:  # a sum of monomials in C and 1/g: with u = 1/g a polynomial (a group number in a numerator is not)
-        poly = sp.Poly(
-            sp.expand(diff.xreplace({g: 1 / u for g, u in zip(groups, us, strict=True)})), *us, S.C
-        )
+        poly = sp.Poly(diff.xreplace({g: 1 / u for g, u in zip(groups, us, strict=True)}), *us, S.C)
     except sp.PolynomialError:
         return None
     if any(poly.degree(u) > 1 for u in us):
