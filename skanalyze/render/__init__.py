@@ -18,28 +18,41 @@ naming the formats that have one. The plots (render.plots) are the only importer
 
 from __future__ import annotations
 
-from ..core.errors import SkanalyzeError
-from . import csv, json, latex, markdown, python, text
+from importlib import import_module
 
+from ..core.errors import SkanalyzeError
+
+# format -> (printer module, options); a module is imported the first time its format is used, so that
+# printing one report in one format loads one printer
 PRINTERS = {
-    "pretty": (text, {"style": "pretty"}),
-    "text": (text, {"style": "text"}),
-    "latex": (latex, {}),
-    "python": (python, {}),
-    "markdown": (markdown, {}),
-    "csv": (csv, {}),
+    "pretty": ("text", {"style": "pretty"}),
+    "text": ("text", {"style": "text"}),
+    "latex": ("latex", {}),
+    "python": ("python", {}),
+    "markdown": ("markdown", {}),
+    "csv": ("csv", {}),
+    "json": ("json", {}),
 }
 FORMATS = ("pretty", "text", "latex", "python", "json", "markdown", "csv")
 
 
+def printer(fmt: str):
+    """The printer module of a format."""
+    return import_module(f".{PRINTERS[fmt][0]}", __name__)
+
+
+def _has(report: str, fmt: str) -> bool:
+    return fmt == "json" or (fmt in PRINTERS and hasattr(printer(fmt), report))
+
+
 def formats_for(report: str) -> tuple[str, ...]:
     """The formats that have a printer for a report."""
-    return tuple(f for f in FORMATS if f == "json" or hasattr(PRINTERS[f][0], report))
+    return tuple(f for f in FORMATS if _has(report, f))
 
 
 def check_format(report: str, fmt: str) -> str:
     """Return fmt if it has a printer for the report (checked before any work), else a one-line error."""
-    if fmt != "json" and (fmt not in PRINTERS or not hasattr(PRINTERS[fmt][0], report)):
+    if not _has(report, fmt):
         raise SkanalyzeError(f"format {fmt!r} is unknown; valid: {', '.join(formats_for(report))}")
     return fmt
 
@@ -47,10 +60,10 @@ def check_format(report: str, fmt: str) -> str:
 def render(report: str, data, fmt: str = "pretty") -> str:
     """The report's data in a format; a one-line error when the format has no printer for it."""
     check_format(report, fmt)
+    module = printer(fmt)
     if fmt == "json":
-        return getattr(json, report, json.document)(data)
-    module, options = PRINTERS[fmt]
-    return getattr(module, report)(data, **options)
+        return getattr(module, report, module.document)(data)
+    return getattr(module, report)(data, **PRINTERS[fmt][1])
 
 
-__all__ = ["FORMATS", "PRINTERS", "check_format", "formats_for", "render"]
+__all__ = ["FORMATS", "PRINTERS", "check_format", "formats_for", "printer", "render"]
