@@ -480,3 +480,8 @@ def test_widest_multiplier_under_a_macs_budget(cli):
     a = int(num) / int(den or 1)
     assert 2 * widest["macs"] == flops(MODELS.resnet18(width=a), (1, 3, 64, 64)) <= 2 * 100_000_000
     assert flops(MODELS.resnet18(width=a + 1 / 64), (1, 3, 64, 64)) > 2 * 100_000_000
+
+
+def test_csv_refuses_what_it_cannot_print(cli):
+    code, out, err = cli("model", "examples/models.py:resnet18", "--csv", "--closed-form")
+    assert code == 2 and out == "" and "--csv prints the per-layer table only" in err

@@ -580,6 +580,15 @@ def model(
     if fmt not in ("pretty", "json", "csv"):
         raise SkanalyzeError(f"format {fmt!r} is unknown; valid: pretty, json, csv")
     shape = targets.parse_input(input_shape)
+    extras = [
+        f
+        for f, on in (("--closed-form", closed_form), ("--suggest", suggest), ("--convention", conventions))
+        if on
+    ]
+    if fmt == "csv" and extras:
+        raise SkanalyzeError(
+            f"--csv prints the per-layer table only; {extras[0]} needs the text or --json output"
+        )
     if macs and budget is None:
         raise SkanalyzeError("--macs needs --budget (the MACs budget)")
     needs = [
@@ -625,8 +634,9 @@ def model(
             from ..render import plots
 
             step = data["closed_form"]["alpha_w_step"]
-            macs = forms.macs if forms.macs is not None else None
-            fig = plots.model_scaling(target.rpartition(":")[2], forms.params, macs, shape[2:], step=step)
+            fig = plots.model_scaling(
+                target.rpartition(":")[2], forms.params, forms.macs, shape[2:], step=step
+            )
             plots.save(fig, plot)
     if suggest:
         data["suggestions"] = importer.suggest(model_)
