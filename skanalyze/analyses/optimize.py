@@ -114,32 +114,42 @@ def _plan(design: Design, objective: str, hw: int | None) -> _Plan:
     )
 
 
-def best_at_width(design: Design, c: int, alpha: Fraction, objective: str = "params", hw: int | None = None):
-    """The cheapest buildable configuration at width C with a full field, or None."""
-    f = as_positive_int(alpha * c)
-    if f is None:
-        return None
-    plan = _plan(design, objective, hw)
+def _widths_and_divisors(plan: _Plan, c: int, f: int) -> tuple[tuple | None, list, str]:
+    """(C, F, K) as integers and, per free group number, the divisors of everything it splits; or None and
+    why not (a width that is not a positive integer, a fixed group number that does not divide its width)."""
     kk = 1
     if plan.bottleneck is not None:
         kk = as_positive_int(plan.bottleneck(c, f))
         if kk is None:
-            return None
+            return None, [], "the bottleneck K is not a positive integer"
     wargs = (c, f, kk)  # every compiled function takes integers and answers exactly
     for g, widths in plan.fixed:
         for w in widths:
             value = as_positive_int(w(*wargs))
             if value is None or value % g:
-                return None
+                return None, [], f"group number {g} does not divide the width {value}"
     candidates = []
     for widths in plan.splits:
         common = 0
         for w in widths:
             value = as_positive_int(w(*wargs))
             if value is None:
-                return None
+                return None, [], "a width is not a positive integer"
             common = math.gcd(common, value)
         candidates.append(divisors(common))
+    return wargs, candidates, ""
+
+
+def best_at_width(design: Design, c: int, alpha: Fraction, objective: str = "params", hw: int | None = None):
+    """The cheapest buildable configuration at width C with a full field, or None."""
+    f = as_positive_int(alpha * c)
+    if f is None:
+        return None
+    plan = _plan(design, objective, hw)
+    wargs, candidates, _ = _widths_and_divisors(plan, c, f)
+    if wargs is None:
+        return None
+    kk = wargs[2]
     best = None
     if not candidates:
         if plan.full(*wargs):
@@ -176,32 +186,10 @@ def ranked_at(design: Design, c: int, f: int, top: int = 2) -> list[Buildable]:
     """The `top` cheapest buildable configurations (by parameters, then group numbers) at widths C and F
     with a full field: every integer group number that divides what it splits is tried."""
     plan = _plan(design, "params", None)
-    kk = 1
-    if plan.bottleneck is not None:
-        kk = as_positive_int(plan.bottleneck(c, f))
-        if kk is None:
-            raise SkanalyzeError(
-                f"{design.notation!r}: the bottleneck K is not a positive integer at C={c}, F={f}"
-            )
-    wargs = (c, f, kk)
-    for g, widths in plan.fixed:
-        for w in widths:
-            value = as_positive_int(w(*wargs))
-            if value is None or value % g:
-                raise SkanalyzeError(
-                    f"{design.notation!r}: group number {g} does not divide the width {value} at C={c}, F={f}"
-                )
-    candidates = []
-    for widths in plan.splits:
-        common = 0
-        for w in widths:
-            value = as_positive_int(w(*wargs))
-            if value is None:
-                raise SkanalyzeError(
-                    f"{design.notation!r}: a width is not a positive integer at C={c}, F={f}"
-                )
-            common = math.gcd(common, value)
-        candidates.append(divisors(common))
+    wargs, candidates, reason = _widths_and_divisors(plan, c, f)
+    if wargs is None:
+        raise SkanalyzeError(f"{design.notation!r}: {reason} at C={c}, F={f}")
+    kk = wargs[2]
     found = []
     for combo in itertools.product(*candidates):
         args = wargs + combo
