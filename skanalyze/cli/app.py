@@ -160,6 +160,7 @@ def efficiency(
 ) -> None:
     """Ratios to the standard conv, full-field condition, optimal groups (Theorem 1), greatest width."""
     from ..analyses.efficiency import report as efficiency_report
+    from ..analyses.efficiency import theorem1_report
     from ..analyses.optimize import at_report
     from ..render import check_format, render
 
@@ -174,11 +175,11 @@ def efficiency(
         c, f = _at_widths(widths)
         data = efficiency_report(d, {})
         data["at"] = at_report(d, c, f)
+        if integers is not None:
+            data["theorem1_integers"] = theorem1_report(d, integers)
     else:
         _, vals = _split_args(values, subs)
         data = efficiency_report(d, vals, integers)
-    if at is not None and integers is not None:
-        data["theorem1_integers"] = efficiency_report(d, {}, integers)["theorem1_integers"]
     typer.echo(render("efficiency", data, fmt), nl=False)
 
 

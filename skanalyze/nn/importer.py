@@ -603,8 +603,7 @@ def closed_forms(model: Model, module: tnn.Module | None = None) -> ClosedForms:
     note = ""
     if module is not None:
         try:
-            events, _ = trace(module, (n, model.input_size[1], 2 * h0, 2 * w0))
-            second = [ev for ev in events]
+            second, _ = trace(module, (n, model.input_size[1], 2 * h0, 2 * w0))
         except SkanalyzeError as err:
             note = f"no second trace at twice the input: {err}"
     params = sp.Integer(sum(p for _, p in model.unmodelled))
