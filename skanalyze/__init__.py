@@ -5,7 +5,7 @@ The package imports only sympy at start-up, and its public names lazily; torch
 No public name is also a module name, so ``from skanalyze import field`` is always the function.
 """
 
-from importlib import import_module
+from .core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 _PUBLIC = {
@@ -22,17 +22,4 @@ _PUBLIC = {
     "from_module": "nn.importer",
 }
 __all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str):
-    """Import a public name on first use (PEP 562), so that `import skanalyze` stays light."""
-    if name in _PUBLIC:
-        value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'skanalyze' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """The public API and the package's own attributes."""
-    return sorted({*globals(), *_PUBLIC})
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())

@@ -4,7 +4,7 @@ Only this package imports torch. Its names load lazily (PEP 562), so that
 ``skanalyze.nn.data`` (numpy only) imports without torch.
 """
 
-from importlib import import_module
+from ..core.lazy import lazy_exports
 
 _PUBLIC = {
     "BUILDERS": "modules",
@@ -32,17 +32,4 @@ _PUBLIC = {
     "ZeroPadShortcut": "networks",
 }
 __all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str):
-    """Import a public name on first use (PEP 562)."""
-    if name in _PUBLIC:
-        value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'skanalyze.nn' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """The public API and the package's own attributes."""
-    return sorted({*globals(), *_PUBLIC})
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())

@@ -1,0 +1,24 @@
+"""Packages whose public names load on first use (PEP 562), so that importing the package stays light."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+
+
+def lazy_exports(package: str, public: dict[str, str], namespace: dict) -> tuple[Callable, Callable]:
+    """The ``__getattr__`` and ``__dir__`` of a package whose name -> submodule map is ``public``."""
+
+    def __getattr__(name: str):
+        """Import a public name on first use, and keep it in the package's namespace."""
+        if name in public:
+            value = getattr(import_module(f".{public[name]}", package), name)
+            namespace[name] = value
+            return value
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        """The public API and the package's own attributes."""
+        return sorted({*namespace, *public})
+
+    return __getattr__, __dir__
