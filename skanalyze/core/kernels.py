@@ -201,17 +201,13 @@ class Conv(Kernel):
 
 
 @dataclass(frozen=True, kw_only=True)
-class GConv(Kernel):
-    """Group convolution GConv(M): k x k, M channel groups."""
+class GroupedKernel(Kernel):
+    """Base of the convolutions with a free group number g (a symbol M, N, ... when omitted): g groups."""
 
     g: sp.Expr | int | None = None
-    name: ClassVar[str] = "GConv"
-    aliases: ClassVar[tuple[str, ...]] = ("GConv", "GC", "GroupConv")
-    description: ClassVar[str] = "k x k group convolution with M groups, k^2*C*F/M params"
     arg: ClassVar[str | None] = "g"
     mixing: ClassVar[str] = "grouped"
     free_arg: ClassVar[bool] = True
-    paper_letter: ClassVar[str] = "G"
 
     def groups(self, c_in):
         return sp.sympify(self.g)
@@ -220,6 +216,16 @@ class GConv(Kernel):
         super().__post_init__()
         if self.g is not None:
             _check_positive_int(f"{self.name} group number", self.g)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GConv(GroupedKernel):
+    """Group convolution GConv(M): k x k, M channel groups."""
+
+    name: ClassVar[str] = "GConv"
+    aliases: ClassVar[tuple[str, ...]] = ("GConv", "GC", "GroupConv")
+    description: ClassVar[str] = "k x k group convolution with M groups, k^2*C*F/M params"
+    paper_letter: ClassVar[str] = "G"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -249,26 +255,14 @@ class PW(Kernel):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PWGConv(Kernel):
+class PWGConv(GroupedKernel):
     """Pointwise group convolution PWGConv(N): 1 x 1, N channel groups."""
 
     k: sp.Expr | int = 1
-    g: sp.Expr | int | None = None
     name: ClassVar[str] = "PWGConv"
     aliases: ClassVar[tuple[str, ...]] = ("PWGConv", "PWG", "PWGC", "GPW", "PWGroupConv")
     description: ClassVar[str] = "1 x 1 pointwise group convolution with N groups, C*F/N params"
-    arg: ClassVar[str | None] = "g"
-    mixing: ClassVar[str] = "grouped"
-    free_arg: ClassVar[bool] = True
     paper_letter: ClassVar[str] = "Q"
-
-    def groups(self, c_in):
-        return sp.sympify(self.g)
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.g is not None:
-            _check_positive_int(f"{self.name} group number", self.g)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -574,4 +568,13 @@ def kernel_fields(cls: type[Kernel]) -> list[str]:
 for _cls in (Conv, GConv, DW, PW, PWGConv, Shuffle, SSC, SCC, Line):
     register_kernel(_cls)
 
-__all__ = ["Kernel", "REGISTRY", "register_kernel", "registered", "lookup", "divides", "kernel_fields"]
+__all__ = [
+    "Kernel",
+    "GroupedKernel",
+    "REGISTRY",
+    "register_kernel",
+    "registered",
+    "lookup",
+    "divides",
+    "kernel_fields",
+]
