@@ -6,7 +6,7 @@
 import importlib.util
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
-TORCH_ONLY = {"modules.py", "measure.py", "networks.py", "train.py", "importer.py"}  # in skanalyze/nn/
+TORCH_ONLY = {"modules.py", "measure.py", "networks.py", "train.py", "importer.py", "rebuild.py"}  # in skanalyze/nn/
 REASON = "torch is not installed: pip install 'skanalyze[torch]'"
 
 

@@ -7,6 +7,9 @@ Each factory returns a freshly initialised ``nn.Module`` with the published shap
 - ``mobilenet_v2``: Sandler et al. 2018 (width 1.0, channels divisible by 8); 3,504,872 parameters.
 - ``shufflenet_v1``: Zhang et al. 2018, g = 3, 1x (stage widths 240, 480, 960); the first 1x1 of stage 2
   is not grouped (its input has only 24 channels), stride-2 units concatenate an average-pooled shortcut.
+- ``densenet40``: Huang et al. 2017, DenseNet (not BC) for CIFAR-10, depth 40, growth rate 12: a 3x3 stem
+  (16 channels), three dense blocks of 12 BN-ReLU-conv3x3 layers, 1x1 transitions that keep the width and
+  average-pool by 2, global pool, 10-way FC; 1,019,722 parameters (the paper's "1.0M"), input 32x32.
 
     skanalyze model examples/models.py:resnet18 --input 1x3x224x224
 """
@@ -247,7 +250,63 @@ def shufflenet_v1() -> nn.Module:
     return ShuffleNetV1()
 
 
+# -- DenseNet-40 -------------------------------------------------------------------------------------------
+class DenseLayer(nn.Module):
+    """BN, ReLU, 3x3 conv to ``growth`` channels, concatenated to the input."""
+
+    def __init__(self, c_in: int, growth: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(c_in)
+        self.conv = nn.Conv2d(c_in, growth, 3, 1, 1, bias=False)
+
+    def forward(self, x):
+        return torch.cat([x, self.conv(nn.functional.relu(self.bn(x)))], 1)
+
+
+class Transition(nn.Module):
+    """BN, ReLU, 1x1 conv (same width), 2x2 average pool."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(c)
+        self.conv = nn.Conv2d(c, c, 1, bias=False)
+
+    def forward(self, x):
+        return nn.functional.avg_pool2d(self.conv(nn.functional.relu(self.bn(x))), 2)
+
+
+class DenseNet(nn.Module):
+    """DenseNet for CIFAR: 3x3 stem, three dense blocks with transitions between them, BN-ReLU, pool, FC."""
+
+    def __init__(self, depth: int = 40, growth: int = 12, classes: int = 10):
+        super().__init__()
+        n = (depth - 4) // 3
+        c = 16  # the first conv's width in the paper's (non-BC) CIFAR models
+        self.conv1 = nn.Conv2d(3, c, 3, 1, 1, bias=False)
+        blocks = []
+        for i in range(3):
+            layers = []
+            for _ in range(n):
+                layers.append(DenseLayer(c, growth))
+                c += growth
+            blocks.append(nn.Sequential(*layers))
+            if i < 2:
+                blocks.append(Transition(c))
+        self.blocks = nn.Sequential(*blocks)
+        self.bn = nn.BatchNorm2d(c)
+        self.fc = nn.Linear(c, classes)
+
+    def forward(self, x):
+        x = nn.functional.relu(self.bn(self.blocks(self.conv1(x))))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+def densenet40() -> nn.Module:
+    """DenseNet-40 (k = 12) for CIFAR-10 (1,019,722 parameters)."""
+    return DenseNet(40, 12, 10)
+
+
 if __name__ == "__main__":
-    for factory in (resnet18, resnet50, mobilenet_v2, shufflenet_v1):
+    for factory in (resnet18, resnet50, mobilenet_v2, shufflenet_v1, densenet40):
         model = factory()
         print(f"{factory.__name__:<14}{sum(p.numel() for p in model.parameters()):>12,} parameters")

@@ -17,7 +17,12 @@ from skanalyze import from_module  # noqa: E402
 from skanalyze import nn as sknn  # noqa: E402
 
 MODELS = load_example("models")
-PUBLISHED = {"resnet18": 11_689_512, "resnet50": 25_557_032, "mobilenet_v2": 3_504_872}
+PUBLISHED = {
+    "resnet18": 11_689_512,
+    "resnet50": 25_557_032,
+    "mobilenet_v2": 3_504_872,
+    "densenet40": 1_019_722,  # Huang et al. 2017 print "1.0M"; 1,019,722 is the count of their Torch code
+}
 
 
 def flops(model, shape):
@@ -38,6 +43,7 @@ def numel(model):
         ("resnet50", (1, 3, 112, 112)),
         ("mobilenet_v2", (2, 3, 224, 224)),
         ("shufflenet_v1", (1, 3, 224, 224)),
+        ("densenet40", (2, 3, 32, 32)),
     ],
 )
 def test_totals_equal_torch(name, shape):
@@ -46,6 +52,8 @@ def test_totals_equal_torch(name, shape):
     assert m.traced_on == "meta"
     assert m.params == numel(model) == PUBLISHED.get(name, numel(model))
     assert 2 * m.macs == flops(model, shape)
+    if name == "densenet40":
+        assert round(m.params / 1e6, 1) == 1.0  # the paper's table
 
 
 def test_units_read_in_the_notation():

@@ -567,6 +567,17 @@ def model(
     macs: Annotated[
         bool, typer.Option("--macs", help="--budget counts MACs (at --resolution, else at the --input size).")
     ] = False,
+    apply_design: Annotated[
+        str | None,
+        typer.Option(
+            "--apply",
+            help="Rebuild the model with this design in place of every unit (one kernel such as SSC(4), "
+            "SCC(mode=space), Line: in place of every standard spatial conv); print predicted and measured counts.",
+        ),
+    ] = None,
+    apply_stem: Annotated[
+        bool, typer.Option("--apply-stem", help="With --apply of one kernel: replace the stem's conv too.")
+    ] = False,
 ) -> None:
     """Read your own PyTorch model in the notation: per-layer params and MACs, design units and their fields."""
     from . import checks, targets
@@ -586,6 +597,10 @@ def model(
         for f, on in (("--closed-form", closed_form), ("--suggest", suggest), ("--convention", conventions))
         if on
     ]
+    if apply_design is not None:
+        extras.append("--apply")
+    if apply_stem and apply_design is None:
+        raise SkanalyzeError("--apply-stem needs --apply KERNEL")
     if fmt == "csv" and extras:
         raise SkanalyzeError(
             f"--csv prints the per-layer table only; {extras[0]} needs the text or --json output"
@@ -641,6 +656,15 @@ def model(
             plots.save(fig, plot)
     if suggest:
         data["suggestions"] = importer.suggest(model_)
+    if apply_design is not None:
+        from ..nn import measure, rebuild
+
+        applied = rebuild.apply(module, apply_design, shape, stem=apply_stem, model=model_)
+        data["applied"] = rebuild.report(applied)
+        data["applied"]["measured"] = {
+            "params": measure.count_params(applied.module),
+            "macs": measure.count_macs_meta(applied.module, shape),
+        }
     typer.echo(render("model", data, fmt), nl=False)
 
 

@@ -28,6 +28,9 @@ _PUBLIC = {
     "build_network": "networks",
     "network_counts": "networks",
     "from_module": "importer",
+    "apply": "rebuild",
+    "Applied": "rebuild",
+    "count_macs_meta": "measure",
     "Block": "networks",
     "ZeroPadShortcut": "networks",
 }

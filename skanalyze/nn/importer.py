@@ -758,8 +758,9 @@ def closed_form_report(
 
 
 # -- how to make it efficient ------------------------------------------------------------------------------
-def _replacement(design: Design, c_in: int, c_out: int) -> dict | None:
-    """A paper design in place of a unit, at equal width: its cheapest buildable groups, params and field."""
+def replacement_at(design: Design, c_in: int, c_out: int) -> dict | None:
+    """A design in place of a unit C -> F at equal width: its cheapest buildable values with a full field
+    (``symbols``: symbol -> integer; ``values``: the same by name), params and field; None if none builds."""
     values = {S.C: sp.Integer(c_in), S.F: sp.Integer(c_out)}
     if design.uses_bottleneck:
         k = design.bottleneck.subs(values)
@@ -778,11 +779,24 @@ def _replacement(design: Design, c_in: int, c_out: int) -> dict | None:
             return None
     f = info_field(design, values)
     return {
+        "symbols": {k: sp.Integer(v) for k, v in values.items()},
         "values": {str(k): int(v) for k, v in values.items()},
         "params": params_at(design, values),
         "field": [int(e) for e in f.as_tuple()],
         "full": int(f.c) == c_in,
     }
+
+
+def spatial_units(model: Model) -> list[Unit]:
+    """The units a design may replace: those with a spatial kernel, but not shortcuts or the stem (it reads
+    the image)."""
+    return [
+        unit
+        for unit in model.units
+        if not unit.shortcut
+        and any(model.layers[i].kernel.spatial for i in unit.layers)
+        and model.layers[unit.layers[0]].source is not None
+    ]
 
 
 def suggest(model: Model, designs: tuple[str, ...] = PAPER) -> list[dict]:
@@ -791,14 +805,7 @@ def suggest(model: Model, designs: tuple[str, ...] = PAPER) -> list[dict]:
     cheapest buildable group numbers with a full field, the params saved, its field) and at equal params
     (the widest buildable C at the unit's F/C). Biases and BN are left out of both sides."""
     out = []
-    for unit in model.units:
-        kernels = [model.layers[i].kernel for i in unit.layers]
-        if (
-            unit.shortcut
-            or not any(k.spatial for k in kernels)
-            or model.layers[unit.layers[0]].source is None
-        ):
-            continue  # shortcuts, pointwise-only units and the stem (it reads the image) stay
+    for unit in spatial_units(model):
         weights = sum(model.layers[i].params - model.layers[i].bias for i in unit.layers)
         standard = 9 * unit.c_in * unit.c_out
         row = {
@@ -812,9 +819,10 @@ def suggest(model: Model, designs: tuple[str, ...] = PAPER) -> list[dict]:
         }
         for name in designs:
             design = resolve(name)
-            rep = _replacement(design, unit.c_in, unit.c_out)
+            rep = replacement_at(design, unit.c_in, unit.c_out)
             if rep is None:
                 continue
+            del rep["symbols"]
             rep["design"] = design.notation
             rep["saved"] = weights - rep["params"]
             try:
@@ -891,4 +899,11 @@ __all__ = [
     "report",
     "convention",
     "CONVENTIONS",
+    "suggest",
+    "spatial_units",
+    "replacement_at",
+    "closed_forms",
+    "closed_form_report",
+    "widest_multiplier",
+    "is_module",
 ]

@@ -39,6 +39,23 @@ def count_macs(module: tnn.Module, input_shape: tuple[int, ...]) -> int:
     return flops // 2
 
 
+def count_macs_meta(module: tnn.Module, input_shape: tuple[int, ...]) -> int:
+    """MACs of one forward pass on meta tensors (nothing computed, any size) = FlopCounterMode's FLOPs / 2;
+    the module itself is not moved or modified."""
+    state = {k: torch.empty_like(v, device="meta") for k, v in module.named_parameters()}
+    state |= {k: torch.empty_like(v, device="meta") for k, v in module.named_buffers()}
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            torch.func.functional_call(
+                module, state, (torch.zeros(input_shape, device="meta"),), strict=False, tie_weights=True
+            )
+    finally:
+        module.train(was_training)
+    return counter.get_total_flops() // 2
+
+
 @dataclass(frozen=True)
 class MeasuredField:
     """A field measured by autograd: extents, and channels reached by the least/most connected output."""

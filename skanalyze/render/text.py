@@ -396,6 +396,35 @@ def training(summary: dict, style: str = "pretty") -> str:
     return "\n".join(lines) + "\n"
 
 
+def _applied(ap: dict) -> list[str]:
+    """The --apply section: each replacement, what was skipped and why, and predicted vs measured totals."""
+    what = "every unit" if ap["mode"] == "unit" else "every standard spatial conv"
+    out = [f"rebuilt with {ap['design']} in place of {what} ({len(ap['replaced'])} replaced):"]
+    tw = max(len(r["target"]) for r in ap["replaced"])
+    bw = max(len(r["before"]) for r in ap["replaced"])
+    for r in ap["replaced"]:
+        out.append(
+            f"  {r['target'].ljust(tw)}  {r['before'].ljust(bw)} -> {r['after']}: "
+            f"{r['params_before']:,} -> {r['params_after']:,} params, {r['macs_before']:,} -> {r['macs_after']:,} MACs"
+        )
+    for sk in ap["skipped"]:
+        out.append(f"  kept {sk['target']}: {sk['reason']}")
+    b, p, m = ap["before"], ap["predicted"], ap["measured"]
+    out += [
+        f"  params: {b['params']:,} -> {p['params']:,} predicted ({_change(b['params'], p['params'])}); "
+        f"rebuilt module: {m['params']:,} (sum(p.numel()))",
+        f"  MACs:   {b['macs']:,} -> {p['macs']:,} predicted ({_change(b['macs'], p['macs'])}); "
+        f"rebuilt module: {m['macs']:,} (FlopCounterMode / 2)",
+        "  predicted = measured" if p == m else "  MISMATCH: the prediction and the rebuilt module disagree",
+    ]
+    return out
+
+
+def _change(before: int, after: int) -> str:
+    share = 100 * (after - before) / before
+    return f"{abs(share):.1f}% {'fewer' if after < before else 'more'}"
+
+
 def model(data: dict, style: str = "pretty") -> str:
     """`skanalyze model`: the per-layer table, the design units, unmodelled parameters and the totals."""
     layers = data["layers"]
@@ -493,6 +522,8 @@ def model(data: dict, style: str = "pretty") -> str:
             f"  every unit replaced by its cheapest full-field design: {t['params'] - saved:,} params "
             f"instead of {t['params']:,} ({100 * saved / t['params']:.1f}% fewer)"
         )
+    if "applied" in data:
+        out += ["", *_applied(data["applied"])]
     for conv in data.get("conventions", []):
         out += ["", f"{conv['convention']}: {conv['total']:,} {conv['unit']}, {conv['params']:,} params"]
         width = max(len(line["what"]) for line in conv["lines"])
