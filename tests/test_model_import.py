@@ -273,12 +273,13 @@ def peer_total(peer, model, shape):
             counter.unsupported_ops_warnings(False)
             counter.uncalled_modules_warnings(False)
             return counter.total()
-        if peer == "ptflops":
+        if peer in ("ptflops", "ptflops-aten"):
             ptflops = pytest.importorskip(
                 "ptflops", reason="ptflops is not installed: pip install 'skanalyze[peers]'"
             )
+            backend = {"backend": "aten"} if peer == "ptflops-aten" else {}  # default: "pytorch"
             macs, _ = ptflops.get_model_complexity_info(
-                model, shape[1:], as_strings=False, print_per_layer_stat=False, backend="aten"
+                model, shape[1:], as_strings=False, print_per_layer_stat=False, **backend
             )
             return macs
         thop = pytest.importorskip("thop", reason="thop is not installed: pip install 'skanalyze[peers]'")
@@ -290,16 +291,38 @@ def peer_total(peer, model, shape):
         return int(total)
 
 
-@pytest.mark.parametrize("peer", ["torch", "fvcore", "ptflops", "thop"])
+class Written(tnn.Module):
+    """What ptflops' default backend tells apart: activation modules and functions, norms, torch.add,
+    Tensor.add and the + operator, in-place adds."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.ln = tnn.Conv2d(3, 8, 3, padding=1), tnn.LayerNorm([8, 8, 8])
+        self.gn, self.plain = tnn.GroupNorm(2, 8), tnn.GroupNorm(2, 8, affine=False)
+        self.relu, self.gelu, self.leaky, self.fc = tnn.ReLU(), tnn.GELU(), tnn.LeakyReLU(), tnn.Linear(8, 3)
+
+    def forward(self, x):
+        y = self.plain(self.gn(self.ln(self.relu(self.conv(x)))))
+        y = torch.add(y, self.gelu(y))
+        y = y.add(tnn.functional.silu(y))
+        y = self.leaky(y) + torch.relu(y)
+        y += y
+        y = tnn.functional.max_pool2d(tnn.functional.relu6(y), 2)
+        return self.fc(tnn.functional.adaptive_avg_pool2d(y, 1).flatten(1))
+
+
+@pytest.mark.parametrize("peer", ["torch", "fvcore", "ptflops", "ptflops-aten", "thop"])
 @pytest.mark.parametrize(
     "make, shape",
     [
         (MODELS.resnet18, (1, 3, 112, 112)),
         (MODELS.mobilenet_v2, (1, 3, 112, 112)),
         (MODELS.shufflenet_v1, (1, 3, 112, 112)),
+        (MODELS.densenet40, (1, 3, 32, 32)),
         (Mixed, (1, 3, 16, 16)),
+        (Written, (1, 3, 8, 8)),
     ],
-    ids=["resnet18", "mobilenet_v2", "shufflenet_v1", "mixed"],
+    ids=["resnet18", "mobilenet_v2", "shufflenet_v1", "densenet40", "mixed", "written"],
 )
 def test_conventions_reproduce_each_peer_exactly(peer, make, shape):
     from skanalyze.nn.importer import convention

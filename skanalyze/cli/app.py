@@ -537,7 +537,7 @@ def model(
         list[str] | None,
         typer.Option(
             "--convention",
-            help="Also rebuild another counter's total line by line: skanalyze, torch, fvcore, ptflops, thop "
+            help="Also rebuild another counter's total line by line: skanalyze, torch, fvcore, ptflops, ptflops-aten, thop "
             "or all (repeat or comma-separate).",
         ),
     ] = None,
@@ -629,7 +629,9 @@ def model(
         size = (int(parts[0]), int(parts[1]))
     names = [c.strip() for item in conventions or [] for c in item.split(",") if c.strip()]
     if conventions is not None and not names:
-        raise SkanalyzeError("--convention is empty; valid: skanalyze, torch, fvcore, ptflops, thop, all")
+        raise SkanalyzeError(
+            "--convention is empty; valid: skanalyze, torch, fvcore, ptflops, ptflops-aten, thop, all"
+        )
     checks.need_torch("model")
     from ..nn import importer
     from ..render import render

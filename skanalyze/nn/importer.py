@@ -21,7 +21,10 @@ given input (batch included), so FLOPs = 2 x MACs is FlopCounterMode's total for
 
 from __future__ import annotations
 
+import dis
 import math
+import os
+import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -53,6 +56,24 @@ POOL_MODULES = {
     "adaptive_avg_pool2d": tnn.AdaptiveAvgPool2d,
     "avg_pool2d": tnn.AvgPool2d,
     "max_pool2d": tnn.MaxPool2d,
+}
+ACTIVATIONS = {
+    tnn.functional.relu: "relu",
+    tnn.functional.relu6: "relu6",
+    tnn.functional.hardtanh: "hardtanh",  # nn.ReLU6 runs it
+    tnn.functional.elu: "elu",
+    tnn.functional.gelu: "gelu",
+    tnn.functional.silu: "silu",
+    tnn.functional.prelu: "prelu",
+    tnn.functional.leaky_relu: "leaky_relu",
+    tnn.functional.hardswish: "hardswish",
+    tnn.functional.softmax: "softmax",
+    torch.relu: "torch.relu",
+}
+NORMS = {
+    tnn.functional.layer_norm: "layer_norm",
+    tnn.functional.group_norm: "group_norm",
+    tnn.functional.instance_norm: "instance_norm",
 }
 PLANS = ("auto", "early", "keep", "bottleneck")
 
@@ -147,6 +168,25 @@ def _tensors(args):
             yield arg
 
 
+_TORCH_DIR = os.path.dirname(torch.__file__)
+
+
+def _written_as_operator() -> bool:
+    """Whether the Tensor.add being traced was written ``a + b`` (a BINARY_OP in the caller's code) rather than
+    ``a.add(b)``: the function mode sees both as Tensor.add, ptflops counts only the second."""
+    frame = sys._getframe(1)
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_TORCH_DIR) or frame.f_globals is globals()
+    ):
+        frame = frame.f_back
+    if frame is None:
+        return False
+    for ins in dis.get_instructions(frame.f_code):
+        if ins.offset == frame.f_lasti:
+            return ins.opname.startswith("BINARY") or ins.opname.startswith("INPLACE")
+    return False
+
+
 class _Recorder(TorchFunctionMode):
     """Records convs, linears, batch norms, shuffles and additions with the module that ran them."""
 
@@ -191,6 +231,17 @@ class _Recorder(TorchFunctionMode):
             event = {"kind": "bn", "input": tuple(args[0].shape), "affine": weight is not None}
         elif func in POOLS:
             event = {"kind": "pool", "input": tuple(args[0].shape), "op": POOLS[func]}
+        elif func in ACTIVATIONS and first is not None:
+            event = {"kind": "act", "input": tuple(first.shape), "op": ACTIVATIONS[func]}
+        elif func in NORMS and first is not None:
+            at = {"layer_norm": 2, "group_norm": 2, "instance_norm": 3}[NORMS[func]]  # the weight argument
+            weight = args[at] if len(args) > at else kwargs.get("weight")
+            event = {
+                "kind": "norm",
+                "input": tuple(first.shape),
+                "op": NORMS[func],
+                "affine": weight is not None,
+            }
         elif func in (torch.Tensor.view, torch.Tensor.reshape, torch.reshape) and first is not None:
             shape = tuple(out.shape)
             if first.dim() == 4 and len(shape) == 5 and shape[1] * shape[2] == first.shape[1]:
@@ -213,6 +264,7 @@ class _Recorder(TorchFunctionMode):
                     "kind": "add",
                     "input": tuple(tensors[0].shape),
                     "sources": [self._source(t) for t in tensors],
+                    "call": func is torch.add or (func is torch.Tensor.add and not _written_as_operator()),
                 }
         outs = out if isinstance(out, (tuple, list)) else (out,)
         if event is not None:
@@ -343,8 +395,14 @@ def _layers(model: tnn.Module, events: list[dict]) -> tuple[list[Layer], list[tu
         elif ev["kind"] == "shuffle":
             g = ev["groups"]
             lay = Layer(ev["name"], "shuffle", f"Shuffle({g})", ev["input"], ev["output"], 0, 0, Shuffle(g=g))
+        elif ev["kind"] in ("act", "norm"):
+            lay = Layer(ev["name"], ev["kind"], ev["op"], ev["input"], ev["output"], 0, 0)
+            lay.detail = {"op": ev["op"], "affine": ev.get("affine")}
         else:  # add
             lay = Layer(ev["name"], "add", "add", ev["input"], ev["output"], 0, 0)
+            lay.detail = {"call": ev["call"]}
+        lay.detail["module_type"] = type(module) if module is not None else None
+        lay.detail["affine_attribute"] = bool(getattr(module, "affine", False))  # what ptflops reads
         if ev["kind"] in ("conv", "linear", "bn"):
             if module is None or id(module) in seen:  # a shared module run again: its parameters count once
                 lay.params, lay.bias = 0, 0
@@ -486,7 +544,20 @@ def from_module(model: tnn.Module, input_size=(1, 3, 224, 224)) -> Model:
 
 
 # -- other counters' conventions -----------------------------------------------------------------------
-CONVENTIONS = ("skanalyze", "torch", "fvcore", "ptflops", "thop")
+CONVENTIONS = ("skanalyze", "torch", "fvcore", "ptflops", "ptflops-aten", "thop")
+# ptflops' default backend ("pytorch"): forward hooks on modules of exactly these types ...
+PTFLOPS_ACT_MODULES = (tnn.ReLU, tnn.PReLU, tnn.ELU, tnn.LeakyReLU, tnn.ReLU6, tnn.GELU)
+PTFLOPS_POOL_MODULES = (tnn.MaxPool2d, tnn.AvgPool2d, tnn.AdaptiveMaxPool2d, tnn.AdaptiveAvgPool2d)
+PTFLOPS_NORM_MODULES = (
+    tnn.BatchNorm1d,
+    tnn.BatchNorm2d,
+    tnn.BatchNorm3d,
+    tnn.InstanceNorm2d,
+    tnn.GroupNorm,
+    tnn.LayerNorm,
+)
+# ... plus these functions, patched in torch.nn.functional (so also when a module's forward calls them)
+PTFLOPS_FUNCTIONS = {"relu", "relu6", "elu", "gelu", "silu", "prelu", "softmax"}
 
 
 def _numel(shape) -> int:
@@ -500,8 +571,9 @@ def convention(model: Model, name: str) -> dict:
     """Another counter's total on this model, rebuilt from the traced layers line by line, with what it counts.
 
     torch: FlopCounterMode (2 FLOPs per MAC of convs and matmuls); fvcore: FlopCountAnalysis in eval mode
-    (1 per MAC, plus BN and adaptive average pooling); ptflops: get_model_complexity_info with backend="aten"
-    (MACs of convs and matmuls plus their biases); thop: profile (MACs of conv and linear modules, plus BN and
+    (1 per MAC, plus BN and adaptive average pooling); ptflops: get_model_complexity_info with its default
+    backend "pytorch" (module hooks plus patched functions, see _ptflops_pytorch); ptflops-aten: the same with
+    backend="aten" (MACs of convs and matmuls plus their biases); thop: profile (MACs of conv and linear modules, plus BN and
     average-pooling modules; functional calls are not seen)."""
     if name not in CONVENTIONS:
         raise SkanalyzeError(f"convention {name!r} is unknown; valid: {', '.join(CONVENTIONS)}")
@@ -524,7 +596,15 @@ def convention(model: Model, name: str) -> dict:
         lines.append(("BN", bn_count, "eval mode: 1 per input element, 2 with an affine weight"))
         pooled = sum(_numel(lay.in_shape) for lay in pools if lay.detail["op"] == "adaptive_avg_pool2d")
         lines.append(("adaptive avg pool", pooled, "1 per input element (other pools, ReLU, additions: 0)"))
+        norms = sum(
+            _numel(lay.in_shape) * (5 if lay.detail["affine"] else 4) for lay in layers if lay.kind == "norm"
+        )
+        if norms:
+            lines.append(("layer/group/instance norm", norms, "5 per input element with a weight, 4 without"))
     elif name == "ptflops":
+        unit = "MACs"
+        lines += _ptflops_pytorch(model)
+    elif name == "ptflops-aten":
         unit = "MACs"
         conv_bias = sum(_numel(lay.out_shape) for lay in layers if lay.kind == "conv" and lay.detail["bias"])
         fc_bias = sum(_numel(lay.out_shape) for lay in layers if lay.kind == "linear" and lay.detail["bias"])
@@ -546,6 +626,13 @@ def convention(model: Model, name: str) -> dict:
             if lay.detail.get("module")
         )
         lines.append(("BN", bn_count, "2 per element, 4 with an affine weight (BatchNorm modules)"))
+        norms = sum(
+            2 * _numel(lay.in_shape) * (2 if lay.detail["affine"] else 1)
+            for lay in layers
+            if lay.kind == "norm" and lay.detail["module_type"] in (tnn.LayerNorm, tnn.InstanceNorm2d)
+        )
+        if norms:
+            lines.append(("LayerNorm/InstanceNorm", norms, "as BN (modules; GroupNorm: 0)"))
         adaptive = 0
         for lay in pools:
             if lay.detail["op"] == "adaptive_avg_pool2d" and lay.detail["module"]:
@@ -569,6 +656,63 @@ def convention(model: Model, name: str) -> dict:
         "params": model.params,
         "lines": [{"what": w, "count": c, "rule": r} for w, c, r in lines],
     }
+
+
+def _ptflops_pytorch(model: Model) -> list[tuple[str, int, str]]:
+    """ptflops' default backend, line by line: module hooks by exact type (per image) plus patched functions."""
+    n = model.input_size[0]
+
+    def exact(lay, *types):
+        return lay.detail.get("module_type") in types
+
+    conv = fc = act_mod = pool_mod = norm_mod = 0
+    functional = 0
+    adds = 0
+    for lay in model.layers:
+        if lay.kind == "conv" and exact(lay, tnn.Conv2d):
+            conv += lay.macs + (_numel(lay.out_shape) if lay.detail["bias"] else 0)
+        elif lay.kind == "linear" and exact(lay, tnn.Linear):
+            fc += lay.macs + (_numel(lay.out_shape) if lay.detail["bias"] else 0)
+        elif lay.kind == "act":
+            if exact(lay, *PTFLOPS_ACT_MODULES):
+                act_mod += _numel(lay.out_shape)
+            if lay.detail["op"] in PTFLOPS_FUNCTIONS:
+                functional += _numel(lay.in_shape)
+        elif lay.kind == "pool":
+            if exact(lay, *PTFLOPS_POOL_MODULES):
+                pool_mod += _numel(lay.in_shape)
+            functional += _numel(lay.in_shape)  # every torch.nn.functional pool is patched
+        elif lay.kind in ("bn", "norm") and exact(lay, *PTFLOPS_NORM_MODULES):
+            norm_mod += _numel(lay.in_shape) * (2 if lay.detail["affine_attribute"] else 1)
+        elif lay.kind == "add" and lay.detail.get("call"):
+            adds += _numel(lay.in_shape)
+    per_image = "per image (ptflops divides its module hooks by the batch)"
+    return [
+        (
+            "conv",
+            conv // n,
+            f"Conv2d modules (exact type): MACs + 1 per output element of a bias; {per_image}",
+        ),
+        ("FC", fc // n, "Linear modules: MACs + bias; functional convs and linears: 0"),
+        (
+            "activation modules",
+            act_mod // n,
+            "ReLU, PReLU, ELU, LeakyReLU, ReLU6, GELU modules: 1 per output element",
+        ),
+        ("pool modules", pool_mod // n, "pooling modules: 1 per input element"),
+        (
+            "norm modules",
+            norm_mod // n,
+            "BatchNorm, InstanceNorm, GroupNorm, LayerNorm: 1 per input element, 2 if affine",
+        ),
+        (
+            "patched functions",
+            functional + adds,
+            "F.relu/relu6/elu/gelu/silu/prelu/softmax and every F pool: 1 per input element, also when a module "
+            "calls them (nn.ReLU counts twice, nn.ReLU6 once: it runs hardtanh); torch.add and Tensor.add: 1 "
+            "per element (the + operator: 0); whole batch",
+        ),
+    ]
 
 
 # -- closed forms of the whole model ----------------------------------------------------------------------
@@ -864,7 +1008,7 @@ def report(model: Model, label: str = "model", conventions: tuple[str, ...] = ()
                 "unit": lay.unit,
             }
             for lay in model.layers
-            if lay.kind != "add"
+            if lay.kind not in ("add", "act", "norm")
         ],
         "units": [
             {

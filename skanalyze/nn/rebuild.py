@@ -114,7 +114,7 @@ def _one_unit(design: Design, model: Model, unit, runs: dict, modules: dict):
     for lay in layers:
         if (
             lay.index in unit.layers
-            or lay.kind in ("add", "pool")
+            or lay.kind in ("add", "pool", "act")
             or _feeding_kernel(layers, lay) not in inner
         ):
             continue
