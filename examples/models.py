@@ -180,9 +180,9 @@ class MobileNetV2(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
-def mobilenet_v2() -> nn.Module:
-    """MobileNetV2, width 1.0 (3,504,872 parameters)."""
-    return MobileNetV2()
+def mobilenet_v2(width: float = 1.0) -> nn.Module:
+    """MobileNetV2 (3,504,872 parameters at width 1.0; other widths round channels to multiples of 8)."""
+    return MobileNetV2(width)
 
 
 # -- ShuffleNet V1 -----------------------------------------------------------------------------------------

@@ -10,11 +10,15 @@ import pytest
 from .conftest import TORCH_REASON, load_example
 
 torch = pytest.importorskip("torch", reason=TORCH_REASON)
+from fractions import Fraction  # noqa: E402
+
 from torch import nn as tnn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from skanalyze import from_module  # noqa: E402
 from skanalyze import nn as sknn  # noqa: E402
+from skanalyze.core import symbols as S  # noqa: E402
+from skanalyze.nn.importer import closed_forms, widest_multiplier  # noqa: E402
 
 MODELS = load_example("models")
 PUBLISHED = {
@@ -516,3 +520,85 @@ def test_widest_multiplier_under_a_macs_budget(cli):
 def test_csv_refuses_what_it_cannot_print(cli):
     code, out, err = cli("model", "examples/models.py:resnet18", "--csv", "--closed-form")
     assert code == 2 and out == "" and "--csv prints the per-layer table only" in err
+
+
+def test_own_width_rule_against_a_brute_force():
+    """MobileNetV2's own rule (channels rounded to multiples of 8, the last layer never narrower than 1280):
+    the widest width on the 1/100 grid under 2M parameters, against building the model at every width."""
+    from fractions import Fraction
+
+    from skanalyze.nn.importer import own_width_rule
+
+    budget = 2_000_000
+    j = 1
+    while numel(MODELS.mobilenet_v2(width=(j + 1) / 100)) <= budget:
+        j += 1
+    own = own_width_rule(MODELS.mobilenet_v2, "width", (1, 3, 64, 64), budget)
+    assert own["width"] == sp_rational(j, 100) and own["next"]["width"] == sp_rational(j + 1, 100)
+    model = MODELS.mobilenet_v2(width=j / 100)
+    assert own["params"] == numel(model) <= budget < numel(MODELS.mobilenet_v2(width=(j + 1) / 100))
+    assert 2 * own["macs"] == flops(model, (1, 3, 64, 64))
+    # the exact scaling (no rounding) answers differently for this model: its rule is not a scaling
+    forms = closed_forms(from_module(MODELS.mobilenet_v2(), (1, 3, 64, 64)))
+    assert widest_multiplier(forms, budget) != Fraction(j, 100)
+
+
+def test_own_width_rule_equals_the_exact_scaling_when_there_is_no_rounding():
+    """ResNet-18 scales exactly: its own rule on a 1/64 grid and the polynomial give the same widest width."""
+    from skanalyze.nn.importer import own_width_rule
+
+    forms = closed_forms(from_module(MODELS.resnet18(), (1, 3, 64, 64)))
+    for budget in (500_000, 3_000_000, 20_000_000):
+        best = widest_multiplier(forms, budget)
+        own = own_width_rule(MODELS.resnet18, "width", (1, 3, 64, 64), budget, step=Fraction(1, 64))
+        assert own["width"] == sp_rational(best.numerator, best.denominator)
+        assert own["params"] == forms.params.subs(S.alpha_w, own["width"])
+
+
+def test_own_width_rule_errors(cli):
+    from skanalyze.core.errors import SkanalyzeError
+    from skanalyze.nn.importer import own_width_rule
+
+    def shrinking(width=1.0):
+        return tnn.Conv2d(3, max(1, int(64 / width)), 3)
+
+    with pytest.raises(SkanalyzeError, match="do not rise with width"):
+        own_width_rule(shrinking, "width", (1, 3, 8, 8), 10**9)
+    with pytest.raises(SkanalyzeError, match="no width on the grid of 1/100 fits 10 parameters"):
+        own_width_rule(MODELS.mobilenet_v2, "width", (1, 3, 8, 8), 10)
+    for args, fragment in [
+        (("--width-arg", "width"), "--width-arg needs --closed-form and --budget"),
+        (("--closed-form", "--budget", "2M", "--width-arg", "width"), "(a coarser --width-step?)"),
+        (("--closed-form", "--budget", "2M", "--width-arg", "width", "--width-step", "2/3"), "must be 1/n"),
+        (("--width-step", "1/64"), "--width-step needs --width-arg"),
+        (("--closed-form", "--budget", "2M", "--width-arg", "no-name"), "must be a keyword argument name"),
+    ]:
+        code, out, err = cli("model", "examples/models.py:resnet18", "--input", "1x3x32x32", *args)
+        assert code == 2 and fragment in err and not out and len(err.strip().splitlines()) == 1, err
+    code, out, err = cli(
+        "model",
+        "examples/models.py:mobilenet_v2",
+        "--input",
+        "1x3x32x32",
+        "--closed-form",
+        "--budget",
+        "2M",
+        "--width-arg",
+        "width",
+    )
+    assert code == 0 and "widest within 2,000,000 parameters: width = 0.52" in out, err
+
+
+def test_docs_own_width_rule_numbers():
+    from pathlib import Path
+
+    from skanalyze.nn.importer import own_width_rule
+
+    text = " ".join((Path(__file__).resolve().parents[1] / "docs" / "model-import.md").read_text().split())
+    forms = closed_forms(from_module(MODELS.mobilenet_v2(), (1, 3, 224, 224)))
+    best = widest_multiplier(forms, 2_000_000)
+    scaled = forms.params.subs(S.alpha_w, sp_rational(best.numerator, best.denominator))
+    own = own_width_rule(MODELS.mobilenet_v2, "width", (1, 3, 224, 224), 2_000_000)
+    assert f"alpha_w = {best} ({int(scaled):,} parameters)" in text
+    width, after = float(own["width"]), float(own["next"]["width"])
+    assert f"width = {width:g} ({own['params']:,} parameters; {after:g} needs {own['next']['params']:,})" in text

@@ -567,6 +567,20 @@ def model(
     macs: Annotated[
         bool, typer.Option("--macs", help="--budget counts MACs (at --resolution, else at the --input size).")
     ] = False,
+    width_arg: Annotated[
+        str | None,
+        typer.Option(
+            "--width-arg",
+            help="With --closed-form --budget: also the widest width by the model's own rule: TARGET's function "
+            "called with this keyword (e.g. width_mult), its rounding included.",
+        ),
+    ] = None,
+    width_step: Annotated[
+        str,
+        typer.Option(
+            "--width-step", help="With --width-arg: the grid of widths searched, e.g. 1/64 (default 1/100)."
+        ),
+    ] = "1/100",
     apply_design: Annotated[
         str | None,
         typer.Option(
@@ -614,6 +628,22 @@ def model(
     ]
     if needs and not closed_form:
         raise SkanalyzeError(f"{needs[0]} needs --closed-form")
+    if width_arg is not None and budget is None:
+        raise SkanalyzeError("--width-arg needs --closed-form and --budget (the widest width under a budget)")
+    from fractions import Fraction
+
+    try:
+        step = Fraction(width_step)
+    except (ValueError, ZeroDivisionError):
+        step = None
+    if step is None or step <= 0 or (1 / step).denominator != 1:
+        raise SkanalyzeError(
+            f"--width-step {width_step!r} must be 1/n for a positive integer n, e.g. 1/64 or 0.01"
+        )
+    if width_step != "1/100" and width_arg is None:
+        raise SkanalyzeError("--width-step needs --width-arg")
+    if width_arg is not None and not width_arg.isidentifier():
+        raise SkanalyzeError(f"--width-arg {width_arg!r} must be a keyword argument name, e.g. width_mult")
     if plot:
         from ..core.outputs import PLOT_FORMATS, writable_file
 
@@ -648,6 +678,12 @@ def model(
     if closed_form:
         forms = importer.closed_forms(model_, module)
         data["closed_form"] = importer.closed_form_report(forms, model_, budget_value, size, macs=macs)
+        if width_arg is not None:
+            fn = targets.factory(target, importer.is_module)
+            at = (shape[0], shape[1], *(size or shape[2:]))
+            data["closed_form"]["own_rule"] = importer.own_width_rule(
+                fn, width_arg, at, budget_value, macs=macs, step=step, label=target.rpartition(":")[2]
+            )
         if plot:
             from ..render import plots
 

@@ -41,8 +41,18 @@ def load_module(where: str):
         raise SkanalyzeError(f"importing module {where!r} failed: {_why(err)}") from None
 
 
-def load(target: str, is_module):
-    """The model a TARGET names: the attribute itself if ``is_module(it)``, else what calling it returns."""
+def factory(target: str, is_module):
+    """The function a TARGET names (for --width-arg, which calls it at other widths)."""
+    obj = _attribute(target)
+    if is_module(obj) or not callable(obj):
+        raise SkanalyzeError(
+            f"--width-arg needs TARGET to name a function that builds the model; {target!r} is a "
+            f"{type(obj).__name__}"
+        )
+    return obj
+
+
+def _attribute(target: str):
     where, sep, name = target.rpartition(":")
     if not sep or not where or not name:
         raise SkanalyzeError(f"TARGET {target!r} is not of the form FILE.py:NAME; {FORMAT}")
@@ -52,7 +62,12 @@ def load(target: str, is_module):
         raise SkanalyzeError(
             f"{where!r} has no {name!r}; it defines: {', '.join(found[:12]) or 'nothing callable'}"
         )
-    obj = getattr(module, name)
+    return getattr(module, name)
+
+
+def load(target: str, is_module):
+    """The model a TARGET names: the attribute itself if ``is_module(it)``, else what calling it returns."""
+    obj = _attribute(target)
     if not is_module(obj):
         if not callable(obj):
             raise SkanalyzeError(

@@ -901,6 +901,80 @@ def closed_form_report(
     return out
 
 
+def own_width_rule(
+    factory,
+    arg: str,
+    input_size: tuple,
+    budget: int,
+    *,
+    macs: bool = False,
+    step: Fraction = Fraction(1, 100),
+    label: str = "factory",
+) -> dict:
+    """The widest width on a grid of ``step`` whose model, built by the factory's own rule
+    (``factory(**{arg: width})``, its rounding included), fits the budget of params (or MACs at the input);
+    each candidate is built on the meta device and traced, so its counts are exact. Assumes the counts rise
+    with the width, and checks it at every width visited."""
+    seen: dict[int, tuple[int, int]] = {}
+
+    def counts(j: int) -> tuple[int, int]:
+        if j not in seen:
+            width = float(j * step)  # what the factory's own argument usually is
+            try:
+                with torch.device("meta"):
+                    module = factory(**{arg: width})
+            except Exception as err:
+                text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                raise SkanalyzeError(
+                    f"{label}({arg}={width:g}) failed: {type(err).__name__}: {text} (a coarser --width-step?)"
+                ) from None
+            if not isinstance(module, tnn.Module):
+                raise SkanalyzeError(
+                    f"{label}({arg}={width:g}) returned a {type(module).__name__}, not an nn.Module"
+                )
+            traced = from_module(module, input_size)
+            seen[j] = (traced.params, traced.macs)
+            ordered = [seen[k][1 if macs else 0] for k in sorted(seen)]
+            if any(a > b for a, b in zip(ordered, ordered[1:], strict=False)):
+                raise SkanalyzeError(
+                    f"{label}: the {'MACs' if macs else 'parameters'} do not rise with {arg} "
+                    f"(widths {', '.join(f'{float(k * step):g}' for k in sorted(seen))}); no widest width to search for"
+                )
+        return seen[j]
+
+    def cost(j: int) -> int:
+        return counts(j)[1 if macs else 0]
+
+    what = f"MACs at {input_size[2]}x{input_size[3]}" if macs else "parameters"
+    if cost(1) > budget:
+        raise SkanalyzeError(
+            f"no {arg} on the grid of {step} fits {budget:,} {what} ({arg}={float(step):g} needs more)"
+        )
+    lo, hi = 1, int(1 / step)
+    while cost(hi) <= budget:
+        lo, hi = hi, 2 * hi
+        if hi * step > 64:
+            raise SkanalyzeError(f"a budget of {budget:,} {what} fits {arg} > 32; give a smaller budget")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if cost(mid) <= budget else (lo, mid)
+    return {
+        "rule": f"{label}({arg}=width): the model's own width rule (its rounding included), traced at each width; "
+        f"widths on a grid of {step}",
+        "budget": budget,
+        "objective": what,
+        "width": sp.Rational(lo) * sp.Rational(step.numerator, step.denominator),
+        "params": counts(lo)[0],
+        "macs": counts(lo)[1],
+        "next": {
+            "width": sp.Rational(hi) * sp.Rational(step.numerator, step.denominator),
+            "params": counts(hi)[0],
+            "macs": counts(hi)[1],
+        },
+        "traced": len(seen),
+    }
+
+
 # -- how to make it efficient ------------------------------------------------------------------------------
 def replacement_at(design: Design, c_in: int, c_out: int) -> dict | None:
     """A design in place of a unit C -> F at equal width: its cheapest buildable values with a full field
@@ -1049,5 +1123,6 @@ __all__ = [
     "closed_forms",
     "closed_form_report",
     "widest_multiplier",
+    "own_width_rule",
     "is_module",
 ]

@@ -420,6 +420,16 @@ def _applied(ap: dict) -> list[str]:
     return out
 
 
+def _decimal(value) -> str:
+    """An exact rational that a short decimal writes exactly (13/25 -> 0.52), else p/q."""
+    for digits in range(7):
+        scaled = value * 10**digits
+        if scaled.is_Integer:
+            whole, frac = divmod(int(scaled), 10**digits)
+            return f"{whole}.{frac:0{digits}d}" if digits else str(whole)
+    return one_line(value)
+
+
 def _change(before: int, after: int) -> str:
     share = 100 * (after - before) / before
     return f"{abs(share):.1f}% {'fewer' if after < before else 'more'}"
@@ -499,6 +509,14 @@ def model(data: dict, style: str = "pretty") -> str:
             out.append(
                 f"  widest within {wd['budget']:,} {wd['objective']}: alpha_w = {one_line(wd['alpha_w'])} "
                 f"({int(wd['params']):,} params" + (f", {int(wd['macs']):,} MACs)" if "macs" in wd else ")")
+            )
+        if "own_rule" in cf:
+            own = cf["own_rule"]
+            out.append(
+                f"  by {own['rule']}: widest within {own['budget']:,} {own['objective']}: width = "
+                f"{_decimal(own['width'])} ({own['params']:,} params, {own['macs']:,} MACs); width = "
+                f"{_decimal(own['next']['width'])} needs {own['next']['params']:,} params, "
+                f"{own['next']['macs']:,} MACs ({own['traced']} widths traced)"
             )
     if "suggestions" in data:
         out += ["", "replacing each unit by one paper design C -> F (weights only; biases and BN aside):"]
