@@ -34,7 +34,7 @@ def test_formulas_subs_golden(cli, golden):
 
 def test_formulas_json_parses_back(cli):
     code, out, _ = cli("formulas", "--format", "json")
-    rows = json.loads(out)
+    rows = json.loads(out)["rows"]
     assert [r["design"] for r in rows] == [
         "Conv",
         "DW+PW",
@@ -62,7 +62,7 @@ def test_formulas_subs_numbers(cli):
     code, out, _ = cli(
         "formulas", "GConv+PWGConv", "--subs", "C=64", "F=128", "M=4", "N=8", "H=7", "W=7", "--format", "json"
     )
-    row = json.loads(out)[0]
+    row = json.loads(out)["rows"][0]
     assert row["params"] == 9 * 64 * 64 // 4 + 64 * 128 // 8
     assert row["macs"] == row["params"] * 49
 

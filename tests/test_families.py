@@ -181,7 +181,7 @@ def test_every_command_accepts_the_families(cli, name, tmp_path):
 
 def test_compare_command(cli):
     code, out, _ = cli("compare", "--format", "json")
-    rows = {r["name"]: r for r in json.loads(out)}
+    rows = {r["name"]: r for r in json.loads(out)["rows"]}
     assert set(catalog.FAMILIES) <= set(rows)
     assert rows["scc"]["positions"] == 9 and rows["line"]["positions"] == 3
     assert rows["hetconv"]["ratio_at_c"] == "1/3"

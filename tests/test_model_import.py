@@ -601,4 +601,6 @@ def test_docs_own_width_rule_numbers():
     own = own_width_rule(MODELS.mobilenet_v2, "width", (1, 3, 224, 224), 2_000_000)
     assert f"alpha_w = {best} ({int(scaled):,} parameters)" in text
     width, after = float(own["width"]), float(own["next"]["width"])
-    assert f"width = {width:g} ({own['params']:,} parameters; {after:g} needs {own['next']['params']:,})" in text
+    assert (
+        f"width = {width:g} ({own['params']:,} parameters; {after:g} needs {own['next']['params']:,})" in text
+    )

@@ -61,7 +61,7 @@ def test_network_totals_are_exact(cli, width):
 def test_subs_accept_scientific_integers(cli):
     code, out, err = cli("formulas", "dw-pw", "--subs", "C=1e18", "F=2e18", "H=1", "W=1", "--format", "json")
     assert code == 0, err
-    row = json.loads(out)[0]
+    row = json.loads(out)["rows"][0]
     assert int(row["params"]) == 9 * 10**18 + 10**18 * 2 * 10**18
 
 

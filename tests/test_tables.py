@@ -47,7 +47,7 @@ def test_row_params_are_exact_network_counts():
 
 def test_cli_json(cli):
     code, out, _ = cli("tables", "--json")
-    rows = json.loads(out)
+    rows = json.loads(out)["rows"]
     assert len(rows) == 20
     for row in rows:
         assert {"table", "design", "width", "paper_params_m", "params", "reproduced", "assumptions"} <= set(

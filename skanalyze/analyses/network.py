@@ -422,10 +422,10 @@ def _relaxed_total(net: Network, objective: str) -> sp.Expr:
 
 # -- the report of `skanalyze network` -----------------------------------------------------------------
 def layout_dict(layout: Layout) -> dict:
-    """A layout as plain data (symbolic blocks and the bottleneck as strings)."""
+    """A layout as plain data (blocks and the bottleneck as sympy values)."""
     out = asdict(layout)
-    out["blocks"] = [str(b) for b in layout.blocks]
-    out["bottleneck"] = None if layout.bottleneck is None else str(layout.bottleneck)
+    out["blocks"] = [sp.sympify(b) for b in layout.blocks]
+    out["bottleneck"] = None if layout.bottleneck is None else sp.sympify(layout.bottleneck)
     return out
 
 

@@ -307,7 +307,7 @@ def report(design: Design, budget: int, alpha, objective: str = "params", hw: in
         "budget": budget,
         "objective": objective,
         "hw": hw,
-        "alpha": str(result.alpha),
+        "alpha": sp.sympify(result.alpha),
         "continuous": continuous,
         "buildable": buildable,
         "width_gap": float(result.width_gap),

@@ -49,7 +49,15 @@ ShuffleOpt = Annotated[
 ]
 DesignArg = Annotated[str, typer.Argument(help="A catalog name or a design in the notation.")]
 ValuesArg = Annotated[list[str] | None, typer.Argument(help="NAME=VALUE substitutions.", show_default=False)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (the same as --format json).")]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="Output format: pretty (default), text, json, latex, markdown, csv, python; each command has "
+        "those its output fits (an unknown one is an error naming them).",
+    ),
+]
 MemoryOpt = Annotated[
     str | None,
     typer.Option(
@@ -64,6 +72,21 @@ DesignsOpt = Annotated[
         help="Designs (repeat or comma-separated); default: the paper's four and the standard conv.",
     ),
 ]
+
+
+def _format(
+    report: str, fmt: str | None, json_out: bool = False, default: str = "pretty", **shorthands: bool
+):
+    """The output format: --format, or one shorthand (--json, ...); two that disagree are an error, and a format
+    the report has no printer for is an error naming those it has (before any work)."""
+    from ..render import check_format
+
+    chosen = [(f"--format {fmt}", fmt)] if fmt is not None else []
+    chosen += [("--json", "json")] if json_out else []
+    chosen += [(f"--{name}", name) for name, on in shorthands.items() if on]
+    if len({value for _, value in chosen}) > 1:
+        raise SkanalyzeError(f"{chosen[0][0]} and {chosen[1][0]} contradict each other; give one")
+    return check_format(report, chosen[0][1] if chosen else default)
 
 
 def _split_args(args: list[str] | None, subs: list[str] | None) -> tuple[list[str], dict]:
@@ -98,16 +121,17 @@ def formulas(
         typer.Argument(help="Catalog names or designs; default: the paper's four and the standard conv."),
     ] = None,
     subs: SubsOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="pretty | text | latex | python | json")] = "pretty",
+    fmt: FormatOpt = None,
+    json_out: JsonOpt = False,
     bn: Annotated[bool, typer.Option("--bn", help="Count BatchNorm parameters (2 per channel).")] = False,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
 ) -> None:
     """Print closed-form params, MACs and FLOPs (= 2 x MACs) of designs."""
     from ..analyses import reports
-    from ..render import check_format, render
+    from ..render import render
 
-    check_format("formulas", fmt)
+    fmt = _format("formulas", fmt, json_out)
     names, values = _split_args(designs, subs)
     chosen = reports.designs_from(names, **_options(bottleneck, shuffle))
     typer.echo(render("formulas", reports.formulas(chosen, values, bn=bn), fmt), nl=False)
@@ -119,6 +143,7 @@ def verify(
     values: ValuesArg = None,
     subs: SubsOpt = None,
     bn: Annotated[bool, typer.Option("--bn", help="Add BatchNorm after each conv and count it.")] = False,
+    fmt: FormatOpt = None,
     json_out: JsonOpt = False,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
@@ -128,9 +153,10 @@ def verify(
     from ..render import render
     from . import checks
 
+    fmt = _format("verify", fmt, json_out)
     _, vals = _split_args(values, subs)
     data = checks.verify(_design(design, bottleneck, shuffle), vals, bn=bn, max_memory=max_memory)
-    typer.echo(render("verify", data, "json" if json_out else "text"), nl=False)
+    typer.echo(render("verify", data, fmt), nl=False)
     if not data["ok"]:
         raise typer.Exit(1)
 
@@ -140,7 +166,8 @@ def efficiency(
     design: DesignArg,
     values: ValuesArg = None,
     subs: SubsOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="pretty | text | latex | json")] = "pretty",
+    fmt: FormatOpt = None,
+    json_out: JsonOpt = False,
     integers: Annotated[
         int | None,
         typer.Option(
@@ -162,9 +189,9 @@ def efficiency(
     from ..analyses.efficiency import report as efficiency_report
     from ..analyses.efficiency import theorem1_report
     from ..analyses.optimize import at_report
-    from ..render import check_format, render
+    from ..render import render
 
-    check_format("efficiency", fmt)
+    fmt = _format("efficiency", fmt, json_out)
     if at is not None and subs:
         raise SkanalyzeError(
             "--at and --subs contradict each other: --at gives the widths (e.g. --at C=64 F=128)"
@@ -208,6 +235,7 @@ def optimize(
     alpha: Annotated[str, typer.Option("--alpha", help="F/C as a rational: 1, 2, 1/2.")] = "1",
     macs: Annotated[bool, typer.Option("--macs", help="The budget counts MACs (needs --hw).")] = False,
     hw: Annotated[int | None, typer.Option("--hw", help="Output size H = W for a MAC budget.")] = None,
+    fmt: FormatOpt = None,
     json_out: JsonOpt = False,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
@@ -217,10 +245,13 @@ def optimize(
     from ..render import render
     from .parsing import parse_alpha, parse_budget
 
+    fmt = _format("optimize", fmt, json_out)
+    if hw is not None and not macs:
+        raise SkanalyzeError("--hw is the output size of a MAC budget; it needs --macs")
     d = _design(design, bottleneck, shuffle)
     objective = "macs" if macs else "params"
     data = optimize_report(d, parse_budget(budget), parse_alpha(alpha), objective, hw)
-    typer.echo(render("optimize", data, "json" if json_out else "pretty"), nl=False)
+    typer.echo(render("optimize", data, fmt), nl=False)
 
 
 @app.command()
@@ -262,6 +293,7 @@ def field(
     measure: Annotated[
         bool, typer.Option("--measure", help="Also measure the field by autograd on a torch module.")
     ] = False,
+    fmt: FormatOpt = None,
     json_out: JsonOpt = False,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
@@ -273,6 +305,7 @@ def field(
     from ..render import render
     from . import checks
 
+    fmt = _format("field", fmt, json_out)
     _, vals = _split_args(values, subs)
     d = _design(design, bottleneck, shuffle)
     vals = reports.complete_values(d, vals) if vals else {}
@@ -282,7 +315,7 @@ def field(
     data = field_report(d, vals)
     if measure:
         checks.measure_field(data, d, vals, max_memory)
-    typer.echo(render("field", data, "json" if json_out else "pretty"), nl=False)
+    typer.echo(render("field", data, fmt), nl=False)
 
 
 @app.command()
@@ -300,6 +333,7 @@ def space(
     explain: Annotated[
         str | None, typer.Option("--explain", help="Say where and why one design is kept or dropped.")
     ] = None,
+    fmt: FormatOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The design space reduced in three stages (composition, performance, efficiency), counted and explained."""
@@ -314,7 +348,7 @@ def space(
         if alphabet.strip() == "all"
         else tuple(a.strip() for a in alphabet.split(",") if a.strip())
     )
-    fmt = "json" if json_out else "pretty"
+    fmt = _format("explain" if explain is not None else "space", fmt, json_out)
     if explain is not None:
         typer.echo(render("explain", space_report.explain_report(explain, names, regex), fmt), nl=False)
         return
@@ -325,16 +359,19 @@ def space(
 
 @app.command()
 def tables(
+    fmt: FormatOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON: one object per row.")] = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/paper-tables.md.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print docs/paper-tables.md (the same as --format markdown).")
+    ] = False,
 ) -> None:
     """The paper's Tables 2-4 row by row: reproduced, reproduced only under a different assumption set, or not."""
     from ..analyses import tables as T
     from ..render import render
 
+    fmt = _format("tables", fmt, json_out, markdown=markdown)
     rep = T.analyse()
-    fmt = "json" if json_out else "markdown" if markdown else "pretty"
-    typer.echo(render("tables", T.rows_json(rep) if json_out else rep, fmt), nl=False)
+    typer.echo(render("tables", T.rows_json(rep) if fmt == "json" else rep, fmt), nl=False)
 
 
 def _layout_options(command):
@@ -394,6 +431,7 @@ def network(
     torch_check: Annotated[
         bool, typer.Option("--torch", help="Also build it in torch and check the counts.")
     ] = False,
+    fmt: FormatOpt = None,
     json_out: JsonOpt = False,
     max_memory: MemoryOpt = None,
     *,
@@ -405,6 +443,7 @@ def network(
     from . import checks
     from .parsing import parse_budget
 
+    fmt = _format("network", fmt, json_out)
     _, vals = _split_args(values, subs)
     data, (net, groups) = network_report(
         _design(design),
@@ -416,7 +455,7 @@ def network(
     )
     if torch_check:
         checks.network_torch(data, net, groups, layout, max_memory)
-    typer.echo(render("network", data, "json" if json_out else "pretty"), nl=False)
+    typer.echo(render("network", data, fmt), nl=False)
 
 
 @app.command()
@@ -451,6 +490,7 @@ def train(
     plot: Annotated[
         str | None, typer.Option("--plot", help="Also write accuracy vs width (PNG/SVG/PDF).")
     ] = None,
+    fmt: FormatOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Train each design's widest network under one parameter budget and test whether accuracy follows width."""
@@ -459,6 +499,7 @@ def train(
     from . import checks
     from .parsing import parse_budget, split_designs
 
+    fmt = _format("training", fmt, json_out)
     checks.need_torch("train")
     from ..nn import train as T
 
@@ -491,7 +532,7 @@ def train(
         out=out,
     )
     summary = T.run(config, log=lambda m: typer.echo(m, err=True))
-    typer.echo(render("training", summary, "json" if json_out else "pretty"), nl=False)  # results first
+    typer.echo(render("training", summary, fmt), nl=False)  # results first
     if plot:
         from ..render import plots
 
@@ -508,7 +549,8 @@ def compare(
     ] = None,
     budget: Annotated[str, typer.Option("--budget", help="Budget for the greatest width.")] = "1M",
     c: Annotated[int, typer.Option("--c", help="C = F at which the ratio is evaluated.")] = 256,
-    fmt: Annotated[str, typer.Option("--format", help="text | markdown | json")] = "text",
+    fmt: FormatOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Related kernel families beside the paper's designs: parameter ratio, field and footprint, greatest width."""
     from ..analyses.compare import compare as run
@@ -516,8 +558,7 @@ def compare(
     from ..render import render
     from .parsing import parse_budget
 
-    if fmt not in ("text", "markdown", "json"):
-        raise SkanalyzeError(f"format {fmt!r} is unknown; valid: text, markdown, json")
+    fmt = _format("compare", fmt, json_out, default="text")
     if c <= 0:
         raise SkanalyzeError(f"--c (={c}) must be positive")
     typer.echo(render("compare", run(designs or COMPARISON, parse_budget(budget), c), fmt), nl=False)
@@ -530,9 +571,11 @@ def model(
         typer.Argument(help="FILE.py:NAME or package.module:NAME: an nn.Module or a function returning one."),
     ],
     input_shape: Annotated[str, typer.Option("--input", help="Input shape N x C x H x W.")] = "1x3x224x224",
-    fmt: Annotated[str, typer.Option("--format", help="pretty | json | csv")] = "pretty",
+    fmt: FormatOpt = None,
     json_out: JsonOpt = False,
-    csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV: one row per layer.")] = False,
+    csv_out: Annotated[
+        bool, typer.Option("--csv", help="Print CSV: one row per layer (the same as --format csv).")
+    ] = False,
     conventions: Annotated[
         list[str] | None,
         typer.Option(
@@ -596,15 +639,7 @@ def model(
     """Read your own PyTorch model in the notation: per-layer params and MACs, design units and their fields."""
     from . import checks, targets
 
-    if json_out and csv_out:
-        raise SkanalyzeError("--json and --csv contradict each other; give one (or --format json|csv)")
-    if (json_out or csv_out) and fmt != "pretty":
-        raise SkanalyzeError(
-            f"--format {fmt} and --{'json' if json_out else 'csv'} contradict each other; give one"
-        )
-    fmt = "json" if json_out else "csv" if csv_out else fmt
-    if fmt not in ("pretty", "json", "csv"):
-        raise SkanalyzeError(f"format {fmt!r} is unknown; valid: pretty, json, csv")
+    fmt = _format("model", fmt, json_out, csv=csv_out)
     shape = targets.parse_input(input_shape)
     extras = [
         f
@@ -707,12 +742,13 @@ def model(
 
 
 @app.command()
-def designs() -> None:
+def designs(fmt: FormatOpt = None, json_out: JsonOpt = False) -> None:
     """List the catalog: each design's name, notation and description."""
     from ..analyses import reports
     from ..render import render
 
-    typer.echo(render("catalog", reports.catalog()), nl=False)
+    fmt = _format("catalog", fmt, json_out)
+    typer.echo(render("catalog", reports.catalog(), fmt), nl=False)
 
 
 def _command_for(argv: list[str]):

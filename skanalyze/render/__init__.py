@@ -5,7 +5,7 @@ format    module                 reports
 ========  =====================  =============================================
 pretty    render.text            every report (unicode expressions)
 text      render.text            every report (expressions sympy reads back)
-json      render.json            every report: the data as it is (compare: its rows)
+json      render.json            every report: one versioned document (docs/json.md)
 latex     render.latex           formulas, efficiency
 python    render.python          formulas
 markdown  render.markdown        compare, tables
@@ -62,7 +62,9 @@ def render(report: str, data, fmt: str = "pretty") -> str:
     check_format(report, fmt)
     module = printer(fmt)
     if fmt == "json":
-        return getattr(module, report, module.document)(data)
+        if hasattr(module, report):
+            return getattr(module, report)(data)
+        return module.document(data, report)
     return getattr(module, report)(data, **PRINTERS[fmt][1])
 
 

@@ -271,7 +271,7 @@ def layout(lay: dict) -> str:
     )
     return (
         f"{lay['input_size']}x{lay['input_size']}x{lay['in_channels']}, {stem}"
-        f"{', maxpool' if lay['maxpool'] else ''}, blocks {','.join(lay['blocks'])} x {lay['units']} unit(s), "
+        f"{', maxpool' if lay['maxpool'] else ''}, blocks {','.join(map(str, lay['blocks']))} x {lay['units']} unit(s), "
         f"{lay['shortcut']} shortcuts, BN {'counted' if lay['bn'] else 'not counted'}, "
         f"FC {'counted' if lay['classifier'] else 'not counted'} ({lay['classes']} classes), groups {lay['groups']}"
     )
