@@ -50,10 +50,12 @@ def require_values(design: Design, values: dict, what: str) -> None:
 
 
 # -- formulas, designs ---------------------------------------------------------------------------------
-def formulas_data(design: Design, values: dict, *, bn: bool = False) -> dict:
-    """The formulas of one design as a dict of sympy values (the JSON and text reports share it)."""
+def formulas_data(design: Design, values: dict, *, bn: bool = False, substitute_k: bool = False) -> dict:
+    """The formulas of one design as a dict of sympy values (the JSON and text reports share it); with
+    ``substitute_k`` the bottleneck's expression replaces K in them."""
     values = complete_values(design, values)
-    p, m = counting.params(design, bn=bn), counting.macs(design)
+    p = counting.params(design, bn=bn, substitute_k=substitute_k)
+    m = counting.macs(design, substitute_k=substitute_k)
     if values:
         p, m = counting.canonical(p.subs(values)), counting.canonical(m.subs(values))
     data = {
@@ -73,9 +75,21 @@ def formulas_data(design: Design, values: dict, *, bn: bool = False) -> dict:
     return data
 
 
-def formulas(designs: list[Design], values: dict, *, bn: bool = False) -> list[dict]:
+def formulas(
+    designs: list[Design], values: dict, *, bn: bool = False, substitute_k: bool = False
+) -> list[dict]:
     """`skanalyze formulas`: one dict per design."""
-    return [formulas_data(d, values, bn=bn) for d in designs]
+    return [formulas_data(d, values, bn=bn, substitute_k=substitute_k) for d in designs]
+
+
+def check_bottleneck(designs: list[Design], given: str | None) -> None:
+    """A --bottleneck that no design uses is an error, not silently ignored."""
+    if given is not None and not any(d.uses_bottleneck for d in designs):
+        names = ", ".join(d.notation for d in designs)
+        raise SkanalyzeError(
+            f"--bottleneck {given}: {names} {'has' if len(designs) == 1 else 'have'} no bottleneck K; it sets the "
+            "middle width of designs such as pw-dw-pw"
+        )
 
 
 def catalog() -> list[dict]:
@@ -97,5 +111,6 @@ __all__ = [
     "require_values",
     "formulas_data",
     "formulas",
+    "check_bottleneck",
     "catalog",
 ]

@@ -97,10 +97,14 @@ def _split_args(args: list[str] | None, subs: list[str] | None) -> tuple[list[st
 
 
 def _design(design: str, bottleneck: str | None = None, shuffle: str | None = None):
-    """The design a user named (catalog name or notation), with the command-line options applied."""
+    """The design a user named (catalog name or notation), with the command-line options applied; a
+    --bottleneck it has no K for is an error."""
+    from ..analyses.reports import check_bottleneck
     from ..core.catalog import resolve
 
-    return resolve(design, **_options(bottleneck, shuffle))
+    chosen = resolve(design, **_options(bottleneck, shuffle))
+    check_bottleneck([chosen], bottleneck)
+    return chosen
 
 
 def _options(bottleneck: str | None, shuffle: str | None) -> dict:
@@ -134,7 +138,9 @@ def formulas(
     fmt = _format("formulas", fmt, json_out)
     names, values = _split_args(designs, subs)
     chosen = reports.designs_from(names, **_options(bottleneck, shuffle))
-    typer.echo(render("formulas", reports.formulas(chosen, values, bn=bn), fmt), nl=False)
+    reports.check_bottleneck(chosen, bottleneck)
+    data = reports.formulas(chosen, values, bn=bn, substitute_k=bottleneck is not None)
+    typer.echo(render("formulas", data, fmt), nl=False)
 
 
 @app.command()
@@ -277,10 +283,10 @@ def plot(
     ] = "fullmatch",
 ) -> None:
     """Write a figure: width (width vs params), ratio (ratio vs groups), macs (MACs vs width), funnel (design space)."""
-    from .parsing import split_designs
+    from .parsing import given_designs, split_designs
     from .plot import make_plot
 
-    names = split_designs([*(designs or []), *(more or [])])
+    names = [*(given_designs(designs) or []), *split_designs(more or [])]
     path = make_plot(kind, names, out, budget, alpha, log, hw, c, f, max_length=max_length, regex=regex)
     typer.echo(f"wrote {path}")
 
@@ -497,17 +503,17 @@ def train(
     from ..core.outputs import PLOT_FORMATS, writable_dir, writable_file
     from ..render import render
     from . import checks
-    from .parsing import parse_budget, split_designs
+    from .parsing import given_designs, parse_budget
 
     fmt = _format("training", fmt, json_out)
     checks.need_torch("train")
     from ..nn import train as T
 
+    names = given_designs(designs) or list(DEFAULT_TRAIN)
     if plot:
         writable_file(plot, "--plot", PLOT_FORMATS)
     writable_dir(out, "--out")
 
-    names = split_designs(designs or []) or list(DEFAULT_TRAIN)
     block_tuple = (
         tuple(int(b) for b in blocks.split(","))
         if all(b.strip().isdigit() for b in blocks.split(","))

@@ -53,6 +53,19 @@ def split_designs(items: list[str]) -> list[str]:
     return [x.strip() for x in out if x.strip()]
 
 
+def given_designs(items: list[str] | None, flag: str = "--designs") -> list[str] | None:
+    """The designs a --designs option names; None when it was not given; an empty one is an error, never a
+    silent fallback to the default."""
+    if items is None:
+        return None
+    names = split_designs(items)
+    if not names:
+        raise SkanalyzeError(
+            f"{flag} is empty; give design names, e.g. {flag} dw-pw,pw-dw-pw (or leave it out)"
+        )
+    return names
+
+
 def parse_blocks(text: str) -> tuple:
     """'2,2,2,2' -> (2, 2, 2, 2); 'B' -> (B, B, B, B); '3' -> (3, 3, 3, 3)."""
     parts = [p.strip() for p in str(text).split(",") if p.strip()]

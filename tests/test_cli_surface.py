@@ -1,0 +1,77 @@
+"""One surface: a flag a command would ignore, or two that contradict, is a one-line error (exit 2); a
+--bottleneck substitutes into K everywhere K appears."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bottleneck_substitutes_into_every_formula(cli):
+    code, out, err = cli("formulas", "pw-dw-pw", "--bottleneck", "6*C", "--json")
+    assert code == 0, err
+    row = json.loads(out)["rows"][0]
+    C, F, H, W = sp.symbols("C F H W")
+    params = sp.sympify(row["params"], locals={"C": C, "F": F})
+    assert "K" not in row["params"] and "K" not in row["macs"]
+    # PW C -> 6C, DW 3x3 on 6C, PW 6C -> F, written out by hand
+    by_hand = C * 6 * C + 9 * 6 * C + 6 * C * F
+    assert sp.expand(params - by_hand) == 0
+    code, out, _ = cli(
+        "formulas", "pw-dw-pw", "--bottleneck", "6*C", "--subs", "C=8", "F=16", "H=1", "W=1", "--json"
+    )
+    assert json.loads(out)["rows"][0]["params"] == 8 * 48 + 9 * 48 + 48 * 16
+    code, out, _ = cli("formulas", "pw-dw-pw")  # without --bottleneck, K stays a symbol beside K = F/4
+    assert "K" in out.split("params =")[1].splitlines()[0] and "K      = F/4" in out
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("formulas", "dw-pw", "--bottleneck", "6*C"), "--bottleneck 6*C: DW+PW has no bottleneck K"),
+        (("formulas", "dw-pw", "gconv-pwgconv", "--bottleneck", "64"), "have no bottleneck K"),
+        (("efficiency", "dw-pw", "--bottleneck", "6*C"), "has no bottleneck K"),
+        (("optimize", "dw-pw", "--budget", "1M", "--bottleneck", "6*C"), "has no bottleneck K"),
+        (("plot", "width", "--designs", " , ", "--out", "x.png"), "--designs is empty"),
+        (("train", "--designs", ""), "--designs is empty"),
+        (("optimize", "dw-pw", "--budget", "1M", "--hw", "56"), "--hw is the output size of a MAC budget"),
+        (("tables", "--json", "--markdown"), "--json and --markdown contradict each other"),
+        (
+            ("model", "examples/models.py:resnet18", "--json", "--csv"),
+            "--json and --csv contradict each other",
+        ),
+        (("model", "examples/models.py:resnet18", "--format", "csv", "--json"), "contradict each other"),
+    ],
+)
+def test_ignored_or_contradicting_flags(cli, tmp_path, monkeypatch, args, fragment):
+    import pathlib
+
+    args = tuple(str(pathlib.Path(__file__).parents[1] / a) if a.startswith("examples/") else a for a in args)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(*args)
+    assert code == 2 and fragment in err and not out and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_format_everywhere(cli):
+    """Every command takes --format and --json and names its formats when one is unknown."""
+    from skanalyze.cli.app import app
+
+    names = {c.name or c.callback.__name__ for c in app.registered_commands} - {"plot"}
+    for name in sorted(names):
+        args = {
+            "verify": ("dw-pw",),
+            "efficiency": ("dw-pw",),
+            "optimize": ("dw-pw", "--budget", "1M"),
+            "field": ("dw-pw",),
+            "network": ("dw-pw", "--width", "8"),
+            "model": ("examples/models.py:resnet18",),
+        }.get(name, ())
+        args = tuple(str(ROOT / a) if a.startswith("examples/") else a for a in args)
+        code, _, err = cli(name, *args, "--format", "nope")
+        assert code == 2 and "format 'nope' is unknown; valid: " in err, (name, err)
