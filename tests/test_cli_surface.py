@@ -75,3 +75,30 @@ def test_format_everywhere(cli):
         args = tuple(str(ROOT / a) if a.startswith("examples/") else a for a in args)
         code, _, err = cli(name, *args, "--format", "nope")
         assert code == 2 and "format 'nope' is unknown; valid: " in err, (name, err)
+
+
+@pytest.mark.parametrize(
+    "args, rows_of",
+    [
+        (("network", "dw-pw", "--width", "64"), lambda d: [{"part": k, "params": v} for k, v in d["params"].items()]),
+        (("space", "--max-length", "3"), lambda d: [{"stage": s["name"], "kept": s["kept"]} for s in d["stages"]]),
+        (("designs",), lambda d: d["rows"]),
+        (("tables",), lambda d: d["rows"]),
+    ],
+    ids=["network", "space", "designs", "tables"],
+)
+def test_csv_for_every_table(cli, args, rows_of):
+    """--format csv parses back (RFC 4180) to the same rows and integers as --json."""
+    import csv
+    import io
+
+    code, out, err = cli(*args, "--format", "csv")
+    assert code == 0, err
+    table = list(csv.DictReader(io.StringIO(out)))
+    code, js, _ = cli(*args, "--json")
+    expected = rows_of(json.loads(js))
+    assert len(table) == len(expected)
+    for got, want in zip(table, expected, strict=True):
+        for key, value in want.items():
+            if isinstance(value, (int, str)) and not isinstance(value, bool):
+                assert got[key] == str(value), (key, got[key], value)

@@ -9,7 +9,7 @@ json      render.json            every report: one versioned document (docs/json
 latex     render.latex           formulas, efficiency
 python    render.python          formulas
 markdown  render.markdown        compare, tables
-csv       render.csv             model
+csv       render.csv             model, tables, network, designs (catalog), space
 ========  =====================  =============================================
 
 :func:`render` picks the printer; a report a format has no printer for is a one-line error

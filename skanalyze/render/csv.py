@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
+import sympy as sp
+
+from .expr import text
+
 MODEL_COLUMNS = (
     "name",
     "kind",
@@ -29,3 +33,58 @@ def model(data: dict) -> str:
         cells["unit"] = r["unit"] or ""
         writer.writerow([cells[c] for c in MODEL_COLUMNS])
     return buffer.getvalue()
+
+
+def _write(header, rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _cell(value):
+    """Exact integers as digits, other sympy values as the text sympy reads back, nested data flattened."""
+    if isinstance(value, sp.Basic):
+        return str(int(value)) if value.is_Integer else text(value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(_cell(v)) for v in value)
+    return "" if value is None else value
+
+
+def catalog(rows: list[dict]) -> str:
+    """`skanalyze designs --format csv`: name, notation, description."""
+    return _write(
+        ("name", "notation", "description"), ([r["name"], r["notation"], r["description"]] for r in rows)
+    )
+
+
+def network(data: dict) -> str:
+    """`skanalyze network --format csv`: one row per part (stem, stages, classifier, total)."""
+    parts = list(data["params"])
+    return _write(
+        ("design", "width", "part", "params", "macs"),
+        (
+            [
+                data["design"],
+                _cell(data["width"]),
+                part,
+                _cell(data["params"][part]),
+                _cell(data["macs"][part]),
+            ]
+            for part in parts
+        ),
+    )
+
+
+def space(data: dict) -> str:
+    """`skanalyze space --format csv`: one row per reduction stage with the designs it keeps."""
+    return _write(("stage", "kept"), ([s["name"], s["kept"]] for s in data["stages"]))
+
+
+def tables(rows: list[dict]) -> str:
+    """`skanalyze tables --format csv`: one row per paper table row (assumption sets flattened)."""
+    header = list(rows[0]) if rows else []
+    return _write(header, ([_cell(r.get(k)) for k in header] for r in rows))
