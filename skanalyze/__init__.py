@@ -20,6 +20,13 @@ _PUBLIC = {
     "field": "core.infofield",
     "SkanalyzeError": "core.errors",
     "from_module": "nn.importer",
+    "apply": "nn.rebuild",
+    "efficiency": "analyses.efficiency:analyse",
+    "optimize": "analyses.optimize",
+    "best_at_width": "analyses.optimize",
+    "ranked_at": "analyses.optimize",
+    "paper_tables": "analyses.tables:analyse",
+    "Layout": "analyses.layout",
 }
 __all__ = sorted(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())

@@ -186,7 +186,7 @@ def test_public_api_is_listed_and_loads():
     assert {"parse", "params", "macs", "flops", "field", "resolve", "Design", "SkanalyzeError"} <= set(
         skanalyze.__all__
     )
-    torch_side = {"from_module"}  # loads skanalyze.nn, which needs torch
+    torch_side = {"from_module", "apply"}  # load skanalyze.nn, which needs torch
     has_torch = importlib.util.find_spec("torch") is not None
     for name in skanalyze.__all__:
         if name in torch_side and not has_torch:

@@ -80,8 +80,14 @@ def test_format_everywhere(cli):
 @pytest.mark.parametrize(
     "args, rows_of",
     [
-        (("network", "dw-pw", "--width", "64"), lambda d: [{"part": k, "params": v} for k, v in d["params"].items()]),
-        (("space", "--max-length", "3"), lambda d: [{"stage": s["name"], "kept": s["kept"]} for s in d["stages"]]),
+        (
+            ("network", "dw-pw", "--width", "64"),
+            lambda d: [{"part": k, "params": v} for k, v in d["params"].items()],
+        ),
+        (
+            ("space", "--max-length", "3"),
+            lambda d: [{"stage": s["name"], "kept": s["kept"]} for s in d["stages"]],
+        ),
         (("designs",), lambda d: d["rows"]),
         (("tables",), lambda d: d["rows"]),
     ],
@@ -102,3 +108,47 @@ def test_csv_for_every_table(cli, args, rows_of):
         for key, value in want.items():
             if isinstance(value, (int, str)) and not isinstance(value, bool):
                 assert got[key] == str(value), (key, got[key], value)
+
+
+def test_the_api_takes_what_users_pass():
+    """String keys, the user's own sympy symbols and plain ints give the same answers as ours; a key the
+    design has no symbol for is an error, not a silently symbolic result."""
+    import skanalyze as sk
+    from skanalyze.core.errors import SkanalyzeError
+
+    d = sk.resolve("gconv-pwgconv")
+    ours = {sk.parse("Conv").layers[0].c_in: 64}  # C, positive
+    mine = {sp.Symbol("C"): 64, sp.Symbol("F"): 64, sp.Symbol("M"): 8, sp.Symbol("N"): 8}
+    named = {"C": 64, "F": 64, "M": 8, "N": 8}
+    assert ours  # the project's C is a positive symbol; the user's is not
+    assert sk.field(d, mine).c == sk.field(d, named).c == 64
+    assert sk.params_at(d, mine) == sk.params_at(d, named) == 9 * 64 * 64 // 8 + 64 * 64 // 8
+    assert [(lay.c_in, lay.c_out) for lay in d.at(named)] == [(64, 64)] * 3
+    with pytest.raises(SkanalyzeError, match="has no symbol Q"):
+        sk.field(d, {"Q": 3})
+    with pytest.raises(SkanalyzeError, match="GConv group number"):
+        d.validate({"C": 64, "F": 64, "M": 3, "N": 8})
+
+
+def test_notebook_reprs():
+    """Designs, efficiency results and the tables render themselves in Jupyter (LaTeX, Markdown, HTML)."""
+    import skanalyze as sk
+
+    d = sk.resolve("pw-dw-pw")
+    assert d._repr_latex_() == r"$\text{PW+DW+PW}$"
+    assert "| `DW` |" in d._repr_markdown_() and "<code>PW+DW+PW</code>" in d._repr_html_()
+    e = sk.efficiency(sk.resolve("gconv-pwgconv"))
+    latex = e._repr_latex_()
+    assert latex.startswith(r"$$\begin{aligned}") and latex.endswith(r"\end{aligned}$$")
+    assert r"M N = C" in latex and "| optimum on | `M*N = C` |" in e._repr_markdown_()
+    table = sk.paper_tables()._repr_markdown_()
+    assert table.count("\n") == len(sk.paper_tables().verdicts) + 2
+
+
+def test_dir_lists_the_public_api():
+    import skanalyze as sk
+
+    assert set(sk.__all__) <= set(dir(sk))
+    assert {"efficiency", "optimize", "best_at_width", "ranked_at", "paper_tables", "apply", "Layout"} <= set(
+        sk.__all__
+    )

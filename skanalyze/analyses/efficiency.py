@@ -55,6 +55,31 @@ class Efficiency:
     full_condition: sp.Basic
     optimum: GroupOptimum
 
+    def _lines(self) -> list[tuple[str, sp.Basic]]:
+        rows = [("parameter ratio", self.param_ratio), ("MAC ratio", self.mac_ratio)]
+        rows.append(("full field when", self.full_condition))
+        if self.optimum.boundary is not None:
+            rows.append(("optimum on", self.optimum.boundary))
+        if self.optimum.ratio is not None:
+            rows.append(("least ratio", self.optimum.ratio))
+        return rows
+
+    def _repr_latex_(self) -> str:
+        """Jupyter: the ratios, the full-field condition and the optimum as display math."""
+        body = r" \\ ".join(rf"\text{{{name}}} &: {sp.latex(value)}" for name, value in self._lines())
+        return rf"$$\begin{{aligned}} {body} \end{{aligned}}$$"
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter (Markdown front ends): the same as a table, expressions as sympy text."""
+
+        def show(value):
+            if isinstance(value, sp.Equality):
+                return f"{sp.sstr(value.lhs)} = {sp.sstr(value.rhs)}"
+            return sp.sstr(value)
+
+        rows = "\n".join(f"| {name} | `{show(value)}` |" for name, value in self._lines())
+        return f"**`{self.design.notation}`**\n\n| | |\n|---|---|\n{rows}\n"
+
 
 @dataclass(frozen=True)
 class Width:

@@ -296,6 +296,23 @@ class Report:
     tolerance_m: float = TOLERANCE_M  # a row is reproduced within this many millions
     findings: tuple[str, ...] = ()  # the conclusions, computed from the verdicts
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter: one line per table row (paper's params, skanalyze's under the paper's defaults, verdict)."""
+        lines = [
+            "| table | design | width | paper (M) | skanalyze (M) | verdict |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in rows_json(self):
+            lines.append(
+                f"| {row['table']} | `{row['design']}` | {row['width']} | {row['paper_params_m']} "
+                f"| {_millions(row['default_params'])} | {row['verdict']} |"
+            )
+        return "\n".join(lines) + "\n"
+
+
+def _millions(value) -> str:
+    return f"{value / 1e6:.2f}" if isinstance(value, int) else "n/a"
+
 
 def _distance_from_default(a: Assumptions) -> int:
     return sum(getattr(a, k) != getattr(DEFAULT, k) for k in SPACE)

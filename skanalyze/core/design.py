@@ -23,6 +23,7 @@ earlier kernel's group number, as the paper requires for a full information fiel
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -101,6 +102,24 @@ class Design:
 
     def __str__(self) -> str:
         return self.notation
+
+    # -- notebooks ------------------------------------------------------------------
+    def _repr_markdown_(self) -> str:
+        """Jupyter: the notation and one row per kernel with its description."""
+        rows = "\n".join(f"| `{k.notation()}` | {k.description} |" for k in self.kernels)
+        return f"**`{self.notation}`**\n\n| kernel | what it is |\n|---|---|\n{rows}\n"
+
+    def _repr_latex_(self) -> str:
+        """Jupyter (LaTeX front ends): the notation as inline math."""
+        return "$\\text{" + self.notation.replace("_", "\\_") + "}$"
+
+    def _repr_html_(self) -> str:
+        """Jupyter (HTML front ends): the notation and its kernels."""
+        items = "".join(
+            f"<li><code>{html.escape(k.notation())}</code>: {html.escape(k.description)}</li>"
+            for k in self.kernels
+        )
+        return f"<p><code>{html.escape(self.notation)}</code></p><ul>{items}</ul>"
 
     # -- channel plan -----------------------------------------------------------------
     @cached_property
@@ -200,6 +219,7 @@ class Design:
     def at(self, values: dict) -> tuple[IntLayer, ...]:
         """The layers at concrete integer values, fast (compiled once per design); raises on invalid sizes."""
         compiled = _compiled_layers(self)
+        values = S.keyed(values)
         args = [values.get(sym) for sym in compiled.symbols]
         if any(a is None for a in args):
             missing = [str(sym) for sym, a in zip(compiled.symbols, args, strict=True) if a is None]
@@ -241,6 +261,7 @@ class Design:
 
     def validate(self, values: dict) -> None:
         """Check every layer's widths and group numbers at concrete values; raise on the first error."""
+        values = S.keyed(values)
         for layer in self.layers:
             c_in = sp.sympify(layer.c_in).subs(values)
             c_out = sp.sympify(layer.c_out).subs(values)

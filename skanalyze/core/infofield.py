@@ -303,8 +303,14 @@ def _combine(pieces, c_in=S.C) -> tuple[sp.Expr, sp.Basic]:
 
 
 def field(design: Design, values: dict | None = None) -> Field:
-    """The symbolic information field of a design (optionally at some concrete values); cached."""
-    return _field(design, frozenset((values or {}).items()))
+    """The symbolic information field of a design (optionally at some concrete values, keyed by symbols or
+    their names); cached."""
+    values = S.keyed(values)
+    unknown = sorted(str(k) for k in values if k not in design.free_symbols | {S.C, S.F, S.K, S.H, S.W})
+    if unknown:
+        known = ", ".join(sorted(map(str, design.free_symbols | {S.C, S.F})))
+        raise SkanalyzeError(f"{design.notation!r} has no symbol {', '.join(unknown)}; its symbols: {known}")
+    return _field(design, frozenset(values.items()))
 
 
 @lru_cache(maxsize=1024)

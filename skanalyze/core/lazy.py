@@ -7,12 +7,14 @@ from importlib import import_module
 
 
 def lazy_exports(package: str, public: dict[str, str], namespace: dict) -> tuple[Callable, Callable]:
-    """The ``__getattr__`` and ``__dir__`` of a package whose name -> submodule map is ``public``."""
+    """The ``__getattr__`` and ``__dir__`` of a package whose name -> submodule map is ``public`` (a value
+    ``module:attribute`` exports that module's attribute under the public name)."""
 
     def __getattr__(name: str):
         """Import a public name on first use, and keep it in the package's namespace."""
         if name in public:
-            value = getattr(import_module(f".{public[name]}", package), name)
+            module, _, attribute = public[name].partition(":")
+            value = getattr(import_module(f".{module}", package), attribute or name)
             namespace[name] = value
             return value
         raise AttributeError(f"module {package!r} has no attribute {name!r}")

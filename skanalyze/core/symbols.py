@@ -193,6 +193,19 @@ def parse_subs(items: list[str] | tuple[str, ...]) -> dict[sp.Symbol, sp.Expr]:
     return out
 
 
+def keyed(values: dict | None) -> dict:
+    """Values keyed by the project's symbols, whatever the user keyed them by: a name (``"C"``), a symbol
+    they made (``sympy.Symbol("C")``, any assumptions) or ours; plain ints become sympy integers. A key
+    that names no symbol is an error, never silently left unsubstituted."""
+    out: dict = {}
+    for key, value in (values or {}).items():
+        name = key if isinstance(key, str) else getattr(key, "name", None)
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise SkanalyzeError(f"value key {key!r} is not a symbol or a symbol's name, e.g. 'C' or C")
+        out[symbol(name)] = sp.sympify(value) if isinstance(value, (int, str)) else value
+    return out
+
+
 def resolve(subs: dict[sp.Symbol, sp.Expr]) -> dict[sp.Symbol, sp.Expr]:
     """Substitute values into each other until they are fixed (F=2*C, C=8 -> F=16)."""
     out = dict(subs)
