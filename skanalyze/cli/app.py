@@ -377,7 +377,7 @@ def tables(
 
     fmt = _format("tables", fmt, json_out, markdown=markdown)
     rep = T.analyse()
-    typer.echo(render("tables", T.rows_json(rep) if fmt in ("json", "csv") else rep, fmt), nl=False)
+    typer.echo(render("tables", T.rows_json(rep) if fmt in ("json", "csv", "latex") else rep, fmt), nl=False)
 
 
 def _layout_options(command):

@@ -65,6 +65,15 @@ def efficiency(data: dict, style: str = "pretty", *, e=None) -> str:
     """`skanalyze efficiency`: ratios, Theorem 1's optimum, the greatest width."""
     e = e or _e(style)
     opt = data["optimum"]
+    out = block(data["design"], efficiency_rows(data, e), style, sep=":")
+    if opt["steps"] and opt["status"] in ("boundary", "unconstrained"):
+        out += "\n  derivation:\n" + "\n".join(f"    - {step}" for step in opt["steps"])
+    return out + "\n"
+
+
+def efficiency_rows(data: dict, e) -> list[tuple[str, str]]:
+    """The (name, value) rows of the efficiency report, expressions written by ``e``."""
+    opt = data["optimum"]
     rows = [
         ("parameter ratio", e(data["param_ratio"])),
         ("MAC ratio", e(data["mac_ratio"])),
@@ -139,10 +148,7 @@ def efficiency(data: dict, style: str = "pretty", *, e=None) -> str:
                     + f"{100 * float(real['gap']):.2f}% more",
                 )
             )
-    out = block(data["design"], rows, style, sep=":")
-    if opt["steps"] and opt["status"] in ("boundary", "unconstrained"):
-        out += "\n  derivation:\n" + "\n".join(f"    - {step}" for step in opt["steps"])
-    return out + "\n"
+    return rows
 
 
 def optimize(data: dict, style: str = "pretty") -> str:
