@@ -7,12 +7,14 @@ work in scripts and notebooks alike; :func:`save` writes PNG, SVG or PDF by the 
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
 import sympy as sp
 from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from ..analyses import tables
 from ..analyses.efficiency import analyse, greatest_width, least_at_width, ratios
@@ -41,6 +43,13 @@ def _figure(width=7.0, height=4.6) -> tuple[Figure, object]:
     ax.grid(True, which="major", alpha=0.35)
     ax.grid(True, which="minor", alpha=0.12)
     return fig, ax
+
+
+def _below(ax, text_: str, *, wrap_at: int | None = None, **style) -> None:
+    """A note under the axes (below the x label), never over the data; saving with a tight box keeps it."""
+    if wrap_at:
+        text_ = "\n".join(textwrap.wrap(text_, wrap_at))
+    ax.text(0.0, -0.16, text_, transform=ax.transAxes, ha="left", va="top", multialignment="left", **style)
 
 
 def _label(design: Design) -> str:
@@ -106,22 +115,11 @@ def width_vs_params(
     if budget is not None:
         ax.axvline(budget, color="0.4", ls=":", lw=1)
         head = f"at P = {budget:.3g}: continuous C* → buildable C (×)"
-        ax.text(
-            0.98,
-            0.03,
-            "\n".join([head, *table]),
-            transform=ax.transAxes,
-            ha="right",
-            va="bottom",
-            multialignment="left",
-            fontsize=7.5,
-            family="monospace",
-            bbox=dict(boxstyle="round", fc="white", ec="0.7", alpha=0.9),
-        )
+        _below(ax, "\n".join([head, *table]), family="monospace", fontsize=7.5)
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
-    ax.set_xlabel("parameter budget P of one layer")
+    ax.set_xlabel("parameter budget P of one layer (parameters)")
     ax.set_ylabel("greatest width C (input channels)")
     alpha_txt = f"F = {sp.nsimplify(alpha)}·C" if alpha != 1 else "F = C"
     ax.set_title(f"Width a parameter budget buys ({alpha_txt})")
@@ -158,10 +156,17 @@ def ratio_vs_groups(design: Design, *, c: int = 256, f: int | None = None) -> Fi
     feasible = np.asarray(cond_fn(A, B), dtype=bool) if cond_fn else np.full(R.shape, cond is sp.true)
     fig, ax = _figure(6.6, 5.2)
     masked = np.ma.masked_where(~feasible, R)
-    mesh = ax.pcolormesh(A, B, masked, shading="auto", cmap="viridis_r", norm=_log_norm(R[feasible]))
-    ax.pcolormesh(
-        A, B, np.ma.masked_where(feasible, np.ones_like(R)), shading="auto", cmap=ListedColormap(["0.85"])
+    mesh = ax.pcolormesh(
+        A, B, masked, shading="auto", cmap="viridis_r", norm=_log_norm(R[feasible]), rasterized=True
     )
+    ax.pcolormesh(
+        A,
+        B,
+        np.ma.masked_where(feasible, np.ones_like(R)),
+        shading="auto",
+        cmap=ListedColormap(["0.85"]),
+        rasterized=True,
+    )  # rasterized: a 240 x 240 mesh as vectors is 20 MB of SVG
     fig.colorbar(mesh, ax=ax, label="parameter ratio to the standard conv")
     opt = analyse(design).optimum
     if opt.boundary is not None:
@@ -300,18 +305,8 @@ def network_params(designs: list[Design] | None = None, *, widths=(16, 1024), lo
     )
     ax.plot([], [], "ko", label="paper (Tables 3-4)")
     ax.plot([], [], "ko", mfc="white", label="skanalyze")
-    ax.legend(fontsize=7, loc="upper left", ncol=2)
-    ax.text(
-        0.99,
-        0.01,
-        best.describe(),
-        transform=ax.transAxes,
-        fontsize=6,
-        ha="right",
-        va="bottom",
-        wrap=True,
-        color="0.3",
-    )
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside, not over
+    _below(ax, "layout: " + best.describe(), fontsize=6.5, color="0.3", wrap_at=150)
     return fig
 
 
@@ -332,15 +327,20 @@ def accuracy_vs_width(summary: dict) -> Figure:
         for acc in r["accuracies"]:
             ax.plot(r["width"], 100 * acc, ".", color="0.5", ms=4)
     ax.set_xscale("log")
+    ticks: list[int] = []
+    for w in sorted({int(r["width"]) for r in rows}):
+        if not ticks or w / ticks[-1] > 1.08:  # labels closer than 8% in width would collide
+            ticks.append(w)
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("width (stage-1 channels) of the widest network under the budget")
     ax.set_ylabel("test accuracy (%)")
     rho = summary.get("spearman")
     cfg = summary["config"]
+    runs = f"{cfg['epochs']} epoch{'s' if cfg['epochs'] != 1 else ''} x {cfg['seeds']} seed{'s' if cfg['seeds'] != 1 else ''}"
     ax.set_title(
-        f"Equal budget {summary['budget']:,} params: accuracy vs width\n"
-        f"{cfg['epochs']} epochs x {cfg['seeds']} seeds; Spearman {rho:.2f}"
-        if rho is not None
-        else "",
+        f"Equal budget {summary['budget']:,} params: accuracy vs width\n{runs}"
+        + (f"; Spearman {rho:.2f}" if rho is not None else ""),
         fontsize=10,
     )
     ax.legend(fontsize=7, loc="best")
