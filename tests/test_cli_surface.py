@@ -152,3 +152,38 @@ def test_dir_lists_the_public_api():
     assert {"efficiency", "optimize", "best_at_width", "ranked_at", "paper_tables", "apply", "Layout"} <= set(
         sk.__all__
     )
+
+
+class _Terminal:
+    """A stderr that says it is a terminal (and keeps what is written)."""
+
+    def __init__(self):
+        import io
+
+        self.buffer = io.StringIO()
+
+    def write(self, text):
+        return self.buffer.write(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_long_jobs_show_a_rich_bar_on_a_terminal_only(monkeypatch):
+    import sys
+
+    from skanalyze.analyses.space import reduce_space
+    from skanalyze.cli.progress import bar
+
+    with bar(True, "design space") as on_step:  # stderr is not a terminal here: no bar, no output
+        assert on_step is None
+    fake = _Terminal()
+    monkeypatch.setattr(sys, "stderr", fake)
+    with bar(True, "design space") as on_step:
+        reduce_space(max_length=3, on_step=on_step)
+    assert "design space" in fake.buffer.getvalue()
+    with bar(False, "design space") as on_step:  # a short job: no bar
+        assert on_step is None

@@ -87,6 +87,18 @@ def config(T, idx_dir, out, **kw):
     return T.Config(**base)
 
 
+def test_progress_bar_on_a_terminal_and_a_line_per_run_otherwise(T, idx_dir, tmp_path, capsys):
+    lines = []
+    T.run(config(T, idx_dir, tmp_path / "quiet", designs=("dw-pw",)), progress=False, log=lines.append)
+    assert lines == ["finished DW+PW seed 0 (1/1): accuracy " + lines[0].split("accuracy ")[1]]
+    assert lines[0].endswith("%")
+    capsys.readouterr()
+    lines.clear()
+    T.run(config(T, idx_dir, tmp_path / "bar", designs=("dw-pw",)), progress=True, log=lines.append)
+    err = capsys.readouterr().err
+    assert not lines and "img/s" in err and "100%" in err  # rich's bar, forced on
+
+
 def test_tiny_run_outputs(T, idx_dir, tmp_path):
     summary = T.run(config(T, idx_dir, tmp_path / "r"), progress=False)
     names = {r["design"] for r in summary["designs"]}

@@ -577,8 +577,12 @@ def _efficiency_survivors(letters, max_length: int, mode: str) -> list[Verdict]:
     return sorted(found.values(), key=lambda v: (v.word.count("+"), v.word))
 
 
-def reduce_space(names=PAPER_ALPHABET, max_length: int = 6, mode: str = "fullmatch") -> Reduction:
-    """Run the three stages over every design of length 1..max_length; count without listing the space."""
+def reduce_space(
+    names=PAPER_ALPHABET, max_length: int = 6, mode: str = "fullmatch", on_step=None
+) -> Reduction:
+    """Run the three stages over every design of length 1..max_length; count without listing the space.
+    ``on_step(done, total, what)``, when given, is called as the work advances (max_length + 2 steps)."""
+    step = on_step or (lambda done, total, what: None)
     letters = alphabet(names)
     if mode not in REGEX_MODES:
         raise SkanalyzeError(f"regex mode {mode!r} is unknown; valid: {', '.join(REGEX_MODES)}")
@@ -597,6 +601,8 @@ def reduce_space(names=PAPER_ALPHABET, max_length: int = 6, mode: str = "fullmat
             )
         )
     a = len(letters)
+    steps = max_length + 2
+    step(0, steps, "performance stage: counting the words that pass")
     passing_all = _passing_counts(letters, max_length)
     start, trans = _dfa(letters)
     index = {x: i for i, x in enumerate(letters)}
@@ -607,9 +613,11 @@ def reduce_space(names=PAPER_ALPHABET, max_length: int = 6, mode: str = "fullmat
             st = trans[st, index[x]]
         return any(at_least_standard(s) for s in st)
 
+    step(1, steps, "efficiency stage: the survivors")
     survivors = _efficiency_survivors(letters, max_length, mode)
     rows = []
     for n in range(1, max_length + 1):
+        step(1 + n, steps, f"length {n}: composition and performance counts")
         total = a**n
         if mode == "fullmatch":
             comp = primitive_count(a, n)
@@ -623,6 +631,7 @@ def reduce_space(names=PAPER_ALPHABET, max_length: int = 6, mode: str = "fullmat
         rows.append(
             {"length": n, "total": total, "composition": comp, "performance": perf, "efficiency": eff}
         )
+    step(steps, steps, "done")
     families: dict = {}
     for v in survivors:
         word = tuple(next(x for x in letters if x.name == part) for part in v.word.split("+"))
@@ -667,9 +676,9 @@ def explain_report(design_text: str, alphabet_names, mode: str) -> dict:
     }
 
 
-def report(alphabet_names, max_length: int, mode: str) -> dict:
+def report(alphabet_names, max_length: int, mode: str, on_step=None) -> dict:
     """`skanalyze space`: stage table, survivors by family, comparison with the paper."""
-    red = reduce_space(alphabet_names or PAPER_ALPHABET, max_length, mode)
+    red = reduce_space(alphabet_names or PAPER_ALPHABET, max_length, mode, on_step)
     cmp = compare_with_paper(red)
     return {
         "alphabet": [x.name for x in red.alphabet],

@@ -358,9 +358,11 @@ def space(
     if explain is not None:
         typer.echo(render("explain", space_report.explain_report(explain, names, regex), fmt), nl=False)
         return
-    typer.echo(
-        render("space", space_report.report(names or PAPER_ALPHABET, max_length, regex), fmt), nl=False
-    )
+    from .progress import bar
+
+    with bar(max_length >= 10, "design space") as on_step:
+        data = space_report.report(names or PAPER_ALPHABET, max_length, regex, on_step)
+    typer.echo(render("space", data, fmt), nl=False)
 
 
 @app.command()

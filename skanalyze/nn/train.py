@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import rich.console
+import rich.progress
 import torch
 from torch import nn as tnn
 
@@ -176,33 +178,39 @@ class RunFailed(Exception):
 
 
 class Progress:
-    """A one-line progress bar with throughput and ETA on stderr (silent when not a terminal unless forced)."""
+    """A rich progress bar of the images trained, with throughput and ETA, on stderr; off when stderr is not a
+    terminal (unless forced), so batch logs stay clean."""
 
     def __init__(self, total_images: int, enabled: bool | None = None):
-        self.total, self.done, self.start = total_images, 0, time.perf_counter()
+        self.total, self.done = total_images, 0
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.last = 0.0
+        self.bar = None
+        if self.enabled:
+            console = rich.console.Console(stderr=True, force_terminal=True if enabled else None)
+            self.bar = rich.progress.Progress(
+                rich.progress.TextColumn("{task.description:<42}"),
+                rich.progress.BarColumn(),
+                rich.progress.TaskProgressColumn(),
+                rich.progress.TextColumn("{task.fields[rate]:>7} img/s"),
+                rich.progress.TimeRemainingColumn(),
+                console=console,
+                transient=False,
+            )
+            self.task = self.bar.add_task("training", total=total_images, rate="")
+            self.bar.start()
+            self.start = time.perf_counter()
 
     def update(self, images: int, label: str) -> None:
-        """Count images done and redraw the bar (at most twice a second)."""
+        """Count images done and redraw the bar (rich limits the refresh rate)."""
         self.done += images
-        now = time.perf_counter()
-        if not self.enabled or now - self.last < 0.5 and self.done < self.total:
-            return
-        self.last = now
-        rate = self.done / max(now - self.start, 1e-9)
-        frac = min(self.done / max(self.total, 1), 1.0)
-        eta = (self.total - self.done) / max(rate, 1e-9)
-        bar = "#" * int(frac * 24) + "-" * (24 - int(frac * 24))
-        sys.stderr.write(
-            f"\r{label[:42]:<42} [{bar}] {100 * frac:5.1f}% {rate:7.0f} img/s ETA {_clock(eta)} "
-        )
-        sys.stderr.flush()
+        if self.bar is not None:
+            rate = self.done / max(time.perf_counter() - self.start, 1e-9)
+            self.bar.update(self.task, advance=images, description=label[:42], rate=f"{rate:.0f}")
 
     def close(self) -> None:
-        """End the bar's line."""
-        if self.enabled:
-            sys.stderr.write("\n")
+        """Stop the bar (its last state stays on the terminal)."""
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _clock(seconds: float) -> str:
@@ -366,6 +374,12 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
                     record.update(status="failed", error=str(err))
                     log(f"run {p.notation} seed {seed} failed: {err}")
                 write_atomic(run_path(config, p.design, seed), record)
+                if not bar.enabled:  # under a batch scheduler: a line per finished run, not an empty log
+                    acc = record.get("accuracy")
+                    done = f"accuracy {100 * acc:.2f}%" if isinstance(acc, float) else record["status"]
+                    log(
+                        f"finished {p.notation} seed {seed} ({todo.index((p, seed)) + 1}/{len(todo)}): {done}"
+                    )
         finally:
             bar.close()
     return summarise(config, plans)
