@@ -27,7 +27,13 @@ class Layout:
     """The network skeleton a design fills (defaults: the paper's Table 1 with ResNet-18's 2 blocks per stage)."""
 
     # metadata: the command-line option of each field (skanalyze network derives its options from it)
-    input_size: int = _option(default=224, metadata={"help": "Input resolution H = W."})
+    input_size: int = _option(
+        default=224,
+        metadata={
+            "help": "Input resolution H = W (also --input-size).",
+            "flags": ("--resolution", "--input-size"),
+        },
+    )
     in_channels: int = _option(default=3, metadata={"help": "Input channels."})
     stem_kernel: int = _option(default=3, metadata={"help": "Stem conv kernel size (odd)."})
     stem_stride: int = _option(default=2, metadata={"help": "Stem conv stride."})

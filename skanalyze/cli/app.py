@@ -403,7 +403,7 @@ def _layout_options(command):
             hint, decls, parsers[f.name] = str, (flag,), parse_blocks
         else:
             hint = {"int": int, "str": str, "int | None": int | None}[str(f.type)]
-            decls = (flag,)
+            decls = f.metadata.get("flags", (flag,))
         annotation = Annotated[hint, typer.Option(*decls, help=f.metadata.get("help"))]
         extra.append(
             inspect.Parameter(
