@@ -187,3 +187,30 @@ def test_long_jobs_show_a_rich_bar_on_a_terminal_only(monkeypatch):
     assert "design space" in fake.buffer.getvalue()
     with bar(False, "design space") as on_step:  # a short job: no bar
         assert on_step is None
+
+
+def test_shell_completion(monkeypatch, capsys):
+    """--show-completion prints a script; the completion protocol completes command names."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "skanalyze", "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0 and "complete -o default -F _skanalyze_completion skanalyze" in out.stdout
+    env = {"_SKANALYZE_COMPLETE": "complete_bash", "COMP_WORDS": "skanalyze for", "COMP_CWORD": "1"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from skanalyze.cli import main; sys.argv = ['skanalyze']; sys.exit(main())",
+        ],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, **env},
+        check=False,
+    )
+    assert done.stdout.split() == ["formulas"]

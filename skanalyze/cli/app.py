@@ -19,14 +19,15 @@ from ..core import symbols as S
 from ..core.errors import SkanalyzeError
 
 CONVENTION = (
-    "Counting convention: parameters are conv weights (bias-free; BatchNorm only with --bn); "
+    "Counting convention: parameters are conv weights (bias-free; BatchNorm only with --bn, except `network`, "
+    "which counts the whole built network's BN unless --no-bn); "
     "MACs are multiply-accumulates for an H x W output; FLOPs = 2 x MACs (torch's FlopCounterMode)."
 )
 
 app = typer.Typer(
     name="skanalyze",
     help="Symbolic efficiency analysis of sparse-kernel CNN designs. " + CONVENTION,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (the top-level command only)
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
