@@ -19,9 +19,9 @@ from ..core import symbols as S
 from ..core.errors import SkanalyzeError
 
 CONVENTION = (
-    "Counting convention: parameters are conv weights (bias-free; BatchNorm only with --bn, except `network`, "
-    "which counts the whole built network's BN unless --no-bn); "
-    "MACs are multiply-accumulates for an H x W output; FLOPs = 2 x MACs (torch's FlopCounterMode)."
+    "Counting convention: parameters are conv weights (bias-free; BatchNorm only with --bn); "
+    "MACs are multiply-accumulates for an H x W output; FLOPs = 2 x MACs (torch's FlopCounterMode). "
+    "`network` counts the built network's BN unless --no-bn."
 )
 
 app = typer.Typer(

@@ -202,7 +202,9 @@ def keyed(values: dict | None) -> dict:
         name = key if isinstance(key, str) else getattr(key, "name", None)
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise SkanalyzeError(f"value key {key!r} is not a symbol or a symbol's name, e.g. 'C' or C")
-        out[symbol(name)] = sp.sympify(value) if isinstance(value, (int, str)) else value
+        # ours when it is one; else the positive symbol of that name, without registering it as a project symbol
+        key_ = by_name.get(name) or sp.Symbol(name, positive=True)
+        out[key_] = sp.sympify(value) if isinstance(value, (int, str)) else value
     return out
 
 
