@@ -99,6 +99,26 @@ def test_progress_bar_on_a_terminal_and_a_line_per_run_otherwise(T, idx_dir, tmp
     assert not lines and "img/s" in err and "100%" in err  # rich's bar, forced on
 
 
+def test_results_never_mix_across_data(T, idx_dir, tmp_path):
+    """The same --out, the same settings, other data: trained again, not read back from the first run."""
+    import shutil
+
+    other = tmp_path / "other-data"
+    shutil.copytree(idx_dir, other)
+    labels = other / "t10k-labels-idx1-ubyte"
+    raw = bytearray(labels.read_bytes())
+    raw[8:] = bytes((b + 1) % 10 for b in raw[8:])  # every test label changed
+    labels.write_bytes(bytes(raw))
+    out = tmp_path / "shared"
+    first = T.run(config(T, idx_dir, out, designs=("dw-pw",)), progress=False, log=lambda m: None)
+    second = T.run(config(T, other, out, designs=("dw-pw",)), progress=False, log=lambda m: None)
+    files = sorted(out.glob("*.json"))
+    assert len(files) == 2  # one result per data set
+    data = {json.loads(f.read_text())["run"]["data"] for f in files}
+    assert len(data) == 2
+    assert first["designs"][0]["accuracies"] != second["designs"][0]["accuracies"]  # measured on other labels
+
+
 def test_tiny_run_outputs(T, idx_dir, tmp_path):
     summary = T.run(config(T, idx_dir, tmp_path / "r"), progress=False)
     names = {r["design"] for r in summary["designs"]}
@@ -163,26 +183,71 @@ def test_nan_loss_stops_the_run(T, idx_dir, tmp_path):
     assert row["accuracy_mean"] is None and "loss became" in row["failed"][0]
 
 
-def test_ordering_statistics():
-    rows = [
-        {"design": "a", "width": 40, "accuracies": [0.90, 0.91, 0.92], "seeds": 3},
-        {"design": "b", "width": 30, "accuracies": [0.80, 0.81, 0.82], "seeds": 3},
-        {"design": "c", "width": 20, "accuracies": [0.70, 0.71, 0.72], "seeds": 3},
+def _slope_by_polyfit(widths, acc):
+    """The blocked slope written plainly: per seed, the least-squares slope of accuracy (points) on log2(width);
+    their mean (the same as the pooled slope, as every seed sees the same widths)."""
+    acc = np.asarray(acc, dtype=float)
+    return float(np.mean([np.polyfit(np.log2(widths), 100 * acc[:, s], 1)[0] for s in range(acc.shape[1])]))
+
+
+def test_width_test_against_a_brute_force():
+    """3 designs x 2 seeds: every one of the 6^2 within-seed permutations enumerated plainly in the test."""
+    import itertools
+
+    widths = [16, 32, 64]
+    acc = [[0.80, 0.82], [0.83, 0.81], [0.86, 0.85]]
+    result = ranking.width_test(widths, acc)
+    observed = _slope_by_polyfit(widths, acc)
+    assert result["slope"] == pytest.approx(observed)
+    slopes = []
+    for p0, p1 in itertools.product(itertools.permutations(range(3)), repeat=2):
+        per_seed = [
+            np.polyfit(np.log2([widths[i] for i in perm]), [100 * acc[d][s] for d in range(3)], 1)[0]
+            for s, perm in enumerate((p0, p1))
+        ]
+        slopes.append(np.mean(per_seed))
+    expected = sum(s >= observed - 1e-9 for s in slopes) / len(slopes)
+    assert result["p_value"] == pytest.approx(expected) and result["method"].startswith("exact (36")
+    assert result["verdict"] == ("supports" if expected < 0.05 else "inconclusive")
+
+
+def test_width_test_verdicts_and_ties():
+    rng = np.random.default_rng(1)
+    widths = [20, 28, 40, 56]
+    seeds = 6
+    rising = [
+        [0.80 + 0.01 * np.log2(w) + 0.001 * rng.standard_normal() for _ in range(seeds)] for w in widths
     ]
-    for r in rows:
-        r["accuracy_mean"], r["accuracy_std"] = (
-            float(np.mean(r["accuracies"])),
-            float(np.std(r["accuracies"], ddof=1)),
-        )
-    result = ranking.ordering(rows)
-    assert result["spearman"] == pytest.approx(1.0) and result["ordering_holds"] and result["confirmed"]
-    rows[1]["accuracies"] = [0.70, 0.95, 0.80]  # middle design inside the noise
-    rows[1]["accuracy_mean"], rows[1]["accuracy_std"] = (
-        float(np.mean(rows[1]["accuracies"])),
-        float(np.std(rows[1]["accuracies"], ddof=1)),
-    )
-    result = ranking.ordering(rows)
-    assert not result["confirmed"] and "not confirmed" in result["verdict"]
+    falling = [
+        [0.90 - 0.01 * np.log2(w) + 0.001 * rng.standard_normal() for _ in range(seeds)] for w in widths
+    ]
+    flat = [[0.85 + 0.01 * rng.standard_normal() for _ in range(seeds)] for _ in widths]
+    assert ranking.width_test(widths, rising)["verdict"] == "supports"
+    assert ranking.width_test(widths, falling)["verdict"] == "contradicts"
+    assert ranking.width_test(widths, flat)["verdict"] == "inconclusive"
+    # equal widths predict no order: the order the designs are listed in does not change the test
+    tied_w = [28, 28, 20]
+    acc = [[0.81, 0.80, 0.82], [0.79, 0.80, 0.78], [0.78, 0.77, 0.79]]
+    a = ranking.width_test(tied_w, acc)
+    b = ranking.width_test([tied_w[1], tied_w[0], tied_w[2]], [acc[1], acc[0], acc[2]])
+    assert a["slope"] == pytest.approx(b["slope"]) and a["p_value"] == pytest.approx(b["p_value"])
+
+
+def test_power_table_by_simulation():
+    """The seeds the table asks for detect the effect about 80% of the time (simulated, known spread)."""
+    widths, sigma, effect = [20, 28, 40, 56], 0.5, 1.0
+    n = ranking.seeds_for_power(np.log2(widths), sigma, effect)
+    rng = np.random.default_rng(0)
+    x = np.log2(widths)
+    sxx = ((x - x.mean()) ** 2).sum()
+    hits = 0
+    reps = 2000
+    for _ in range(reps):
+        y = effect * x[None, :] + rng.normal(0, 2.0, (n, 1)) + rng.normal(0, sigma, (n, len(x)))
+        yc = y - y.mean(axis=1, keepdims=True)
+        b = ((x - x.mean())[None, :] * yc).sum() / (n * sxx)
+        hits += b / (sigma / np.sqrt(n * sxx)) > 1.6449
+    assert 0.78 <= hits / reps <= 0.95
 
 
 def test_equal_accuracies_are_not_an_ordering():
@@ -266,3 +331,27 @@ def test_gzip_reader_handles_corruption(tmp_path):
     path.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x03abc")[:-5])
     with pytest.raises(SkanalyzeError, match="cannot read IDX file"):
         datasets.read_idx(path)
+
+
+def test_ctrl_c_says_what_finished_and_how_to_resume(T, idx_dir, tmp_path, monkeypatch):
+    calls = []
+    real = T.train_one
+
+    def interrupted(p, seed, *args):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(seed)
+        return real(p, seed, *args)
+
+    monkeypatch.setattr(T, "train_one", interrupted)
+    lines = []
+    with pytest.raises(KeyboardInterrupt):
+        T.run(
+            config(T, idx_dir, tmp_path / "ctrl-c", seeds=2, designs=("dw-pw",)),
+            progress=False,
+            log=lines.append,
+        )
+    assert (
+        lines[-1]
+        == f"interrupted: 1 of 2 runs finished and saved in {tmp_path / 'ctrl-c'}; the same command resumes from them"
+    )

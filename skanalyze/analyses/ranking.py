@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -27,67 +28,148 @@ def spearman(x, y) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-def ordering(rows: list[dict], *, draws: int = 2000) -> dict:
-    """Does accuracy follow width? Spearman on the means, adjacent pairs against their standard error,
-    and a bootstrap over seeds. An ordering inside the seed noise is reported as not confirmed."""
+def ordering(rows: list[dict]) -> dict:
+    """Descriptive: Spearman between width and mean accuracy, and each adjacent pair's difference of means
+    (designs of equal width predict no order, so their pair is not counted). The verdict is not taken from
+    here but from :func:`width_test`."""
     done = [r for r in rows if r["accuracy_mean"] is not None]
     if len(done) < 2:
-        return {
-            "spearman": None,
-            "ordering_holds": False,
-            "confirmed": False,
-            "pairs": [],
-            "verdict": "fewer than two designs finished: no ordering to test",
-        }
+        return {"spearman": None, "ordering_holds": False, "pairs": []}
     rho = spearman([r["width"] for r in done], [r["accuracy_mean"] for r in done])
-    pairs, holds, resolved = [], True, True
+    pairs, holds = [], True
     by_width = sorted(done, key=lambda r: -r["width"])
     for wide, narrow in zip(by_width, by_width[1:], strict=False):
         diff = wide["accuracy_mean"] - narrow["accuracy_mean"]
-        se = math.sqrt(sum(r["accuracy_std"] ** 2 / r["seeds"] for r in (wide, narrow) if r["seeds"] > 1))
-        ok = diff > TIE if wide["width"] != narrow["width"] else True  # equal accuracies are not an ordering
-        clear = ok and wide["seeds"] > 1 and narrow["seeds"] > 1 and diff > 2 * se
+        tie = wide["width"] == narrow["width"]
+        ok = True if tie else diff > TIE  # equal accuracies are not an ordering
         holds &= ok
-        resolved &= clear
         pairs.append(
-            {
-                "wider": wide["design"],
-                "narrower": narrow["design"],
-                "difference": diff,
-                "standard_error": se,
-                "ordered": ok,
-                "beyond_noise": clear,
-            }
+            {"wider": wide["design"], "narrower": narrow["design"], "difference": diff, "equal_width": tie}
         )
-    rng = np.random.default_rng(0)
-    multi = all(len(r["accuracies"]) > 1 for r in done)
-    boot = []
-    if multi:
-        for _ in range(draws):
-            boot.append(spearman([r["width"] for r in done], [rng.choice(r["accuracies"]) for r in done]))
-    boot = [b for b in boot if not math.isnan(b)]
-    interval = [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))] if boot else None
-    confirmed = bool(holds and resolved and rho > 0)
-    if confirmed:
-        verdict = "accuracy follows width, every step beyond 2 standard errors of the seed noise"
-    elif holds and rho > 0:
-        verdict = (
-            "accuracy follows width on the means, but some steps are inside the seed noise: not confirmed"
-        )
-    elif rho is not None and not math.isnan(rho) and rho > 0:
-        verdict = "accuracy tends to rise with width (positive Spearman), but the order is not monotone"
-    else:
-        verdict = "accuracy does not follow width"
-    if not multi:
-        verdict += "; a single seed per design gives no estimate of the noise"
     return {
         "spearman": rho,
-        "ordering_holds": bool(holds and rho > 0),
-        "confirmed": confirmed,
+        "ordering_holds": bool(holds and not math.isnan(rho) and rho > 0),
         "pairs": pairs,
-        "bootstrap_spearman_95": interval,
+    }
+
+
+# -- the pre-registered test: slope of accuracy on log2(width), blocked by seed --------------------------
+def _slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Within-seed least-squares slope of y (seeds x designs) on x (seeds x designs): both centred per seed."""
+    xc = x - x.mean(axis=1, keepdims=True)
+    yc = y - y.mean(axis=1, keepdims=True)
+    sxx = float((xc * xc).sum())
+    return float((xc * yc).sum() / sxx) if sxx > 0 else float("nan")
+
+
+def _normal_cdf(z: float) -> float:
+    return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+
+def _normal_quantile(p: float) -> float:
+    lo, hi = -10.0, 10.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _normal_cdf(mid) < p else (lo, mid)
+    return (lo + hi) / 2
+
+
+def width_test(
+    widths, accuracies, *, alpha: float = 0.05, draws: int = 20_000, boot: int = 5_000, seed: int = 0
+) -> dict:
+    """The primary test of "accuracy rises with width": the slope b of accuracy (points) on log2(width),
+    blocked by seed (each seed's designs centred on their own mean; every design has the same seeds), one
+    sided. p: the share of within-seed permutations of the widths with a slope >= the observed one (all of
+    them when there are at most ``draws``, else ``draws`` random ones, counted with the observed). Interval:
+    the 95% percentile bootstrap of b over seeds. Verdict at ``alpha``: supports (b > 0 significant),
+    contradicts (b < 0 significant in the other one-sided test), else inconclusive. Designs of equal width
+    predict no order: permuting them changes nothing.
+
+    ``accuracies[d][s]`` is design d's accuracy at seed s (fractions in 0..1)."""
+    x1 = np.log2(np.asarray(widths, dtype=float))
+    y = 100 * np.asarray(accuracies, dtype=float).T  # seeds x designs, in points
+    n_seeds, n_designs = y.shape
+    x = np.tile(x1, (n_seeds, 1))
+    b = _slope(x, y)
+    if n_designs < 2 or len(set(x1.tolist())) < 2 or math.isnan(b):
+        return {
+            "statistic": "slope",
+            "slope": None,
+            "verdict": "inconclusive",
+            "reason": "fewer than two widths",
+        }
+    perms = list(itertools.permutations(range(n_designs)))
+    rng = np.random.default_rng(seed)
+    total = len(perms) ** n_seeds
+    if total <= draws:  # exact: every combination of one permutation per seed
+        slopes = np.array(
+            [
+                _slope(np.array([x1[list(p)] for p in combo]), y)
+                for combo in itertools.product(perms, repeat=n_seeds)
+            ]
+        )
+        above = int((slopes >= b - 1e-12).sum())
+        below = int((slopes <= b + 1e-12).sum())
+        p_up, p_down, method = (
+            above / len(slopes),
+            below / len(slopes),
+            f"exact ({len(slopes):,} permutations)",
+        )
+    else:
+        above = below = 1  # the observed assignment counts
+        for _ in range(draws):
+            xs = np.array([rng.permutation(x1) for _ in range(n_seeds)])
+            s = _slope(xs, y)
+            above += s >= b - 1e-12
+            below += s <= b + 1e-12
+        p_up, p_down, method = (
+            above / (draws + 1),
+            below / (draws + 1),
+            f"Monte Carlo ({draws:,} permutations)",
+        )
+    boots = []
+    if n_seeds > 1:
+        for _ in range(boot):
+            pick = rng.integers(0, n_seeds, n_seeds)
+            boots.append(_slope(x[pick], y[pick]))
+    interval = [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))] if boots else None
+    # residual spread after seed and design effects (two-way additive), for the power table
+    resid = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0, keepdims=True) + y.mean()
+    dof = (n_seeds - 1) * (n_designs - 1)
+    sigma = float(math.sqrt((resid**2).sum() / dof)) if dof > 0 else None
+    verdict = "supports" if p_up < alpha else "contradicts" if p_down < alpha else "inconclusive"
+    return {
+        "statistic": "slope of test accuracy (points) on log2(width), blocked by seed, one-sided",
+        "slope": b,
+        "p_value": p_up,
+        "p_value_negative": p_down,
+        "method": method,
+        "interval_95": interval,
+        "alpha": alpha,
+        "seeds": n_seeds,
+        "designs": n_designs,
+        "residual_sd": sigma,
+        "power": power_table(x1, sigma, alpha) if sigma else None,
         "verdict": verdict,
     }
 
 
-__all__ = ["TIE", "spearman", "ordering"]
+def seeds_for_power(x1, sigma: float, effect: float, *, alpha: float = 0.05, power: float = 0.8) -> int:
+    """Seeds needed to detect a slope of ``effect`` points per doubling with the given power (one-sided
+    level alpha), by the normal approximation: the blocked slope's standard error is
+    sigma / sqrt(seeds * sum_d (x_d - mean x)^2)."""
+    x1 = np.asarray(x1, dtype=float)
+    sxx = float(((x1 - x1.mean()) ** 2).sum())
+    z = _normal_quantile(1 - alpha) + _normal_quantile(power)
+    return max(2, math.ceil((z * sigma / effect) ** 2 / sxx))
+
+
+def power_table(x1, sigma: float, alpha: float = 0.05) -> list[dict]:
+    """Seeds needed for 80% power at 0.5 and 1 point per doubling of width, at the measured residual spread."""
+    return [
+        {"effect_per_doubling": e, "seeds_for_80_percent": seeds_for_power(x1, sigma, e, alpha=alpha)}
+        for e in (0.5, 1.0)
+    ]
+
+
+__all__ = ["TIE", "spearman", "ordering", "width_test", "seeds_for_power", "power_table"]

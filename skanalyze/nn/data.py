@@ -7,6 +7,7 @@ Debian's ``dataset-fashion-mnist`` package puts the four files in /usr/share/dat
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,14 @@ class Dataset:
     test_images: np.ndarray
     test_labels: np.ndarray
     source: str
+
+    def identity(self) -> str:
+        """A hash of the images and labels themselves (after any limit): what a result was trained on."""
+        digest = hashlib.sha256()
+        for array in (self.train_images, self.train_labels, self.test_images, self.test_labels):
+            digest.update(str(array.shape).encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()[:16]
 
     @property
     def classes(self) -> int:

@@ -28,7 +28,7 @@ import torch
 from torch import nn as tnn
 
 from ..analyses.network import Layout, network, widest
-from ..analyses.ranking import ordering
+from ..analyses.ranking import ordering, width_test
 from ..core import symbols as S
 from ..core.catalog import resolve
 from ..core.errors import SkanalyzeError
@@ -87,8 +87,9 @@ class Config:
         """The 28x28 layout: 3x3 stem at stride 1, no max pool, stages at 28, 14, 7 pixels, 10 classes."""
         return replace(SMALL_LAYOUT, blocks=tuple(self.blocks))
 
-    def run_key(self, design: str, seed: int) -> dict:
-        """What defines one run (its results file name hashes this)."""
+    def run_key(self, design: str, seed: int, context: dict | None = None) -> dict:
+        """What defines one run (its results file name hashes this): the design, the seed, every training
+        setting, and the context (``run_context``: the data's identity, the device and precision, torch)."""
         keys = (
             "budget",
             "epochs",
@@ -103,12 +104,23 @@ class Config:
             "limit_test",
             "blocks",
         )
-        return {"design": design, "seed": seed, **{k: getattr(self, k) for k in keys}}
+        return {"design": design, "seed": seed, **{k: getattr(self, k) for k in keys}, **(context or {})}
 
 
-def run_path(config: Config, design: str, seed: int) -> Path:
+def run_context(ds: datasets.Dataset, device: torch.device) -> dict:
+    """What besides the settings changes a result: the data (a hash of the images and labels), the device
+    type and precision, the torch version."""
+    return {
+        "data": ds.identity(),
+        "device": device.type,
+        "precision": "bf16 autocast" if device.type == "cuda" else "fp32",
+        "torch": torch.__version__,
+    }
+
+
+def run_path(config: Config, design: str, seed: int, context: dict | None = None) -> Path:
     """The results file of one run: <out>/<design>-s<seed>-<hash>.json."""
-    key = json.dumps(config.run_key(design, seed), sort_keys=True, default=str)
+    key = json.dumps(config.run_key(design, seed, context), sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:10]
     slug = "".join(ch if ch.isalnum() else "_" for ch in design).strip("_")
     return Path(config.out) / f"{slug}-s{seed}-{digest}.json"
@@ -208,9 +220,10 @@ class Progress:
             self.bar.update(self.task, advance=images, description=label[:42], rate=f"{rate:.0f}")
 
     def close(self) -> None:
-        """Stop the bar (its last state stays on the terminal)."""
+        """Stop the bar (its last state stays on the terminal); closing twice is harmless."""
         if self.bar is not None:
             self.bar.stop()
+            self.bar = None
 
 
 def _clock(seconds: float) -> str:
@@ -340,6 +353,7 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
     """Plan, train every unfinished (design, seed) run, and summarise all of them."""
     device = pick_device(config.device)
     ds = datasets.load(config.data, limit_train=config.limit_train, limit_test=config.limit_test)
+    context = run_context(ds, device)
     plans = plan(config)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -347,7 +361,7 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
         (p, seed)
         for p in plans
         for seed in range(config.seeds)
-        if not run_path(config, p.design, seed).exists()
+        if not run_path(config, p.design, seed, context).exists()
     ]
     if todo:
         if device.type == "cpu":
@@ -357,7 +371,7 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
         try:
             for p, seed in todo:
                 record = {
-                    "run": config.run_key(p.design, seed),
+                    "run": config.run_key(p.design, seed, context),
                     "design": p.design,
                     "notation": p.notation,
                     "width": p.width,
@@ -373,31 +387,41 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
                 except RunFailed as err:
                     record.update(status="failed", error=str(err))
                     log(f"run {p.notation} seed {seed} failed: {err}")
-                write_atomic(run_path(config, p.design, seed), record)
+                write_atomic(run_path(config, p.design, seed, context), record)
                 if not bar.enabled:  # under a batch scheduler: a line per finished run, not an empty log
                     acc = record.get("accuracy")
                     done = f"accuracy {100 * acc:.2f}%" if isinstance(acc, float) else record["status"]
                     log(
                         f"finished {p.notation} seed {seed} ({todo.index((p, seed)) + 1}/{len(todo)}): {done}"
                     )
+        except KeyboardInterrupt:
+            bar.close()
+            finished = sum(1 for q, sd in todo if run_path(config, q.design, sd, context).exists())
+            log(
+                f"interrupted: {finished} of {len(todo)} runs finished and saved in {config.out}; "
+                "the same command resumes from them"
+            )
+            raise
         finally:
             bar.close()
-    return summarise(config, plans)
+    return summarise(config, plans, context)
 
 
-def summarise(config: Config, plans: list[Plan]) -> dict:
+def summarise(config: Config, plans: list[Plan], context: dict | None = None) -> dict:
     """Per design: width, params, accuracy over seeds; the predicted vs measured ordering, with its uncertainty."""
     rows = []
     for rank, p in enumerate(sorted(plans, key=lambda q: -q.width), start=1):
         records = [
-            json.loads(run_path(config, p.design, s).read_text())
+            json.loads(run_path(config, p.design, s, context).read_text())
             for s in range(config.seeds)
-            if run_path(config, p.design, s).exists()
+            if run_path(config, p.design, s, context).exists()
         ]
         accs = [r["accuracy"] for r in records if r.get("status") == "ok"]
         failed = [r.get("error", "") for r in records if r.get("status") != "ok"]
+        by_seed = {r["run"]["seed"]: r["accuracy"] for r in records if r.get("status") == "ok"}
         rows.append(
             {
+                "by_seed": by_seed,
                 "design": p.notation,
                 "name": p.design,
                 "width": p.width,
@@ -416,7 +440,41 @@ def summarise(config: Config, plans: list[Plan]) -> dict:
                 "failed": failed,
             }
         )
-    return {**ordering(rows), "designs": rows, "budget": config.budget, "config": asdict(config)}
+    done = [r for r in rows if r["accuracy_mean"] is not None]
+    common = sorted(set.intersection(*(set(r["by_seed"]) for r in done))) if done else []
+    test = (
+        width_test([r["width"] for r in done], [[r["by_seed"][s] for s in common] for r in done])
+        if len(done) >= 2 and common
+        else {"slope": None, "verdict": "inconclusive", "reason": "fewer than two designs with a common seed"}
+    )
+    for r in rows:
+        del r["by_seed"]
+    return {
+        **ordering(rows),
+        "test": test,
+        "verdict": verdict_text(test),
+        "designs": rows,
+        "budget": config.budget,
+        "config": asdict(config),
+        "context": context or {},
+    }
+
+
+def verdict_text(test: dict) -> str:
+    """What the pre-registered test says, and what was tested."""
+    if test.get("slope") is None:
+        return f"inconclusive: {test.get('reason', 'no test')}"
+    lo, hi = test["interval_95"] or (float("nan"), float("nan"))
+    said = {
+        "supports": "supports the claim",
+        "contradicts": "contradicts the claim",
+        "inconclusive": "inconclusive",
+    }[test["verdict"]]
+    return (
+        f"{said} at alpha = {test['alpha']}: accuracy changes by {test['slope']:+.2f} points per doubling of width "
+        f"(seed-bootstrap 95% interval {lo:+.2f} .. {hi:+.2f}); one-sided permutation p = {test['p_value']:.4f} "
+        f"({test['method']}, widths permuted within each of {test['seeds']} seeds)"
+    )
 
 
 __all__ = ["Config", "run", "summarise", "plan"]

@@ -372,8 +372,12 @@ def training(summary: dict, style: str = "pretty") -> str:
     """The `skanalyze train` table."""
     cfg = summary["config"]
     lines = [
-        f"equal budget {summary['budget']} params, 28x28 layout blocks {tuple(cfg['blocks'])}, {cfg['epochs']} epochs, "
-        f"{cfg['seeds']} seeds, train {cfg['limit_train'] or 'all'} / test {cfg['limit_test'] or 'all'} images",
+        f"equal budget {summary['budget']} params, 28x28 layout blocks {tuple(cfg['blocks'])}, "
+        f"{cfg['epochs']} epoch{'s' if cfg['epochs'] != 1 else ''}, {cfg['seeds']} seed{'s' if cfg['seeds'] != 1 else ''}, "
+        f"train {cfg['limit_train'] or 'all'} / test {cfg['limit_test'] or 'all'} images",
+        "on {device}, {precision}, torch {torch}, data {data}".format(
+            **{"device": "?", "precision": "?", "torch": "?", "data": "?", **summary.get("context", {})}
+        ),
         f"{'rank':>4}  {'design':<28}{'width':>6}{'params':>9}{'accuracy':>18}{'img/s':>9}",
     ]
     for r in summary["designs"]:
@@ -389,15 +393,13 @@ def training(summary: dict, style: str = "pretty") -> str:
         for err in r["failed"]:
             lines.append(f"      failed run: {err}")
     rho = summary["spearman"]
-    lines.append(
-        f"Spearman (width vs mean accuracy): {'n/a' if rho is None else f'{rho:.3f}'}"
-        + (
-            f", bootstrap 95% interval {summary['bootstrap_spearman_95'][0]:.2f} .. "
-            f"{summary['bootstrap_spearman_95'][1]:.2f}"
-            if summary.get("bootstrap_spearman_95")
-            else ""
+    lines.append(f"descriptive: Spearman (width vs mean accuracy) {'n/a' if rho is None else f'{rho:.3f}'}")
+    test = summary.get("test") or {}
+    for row in test.get("power") or []:
+        lines.append(
+            f"power: {row['seeds_for_80_percent']} seeds detect {row['effect_per_doubling']} point(s) per doubling "
+            f"with 80% power at the measured residual spread {test['residual_sd']:.2f} points"
         )
-    )
     lines.append(f"verdict: {summary['verdict']}")
     return "\n".join(lines) + "\n"
 
