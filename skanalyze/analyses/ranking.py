@@ -86,6 +86,9 @@ def width_test(
     predict no order: permuting them changes nothing.
 
     ``accuracies[d][s]`` is design d's accuracy at seed s (fractions in 0..1)."""
+    order = sorted(range(len(widths)), key=lambda d: (widths[d], tuple(accuracies[d])))
+    widths = [widths[d] for d in order]  # the order the designs are listed in must not change a draw
+    accuracies = [accuracies[d] for d in order]
     x1 = np.log2(np.asarray(widths, dtype=float))
     y = 100 * np.asarray(accuracies, dtype=float).T  # seeds x designs, in points
     n_seeds, n_designs = y.shape
@@ -122,11 +125,9 @@ def width_test(
             s = _slope(xs, y)
             above += s >= b - 1e-12
             below += s <= b + 1e-12
-        p_up, p_down, method = (
-            above / (draws + 1),
-            below / (draws + 1),
-            f"Monte Carlo ({draws:,} permutations)",
-        )
+        p_up, p_down = above / (draws + 1), below / (draws + 1)
+        se = math.sqrt(p_up * (1 - p_up) / draws)
+        method = f"Monte Carlo ({draws:,} permutations, standard error of p {se:.4f})"
     boots = []
     if n_seeds > 1:
         for _ in range(boot):

@@ -340,7 +340,13 @@ def accuracy_vs_width(summary: dict) -> Figure:
     runs = f"{cfg['epochs']} epoch{'s' if cfg['epochs'] != 1 else ''} x {cfg['seeds']} seed{'s' if cfg['seeds'] != 1 else ''}"
     ax.set_title(
         f"Equal budget {summary['budget']:,} params: accuracy vs width\n{runs}"
-        + (f"; Spearman {rho:.2f}" if rho is not None else ""),
+        + (
+            f"; slope {test['slope']:+.2f} points per doubling, one-sided p = {test['p_value']:.3f}"
+            if (test := summary.get("test") or {}).get("slope") is not None
+            else f"; Spearman {rho:.2f}"
+            if rho is not None
+            else ""
+        ),
         fontsize=10,
     )
     ax.legend(fontsize=7, loc="best")

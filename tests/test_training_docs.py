@@ -1,0 +1,68 @@
+"""The training results in docs/training.md are recomputed here from the committed per-run files
+(results/cpu-reduced/*.json): the table, the pre-registered test's slope, interval and p-value, the power
+table. Reads files only, trains nothing (numpy, no torch)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skanalyze.analyses.ranking import width_test
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results" / "cpu-reduced"
+DOC = ROOT / "docs" / "training.md"
+
+
+def load(folder: Path):
+    """Per design: width, params, notation and accuracy by seed, from the finished runs in a folder."""
+    designs: dict = {}
+    for path in sorted(folder.glob("*.json")):
+        record = json.loads(path.read_text())
+        if record.get("status") != "ok":
+            continue
+        d = designs.setdefault(
+            record["notation"],
+            {"width": record["width"], "params": record["params"], "groups": record["groups"], "acc": {}},
+        )
+        d["acc"][record["run"]["seed"]] = record["accuracy"]
+    return designs
+
+
+def table_rows(designs) -> list[str]:
+    rows = []
+    ranked = sorted(designs.items(), key=lambda kv: -kv[1]["width"])
+    for rank, (notation, d) in enumerate(ranked, start=1):
+        accs = [d["acc"][s] for s in sorted(d["acc"])]
+        groups = ", ".join(f"{k}={v}" for k, v in d["groups"].items())
+        name = f"{notation}, {groups}" if groups else notation
+        rows.append(
+            f"| {rank} | {name} | {d['width']} | {d['params']:,} | "
+            f"{100 * np.mean(accs):.2f} ± {100 * np.std(accs, ddof=1):.2f} % |"
+        )
+    return rows
+
+
+@pytest.mark.skipif(not RESULTS.is_dir(), reason="results/cpu-reduced is not in this checkout")
+def test_reduced_experiment_numbers():
+    designs = load(RESULTS)
+    assert len(designs) == 5 and all(len(d["acc"]) == 3 for d in designs.values())
+    text = DOC.read_text()
+    for row in table_rows(designs):
+        assert row in text, row
+    seeds = sorted(next(iter(designs.values()))["acc"])
+    test = width_test(
+        [d["width"] for d in designs.values()], [[d["acc"][s] for s in seeds] for d in designs.values()]
+    )
+    lo, hi = test["interval_95"]
+    flat = " ".join(text.split())
+    assert f"b = {test['slope']:+.2f} points per doubling" in flat
+    assert f"95% interval {lo:+.2f} .. {hi:+.2f}" in flat
+    assert f"p = {test['p_value']:.4f}" in flat
+    assert f"**{test['verdict']}**" in flat
+    for row in test["power"]:
+        assert f"{row['seeds_for_80_percent']} seeds for {row['effect_per_doubling']} point" in flat
+    assert f"residual spread {test['residual_sd']:.2f} points" in flat
