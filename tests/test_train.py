@@ -181,6 +181,23 @@ def test_nan_loss_stops_the_run(T, idx_dir, tmp_path):
     )
     row = summary["designs"][0]
     assert row["accuracy_mean"] is None and "loss became" in row["failed"][0]
+    lines = []
+    T.run(config(T, idx_dir, tmp_path / "nan", designs=("dw-pw",), lr=1e30), progress=False, log=lines.append)
+    assert len(lines) == 1 and "failed before and is not retried" in lines[0] and "delete" in lines[0]
+
+
+def test_labels_beyond_the_classes_are_refused_before_training(T, idx_dir, tmp_path):
+    import shutil
+
+    other = tmp_path / "eleven"
+    shutil.copytree(idx_dir, other)
+    labels = other / "t10k-labels-idx1-ubyte"
+    raw = bytearray(labels.read_bytes())
+    raw[8] = 10
+    labels.write_bytes(bytes(raw))
+    with pytest.raises(SkanalyzeError, match="labels 0..10; the 28x28 layout classifies 10 classes"):
+        T.run(config(T, other, tmp_path / "r11"), progress=False, log=lambda m: None)
+    assert not list((tmp_path / "r11").glob("*.json"))
 
 
 def _slope_by_polyfit(widths, acc):

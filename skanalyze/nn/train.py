@@ -353,6 +353,11 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
     """Plan, train every unfinished (design, seed) run, and summarise all of them."""
     device = pick_device(config.device)
     ds = datasets.load(config.data, limit_train=config.limit_train, limit_test=config.limit_test)
+    classes = config.layout().classes
+    if ds.classes > classes:
+        raise SkanalyzeError(
+            f"the data has labels 0..{ds.classes - 1}; the 28x28 layout classifies {classes} classes (labels 0..{classes - 1})"
+        )
     context = run_context(ds, device)
     plans = plan(config)
     out = Path(config.out)
@@ -363,6 +368,14 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
         for seed in range(config.seeds)
         if not run_path(config, p.design, seed, context).exists()
     ]
+    for p in plans:
+        for seed in range(config.seeds):
+            path = run_path(config, p.design, seed, context)
+            if path.exists() and json.loads(path.read_text()).get("status") == "failed":
+                log(
+                    f"run {p.notation} seed {seed} failed before and is not retried: the same seed fails the same "
+                    f"way (training is deterministic); delete {path} to retry it, or change --lr"
+                )
     if todo:
         if device.type == "cpu":
             torch.use_deterministic_algorithms(True, warn_only=True)
