@@ -372,3 +372,79 @@ def test_ctrl_c_says_what_finished_and_how_to_resume(T, idx_dir, tmp_path, monke
         lines[-1]
         == f"interrupted: 1 of 2 runs finished and saved in {tmp_path / 'ctrl-c'}; the same command resumes from them"
     )
+
+
+def test_shards_in_separate_processes_reproduce_one_process(T, idx_dir, tmp_path):
+    """Two shards run as separate processes into one folder; `train summarize` gives exactly the results of
+    one process training everything (CPU, deterministic, one thread each)."""
+    import subprocess
+    import sys
+
+    from skanalyze.analyses.results import summarize
+
+    args = [
+        "--designs",
+        "dw-pw,standard",
+        "--budget",
+        "3000",
+        "--epochs",
+        "1",
+        "--seeds",
+        "2",
+        "--batch-size",
+        "64",
+        "--data",
+        str(idx_dir),
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+    ]
+    shared = tmp_path / "shared"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "skanalyze", "train", *args, "--out", str(shared), "--shard", f"{i}/2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in (1, 2)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+    assert len(list(shared.glob("*.json"))) == 4 and not list(shared.glob("*.lock"))
+    single = T.run(
+        config(T, idx_dir, tmp_path / "single", designs=("dw-pw", "standard"), seeds=2, threads=1),
+        progress=False,
+        log=lambda m: None,
+    )
+    merged = summarize(shared)
+    key = lambda rows: [(r["design"], r["width"], r["params"], r["accuracies"]) for r in rows]  # noqa: E731
+    assert key(merged["designs"]) == key(single["designs"])
+    assert merged["test"]["slope"] == pytest.approx(single["test"]["slope"])
+    assert merged["verdict"] == single["verdict"]
+
+
+def test_summarize_refuses_mixed_folders_and_a_claimed_run_is_skipped(T, idx_dir, tmp_path):
+    import shutil
+
+    from skanalyze.analyses.results import summarize
+
+    out = tmp_path / "mixed"
+    T.run(config(T, idx_dir, out, designs=("dw-pw",)), progress=False, log=lambda m: None)
+    T.run(config(T, idx_dir, out, designs=("dw-pw",), epochs=2), progress=False, log=lambda m: None)
+    with pytest.raises(SkanalyzeError, match="holds 2 experiments .*epochs: 1 vs 2"):
+        summarize(out)
+    with pytest.raises(SkanalyzeError, match="has no result files"):
+        summarize(tmp_path)
+    claimed = tmp_path / "claimed"
+    cfg = config(T, idx_dir, claimed, designs=("dw-pw",))
+    first = T.run(cfg, progress=False, log=lambda m: None)
+    path = next(claimed.glob("*.json"))
+    shutil.move(path, tmp_path / "moved.json")
+    (claimed / (path.name + ".lock")).write_text("4242\n")  # another process is on it
+    lines = []
+    T.run(cfg, progress=False, log=lines.append)
+    assert any("claimed by another process" in line for line in lines) and not path.exists()
+    assert first["designs"][0]["accuracy_mean"] is not None

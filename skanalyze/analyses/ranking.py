@@ -173,4 +173,21 @@ def power_table(x1, sigma: float, alpha: float = 0.05) -> list[dict]:
     ]
 
 
-__all__ = ["TIE", "spearman", "ordering", "width_test", "seeds_for_power", "power_table"]
+def verdict_text(test: dict) -> str:
+    """What the pre-registered test says, and what was tested."""
+    if test.get("slope") is None:
+        return f"inconclusive: {test.get('reason', 'no test')}"
+    lo, hi = test["interval_95"] or (float("nan"), float("nan"))
+    said = {
+        "supports": "supports the claim",
+        "contradicts": "contradicts the claim",
+        "inconclusive": "inconclusive",
+    }[test["verdict"]]
+    return (
+        f"{said} at alpha = {test['alpha']}: accuracy changes by {test['slope']:+.2f} points per doubling of width "
+        f"(seed-bootstrap 95% interval {lo:+.2f} .. {hi:+.2f}); one-sided permutation p = {test['p_value']:.4f} "
+        f"({test['method']}, widths permuted within each of {test['seeds']} seeds)"
+    )
+
+
+__all__ = ["TIE", "spearman", "ordering", "width_test", "seeds_for_power", "power_table", "verdict_text"]

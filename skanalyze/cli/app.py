@@ -499,6 +499,10 @@ def train(
     plot: Annotated[
         str | None, typer.Option("--plot", help="Also write accuracy vs width (PNG/SVG/PDF).")
     ] = None,
+    shard: Annotated[
+        str, typer.Option("--shard", help="Train only slice I of N (1-based), e.g. 2/8 for a job array task.")
+    ] = "1/1",
+    threads: Annotated[int | None, typer.Option("--threads", help="Torch threads of this process.")] = None,
     fmt: FormatOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -539,6 +543,8 @@ def train(
         device=device,
         blocks=block_tuple,
         out=out,
+        shard=_shard(shard),
+        threads=threads,
     )
     summary = T.run(config, log=lambda m: typer.echo(m, err=True))
     typer.echo(render("training", summary, fmt), nl=False)  # results first
@@ -546,6 +552,30 @@ def train(
         from ..render import plots
 
         plots.save(plots.accuracy_vs_width(summary), plot)
+
+
+@app.command("train-summarize", hidden=True)
+def train_summarize(
+    folder: Annotated[
+        str, typer.Argument(help="A folder of one experiment's result files (--out of train).")
+    ],
+    fmt: FormatOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """`skanalyze train summarize DIR`: the summary of the finished runs in a folder; reads, never trains."""
+    from ..analyses.results import summarize
+    from ..render import render
+
+    fmt = _format("training", fmt, json_out)
+    typer.echo(render("training", summarize(folder), fmt), nl=False)
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """'2/8' -> (2, 8)."""
+    i, sep, n = text.partition("/")
+    if not sep or not i.strip().isdigit() or not n.strip().isdigit():
+        raise SkanalyzeError(f"--shard {text!r} must be I/N, e.g. 1/4")
+    return int(i), int(n)
 
 
 DEFAULT_TRAIN = ("standard", "dw-pw", "gconv-pwgconv", "pw-dw-pw", "pwgconv-dw-pwgconv")
@@ -779,6 +809,8 @@ def main(argv: list[str] | None = None) -> int:
 
         typer.echo(f"skanalyze {__version__}")
         return 0
+    if argv[:2] == ["train", "summarize"]:  # a subcommand of train, without making train a group
+        argv = ["train-summarize", *argv[2:]]
     command, args, prog = _command_for(argv)
     try:
         result = command.main(args=args, prog_name=prog, standalone_mode=False)

@@ -28,7 +28,7 @@ import torch
 from torch import nn as tnn
 
 from ..analyses.network import Layout, network, widest
-from ..analyses.ranking import ordering, width_test
+from ..analyses.ranking import ordering, verdict_text, width_test
 from ..core import symbols as S
 from ..core.catalog import resolve
 from ..core.errors import SkanalyzeError
@@ -64,6 +64,8 @@ class Config:
     device: str = "auto"
     blocks: tuple[int, ...] = (1, 1, 1)
     out: str = "runs"
+    shard: tuple[int, int] = (1, 1)  # (i, n): train only the runs whose index is i mod n (1-based)
+    threads: int | None = None  # torch threads of this process (None: torch's default)
 
     def __post_init__(self):
         if not self.designs:
@@ -82,6 +84,11 @@ class Config:
             raise SkanalyzeError(f"--schedule {self.schedule!r} is unknown; valid: {', '.join(SCHEDULES)}")
         if self.device not in DEVICES:
             raise SkanalyzeError(f"--device {self.device!r} is unknown; valid: {', '.join(DEVICES)}")
+        i, n = self.shard
+        if not (isinstance(i, int) and isinstance(n, int) and 1 <= i <= n):
+            raise SkanalyzeError(f"--shard {i}/{n} must be I/N with 1 <= I <= N, e.g. 1/4")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
+            raise SkanalyzeError(f"--threads (={self.threads}) must be a positive integer")
 
     def layout(self) -> Layout:
         """The 28x28 layout: 3x3 stem at stride 1, no max pool, stages at 28, 14, 7 pixels, 10 classes."""
@@ -131,6 +138,25 @@ def write_atomic(path: Path, obj) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(obj, indent=2, default=str))
     os.replace(tmp, path)
+
+
+def claim(path: Path) -> bool:
+    """Claim a run for this process with an atomic lock file beside its result (False: another process has
+    it, or it is done). The lock is removed when the result is written or the run fails."""
+    if path.exists():
+        return False
+    try:
+        fd = os.open(path.with_name(path.name + ".lock"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    os.write(fd, f"{os.getpid()}\n".encode())
+    os.close(fd)
+    return True
+
+
+def release(path: Path) -> None:
+    """Remove a run's lock file."""
+    path.with_name(path.name + ".lock").unlink(missing_ok=True)
 
 
 def pick_device(name: str) -> torch.device:
@@ -362,11 +388,14 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
     plans = plan(config)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    every = [(p, seed) for p in plans for seed in range(config.seeds)]  # one fixed order for every shard
+    i, n = config.shard
     todo = [
         (p, seed)
-        for p in plans
-        for seed in range(config.seeds)
-        if not run_path(config, p.design, seed, context).exists()
+        for k, (p, seed) in enumerate(every)
+        if k % n == i - 1 and not run_path(config, p.design, seed, context).exists()
     ]
     for p in plans:
         for seed in range(config.seeds):
@@ -383,6 +412,12 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
         bar = Progress(len(todo) * config.epochs * len(ds.train_images), progress)
         try:
             for p, seed in todo:
+                path = run_path(config, p.design, seed, context)
+                if not claim(path):
+                    log(
+                        f"run {p.notation} seed {seed} is claimed by another process ({path.name}.lock); skipped"
+                    )
+                    continue
                 record = {
                     "run": config.run_key(p.design, seed, context),
                     "design": p.design,
@@ -400,7 +435,11 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
                 except RunFailed as err:
                     record.update(status="failed", error=str(err))
                     log(f"run {p.notation} seed {seed} failed: {err}")
-                write_atomic(run_path(config, p.design, seed, context), record)
+                except BaseException:
+                    release(path)
+                    raise
+                write_atomic(path, record)
+                release(path)
                 if not bar.enabled:  # under a batch scheduler: a line per finished run, not an empty log
                     acc = record.get("accuracy")
                     done = f"accuracy {100 * acc:.2f}%" if isinstance(acc, float) else record["status"]
@@ -471,23 +510,6 @@ def summarise(config: Config, plans: list[Plan], context: dict | None = None) ->
         "config": asdict(config),
         "context": context or {},
     }
-
-
-def verdict_text(test: dict) -> str:
-    """What the pre-registered test says, and what was tested."""
-    if test.get("slope") is None:
-        return f"inconclusive: {test.get('reason', 'no test')}"
-    lo, hi = test["interval_95"] or (float("nan"), float("nan"))
-    said = {
-        "supports": "supports the claim",
-        "contradicts": "contradicts the claim",
-        "inconclusive": "inconclusive",
-    }[test["verdict"]]
-    return (
-        f"{said} at alpha = {test['alpha']}: accuracy changes by {test['slope']:+.2f} points per doubling of width "
-        f"(seed-bootstrap 95% interval {lo:+.2f} .. {hi:+.2f}); one-sided permutation p = {test['p_value']:.4f} "
-        f"({test['method']}, widths permuted within each of {test['seeds']} seeds)"
-    )
 
 
 __all__ = ["Config", "run", "summarise", "plan"]

@@ -1,0 +1,105 @@
+"""`skanalyze train summarize DIR`: the summary of finished training runs, read from their result files only
+(never trains; numpy, no torch). Files of more than one experiment in one folder are refused, naming what
+differs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import SkanalyzeError
+from .ranking import ordering, verdict_text, width_test
+
+PER_RUN = ("design", "seed")  # what varies inside one experiment
+
+
+def load_runs(folder: str | Path) -> list[dict]:
+    """Every result file of a folder (``*.json`` written by ``skanalyze train``)."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise SkanalyzeError(f"results folder {str(folder)!r} does not exist or is not a folder")
+    records = []
+    for file in sorted(path.glob("*.json")):
+        try:
+            record = json.loads(file.read_text())
+        except (OSError, ValueError) as err:
+            raise SkanalyzeError(f"{file} is not a result file: {err}") from None
+        if not isinstance(record, dict) or "run" not in record or "status" not in record:
+            raise SkanalyzeError(f"{file} is not a result file of skanalyze train (no run key)")
+        records.append(record)
+    if not records:
+        raise SkanalyzeError(f"results folder {str(folder)!r} has no result files (*.json)")
+    return records
+
+
+def experiment_of(record: dict) -> dict:
+    """The run key without the design and seed: what one experiment's runs share."""
+    return {k: v for k, v in record["run"].items() if k not in PER_RUN}
+
+
+def summarize(folder: str | Path) -> dict:
+    """The summary of one experiment's finished runs, in the form `skanalyze train` prints."""
+    records = load_runs(folder)
+    experiments: dict[str, dict] = {}
+    for r in records:
+        experiments.setdefault(json.dumps(experiment_of(r), sort_keys=True, default=str), experiment_of(r))
+    if len(experiments) > 1:
+        first, second = list(experiments.values())[:2]
+        differ = sorted(k for k in set(first) | set(second) if first.get(k) != second.get(k))
+        shown = ", ".join(f"{k}: {first.get(k)!r} vs {second.get(k)!r}" for k in differ[:3])
+        raise SkanalyzeError(
+            f"{str(folder)!r} holds {len(experiments)} experiments ({shown}); summarize one experiment's folder"
+        )
+    settings = next(iter(experiments.values()))
+    by_design: dict[str, list[dict]] = {}
+    for r in records:
+        by_design.setdefault(r["design"], []).append(r)
+    rows = []
+    for rank, (name, runs) in enumerate(
+        sorted(by_design.items(), key=lambda kv: -kv[1][0]["width"]), start=1
+    ):
+        ok = sorted((r for r in runs if r["status"] == "ok"), key=lambda r: r["run"]["seed"])
+        accs = [r["accuracy"] for r in ok]
+        rows.append(
+            {
+                "by_seed": {r["run"]["seed"]: r["accuracy"] for r in ok},
+                "design": runs[0]["notation"],
+                "name": name,
+                "width": runs[0]["width"],
+                "params": runs[0]["params"],
+                "groups": runs[0]["groups"],
+                "predicted_rank": rank,
+                "seeds": len(accs),
+                "accuracies": accs,
+                "accuracy_mean": float(np.mean(accs)) if accs else None,
+                "accuracy_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0 if accs else None,
+                "images_per_sec": float(np.mean([r["images_per_sec"] for r in ok])) if ok else None,
+                "failed": [r.get("error", "") for r in runs if r["status"] != "ok"],
+            }
+        )
+    done = [r for r in rows if r["accuracy_mean"] is not None]
+    common = sorted(set.intersection(*(set(r["by_seed"]) for r in done))) if done else []
+    test = (
+        width_test([r["width"] for r in done], [[r["by_seed"][s] for s in common] for r in done])
+        if len(done) >= 2 and common
+        else {"slope": None, "verdict": "inconclusive", "reason": "fewer than two designs with a common seed"}
+    )
+    for r in rows:
+        del r["by_seed"]
+    context = {k: settings.get(k) for k in ("data", "device", "precision", "torch")}
+    config = {**settings, "seeds": max((r["seeds"] for r in rows), default=0)}
+    return {
+        **ordering(rows),
+        "test": test,
+        "verdict": verdict_text(test),
+        "designs": rows,
+        "budget": settings.get("budget"),
+        "config": config,
+        "context": context,
+        "folder": str(folder),
+    }
+
+
+__all__ = ["load_runs", "experiment_of", "summarize"]
