@@ -71,6 +71,7 @@ def summarize(folder: str | Path) -> dict:
                 "params": runs[0]["params"],
                 "groups": runs[0]["groups"],
                 "predicted_rank": rank,
+                "budget_used": runs[0]["params"] / settings["budget"],
                 "seeds": len(accs),
                 "accuracies": accs,
                 "accuracy_mean": float(np.mean(accs)) if accs else None,

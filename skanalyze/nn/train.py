@@ -480,6 +480,7 @@ def summarise(config: Config, plans: list[Plan], context: dict | None = None) ->
                 "params": p.params,
                 "groups": p.groups,
                 "predicted_rank": rank,
+                "budget_used": p.params / config.budget,
                 "seeds": len(accs),
                 "accuracies": accs,
                 "accuracy_mean": float(np.mean(accs)) if accs else None,

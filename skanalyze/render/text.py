@@ -378,7 +378,7 @@ def training(summary: dict, style: str = "pretty") -> str:
         "on {device}, {precision}, torch {torch}, data {data}".format(
             **{"device": "?", "precision": "?", "torch": "?", "data": "?", **summary.get("context", {})}
         ),
-        f"{'rank':>4}  {'design':<28}{'width':>6}{'params':>9}{'accuracy':>18}{'img/s':>9}",
+        f"{'rank':>4}  {'design':<28}{'width':>6}{'params':>9}{'budget':>8}{'accuracy':>18}{'img/s':>9}",
     ]
     for r in summary["designs"]:
         acc = (
@@ -388,10 +388,17 @@ def training(summary: dict, style: str = "pretty") -> str:
         )
         ips = "" if r["images_per_sec"] is None else f"{r['images_per_sec']:.0f}"
         lines.append(
-            f"{r['predicted_rank']:>4}  {r['design'][:27]:<28}{r['width']:>6}{r['params']:>9}{acc:>18}{ips:>9}"
+            f"{r['predicted_rank']:>4}  {r['design'][:27]:<28}{r['width']:>6}{r['params']:>9}"
+            f"{100 * r.get('budget_used', float('nan')):>7.1f}%{acc:>18}{ips:>9}"
         )
         for err in r["failed"]:
             lines.append(f"      failed run: {err}")
+    under = [r["design"] for r in summary["designs"] if r.get("budget_used", 1) < 0.95]
+    if under:
+        lines.append(f"note: under 95% of the budget, so not only the width differs: {', '.join(under)}")
+    widths = [r["width"] for r in summary["designs"]]
+    if widths:
+        lines.append(f"widths span {max(widths) / min(widths):.2f}x ({min(widths)} .. {max(widths)})")
     rho = summary["spearman"]
     lines.append(f"descriptive: Spearman (width vs mean accuracy) {'n/a' if rho is None else f'{rho:.3f}'}")
     test = summary.get("test") or {}
