@@ -46,16 +46,27 @@ def table_rows(designs) -> list[str]:
     return rows
 
 
-@pytest.mark.skipif(not RESULTS.is_dir(), reason="results/cpu-reduced is not in this checkout")
-def test_reduced_experiment_numbers():
-    designs = load(RESULTS)
-    assert len(designs) == 5 and all(len(d["acc"]) == 3 for d in designs.values())
-    text = DOC.read_text()
-    for row in table_rows(designs):
+def section(text: str, folder: str) -> str:
+    """The part of docs/training.md about one results folder: from its heading to the next one."""
+    at = text.index(f"--out results/{folder}")
+    start = text.rfind("\n### ", 0, at)
+    end = text.find("\n### ", at)
+    return text[start : end if end > 0 else len(text)]
+
+
+@pytest.mark.parametrize("folder, designs, seeds", [("cpu-reduced", 5, 3), ("isolate-width", 5, 4)])
+def test_experiment_numbers(folder, designs, seeds):
+    path = ROOT / "results" / folder
+    if not path.is_dir():
+        pytest.skip(f"results/{folder} is not in this checkout")
+    found = load(path)
+    assert len(found) == designs and all(len(d["acc"]) == seeds for d in found.values())
+    text = section(DOC.read_text(), folder)
+    for row in table_rows(found):
         assert row in text, row
-    seeds = sorted(next(iter(designs.values()))["acc"])
+    common = sorted(next(iter(found.values()))["acc"])
     test = width_test(
-        [d["width"] for d in designs.values()], [[d["acc"][s] for s in seeds] for d in designs.values()]
+        [d["width"] for d in found.values()], [[d["acc"][s] for s in common] for d in found.values()]
     )
     lo, hi = test["interval_95"]
     flat = " ".join(text.split())
@@ -66,3 +77,10 @@ def test_reduced_experiment_numbers():
     for row in test["power"]:
         assert f"{row['seeds_for_80_percent']} seeds for {row['effect_per_doubling']} point" in flat
     assert f"residual spread {test['residual_sd']:.2f} points" in flat
+    widths = [d["width"] for d in found.values()]
+    if folder == "isolate-width":
+        assert f"span {max(widths) / min(widths):.2f}x" in flat
+        for d in found.values():
+            assert d["params"] >= 0.95 * 50_000
+        used = [f"{100 * d['params'] / 50_000:.1f}%" for d in sorted(found.values(), key=lambda d: d["width"])]
+        assert f"Budget used: {', '.join(used[:-1])} and {used[-1]}" in flat
