@@ -39,6 +39,9 @@ def test_bottleneck_substitutes_into_every_formula(cli):
         (("optimize", "dw-pw", "--budget", "1M", "--bottleneck", "6*C"), "has no bottleneck K"),
         (("plot", "width", "--designs", " , ", "--out", "x.png"), "--designs is empty"),
         (("train", "--designs", ""), "--designs is empty"),
+        (("train", "--seeds", "many"), "--seeds 'many' must be a positive integer or auto"),
+        (("train", "--effect", "1"), "--effect is the slope --seeds auto powers the experiment for"),
+        (("train", "--shard", "3/2"), "--shard 3/2 must be I/N with 1 <= I <= N"),
         (("optimize", "dw-pw", "--budget", "1M", "--hw", "56"), "--hw is the output size of a MAC budget"),
         (("tables", "--json", "--markdown"), "--json and --markdown contradict each other"),
         (

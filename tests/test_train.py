@@ -448,3 +448,27 @@ def test_summarize_refuses_mixed_folders_and_a_claimed_run_is_skipped(T, idx_dir
     T.run(cfg, progress=False, log=lines.append)
     assert any("claimed by another process" in line for line in lines) and not path.exists()
     assert first["designs"][0]["accuracy_mean"] is not None
+
+
+def test_seeds_auto_runs_a_pilot_then_what_the_power_table_asks(T, idx_dir, tmp_path):
+    """The pilot's residual spread and widths give the seed count (recomputed here from the pilot's files)."""
+    from skanalyze.analyses.ranking import seeds_for_power
+    from skanalyze.analyses.results import summarize
+
+    out = tmp_path / "auto"
+    cfg = config(T, idx_dir, out, designs=("dw-pw", "standard", "pw-dw-pw"), budget=4000)
+    with pytest.raises(SkanalyzeError, match=r"seeds are needed, more than 4; the pilot's 3 seeds are kept"):
+        T.run_auto(cfg, 0.01, pilot=3, most=4, progress=False, log=lambda m: None)
+    pilot = summarize(out)
+    assert pilot["config"]["seeds"] == 3
+    widths = [r["width"] for r in pilot["designs"]]
+    effect = 8.0
+    need = seeds_for_power(np.log2(widths), pilot["test"]["residual_sd"], effect)
+    lines = []
+    summary = T.run_auto(cfg, effect, pilot=3, most=50, progress=False, log=lines.append)
+    assert [line for line in lines if line.startswith("--seeds auto")][0].endswith(
+        f"asks for {need} seeds to detect 8 point(s) per doubling with 80% power"
+    )
+    assert summary["config"]["seeds"] == max(need, 3)
+    with pytest.raises(SkanalyzeError, match="needs the whole experiment in one process"):
+        T.run_auto(T.Config(**{**cfg.__dict__, "shard": (1, 2)}), 1.0, log=lambda m: None)

@@ -82,5 +82,7 @@ def test_experiment_numbers(folder, designs, seeds):
         assert f"span {max(widths) / min(widths):.2f}x" in flat
         for d in found.values():
             assert d["params"] >= 0.95 * 50_000
-        used = [f"{100 * d['params'] / 50_000:.1f}%" for d in sorted(found.values(), key=lambda d: d["width"])]
+        used = [
+            f"{100 * d['params'] / 50_000:.1f}%" for d in sorted(found.values(), key=lambda d: d["width"])
+        ]
         assert f"Budget used: {', '.join(used[:-1])} and {used[-1]}" in flat

@@ -474,7 +474,19 @@ def train(
         str, typer.Option("--budget", help="Parameter budget of every network (e.g. 100k).")
     ] = "100k",
     epochs: Annotated[int, typer.Option("--epochs")] = 10,
-    seeds: Annotated[int, typer.Option("--seeds", help="Seeds per design (0 .. S-1).")] = 3,
+    seeds: Annotated[
+        str,
+        typer.Option(
+            "--seeds",
+            help="Seeds per design (0 .. S-1), or auto: a 3-seed pilot, then the seeds the power table asks for.",
+        ),
+    ] = "3",
+    effect: Annotated[
+        float | None,
+        typer.Option(
+            "--effect", help="With --seeds auto: the slope to detect, points per doubling (default 1)."
+        ),
+    ] = None,
     limit_train: Annotated[
         int | None, typer.Option("--limit-train", help="Use the first N training images.")
     ] = None,
@@ -528,11 +540,18 @@ def train(
     )
     if not block_tuple or any(b <= 0 for b in block_tuple):
         raise SkanalyzeError(f"--blocks {blocks!r} must be positive integers, e.g. 1,1,1")
+    auto = seeds.strip() == "auto"
+    if not auto and not seeds.strip().isdigit():
+        raise SkanalyzeError(f"--seeds {seeds!r} must be a positive integer or auto")
+    if effect is not None and not auto:
+        raise SkanalyzeError(
+            "--effect is the slope --seeds auto powers the experiment for; it needs --seeds auto"
+        )
     config = T.Config(
         tuple(names),
         parse_budget(budget),
         epochs,
-        seeds,
+        3 if auto else int(seeds),
         batch_size,
         lr,
         schedule=schedule,
@@ -546,7 +565,8 @@ def train(
         shard=_shard(shard),
         threads=threads,
     )
-    summary = T.run(config, log=lambda m: typer.echo(m, err=True))
+    log = lambda m: typer.echo(m, err=True)  # noqa: E731
+    summary = T.run_auto(config, effect or 1.0, log=log) if auto else T.run(config, log=log)
     typer.echo(render("training", summary, fmt), nl=False)  # results first
     if plot:
         from ..render import plots

@@ -28,7 +28,7 @@ import torch
 from torch import nn as tnn
 
 from ..analyses.network import Layout, network, widest
-from ..analyses.ranking import ordering, verdict_text, width_test
+from ..analyses.ranking import ordering, seeds_for_power, verdict_text, width_test
 from ..core import symbols as S
 from ..core.catalog import resolve
 from ..core.errors import SkanalyzeError
@@ -459,6 +459,38 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
     return summarise(config, plans, context)
 
 
+def run_auto(
+    config: Config, effect: float, *, pilot: int = 3, most: int = 50, progress: bool | None = None, log=print
+) -> dict:
+    """``--seeds auto``: a pilot of ``pilot`` seeds, then as many seeds as the power table asks for to detect a
+    slope of ``effect`` points per doubling of width with 80% power at the pilot's residual spread (at most
+    ``most``); the pilot's runs are reused (the seed count is not part of a run's key)."""
+    if not effect > 0:
+        raise SkanalyzeError(f"--effect (={effect}) must be a positive number of points per doubling")
+    if config.shard != (1, 1):
+        raise SkanalyzeError(
+            "--seeds auto needs the whole experiment in one process; with --shard give --seeds N"
+        )
+    summary = run(replace(config, seeds=pilot), progress=progress, log=log)
+    test = summary["test"]
+    widths = [r["width"] for r in summary["designs"] if r["accuracy_mean"] is not None]
+    if test.get("residual_sd") is None or len(set(widths)) < 2:
+        raise SkanalyzeError(
+            "--seeds auto: the pilot gave no residual spread (fewer than two widths finished)"
+        )
+    need = seeds_for_power(np.log2(widths), test["residual_sd"], effect)
+    log(
+        f"--seeds auto: the pilot's residual spread {test['residual_sd']:.2f} points asks for {need} seeds to "
+        f"detect {effect:g} point(s) per doubling with 80% power"
+    )
+    if need > most:
+        raise SkanalyzeError(
+            f"--seeds auto: {need} seeds are needed, more than {most}; the pilot's {pilot} seeds are kept in "
+            f"{config.out}; give --seeds {need} to run them anyway, or a larger --effect"
+        )
+    return summary if need <= pilot else run(replace(config, seeds=need), progress=progress, log=log)
+
+
 def summarise(config: Config, plans: list[Plan], context: dict | None = None) -> dict:
     """Per design: width, params, accuracy over seeds; the predicted vs measured ordering, with its uncertainty."""
     rows = []
@@ -513,4 +545,4 @@ def summarise(config: Config, plans: list[Plan], context: dict | None = None) ->
     }
 
 
-__all__ = ["Config", "run", "summarise", "plan"]
+__all__ = ["Config", "run", "run_auto", "summarise", "plan"]
