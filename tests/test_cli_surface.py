@@ -74,8 +74,9 @@ def test_format_everywhere(cli):
             "field": ("dw-pw",),
             "network": ("dw-pw", "--width", "8"),
             "model": ("examples/models.py:resnet18",),
+            "train-summarize": ("results/cpu-reduced",),
         }.get(name, ())
-        args = tuple(str(ROOT / a) if a.startswith("examples/") else a for a in args)
+        args = tuple(str(ROOT / a) if a.startswith(("examples/", "results/")) else a for a in args)
         code, _, err = cli(name, *args, "--format", "nope")
         assert code == 2 and "format 'nope' is unknown; valid: " in err, (name, err)
 
