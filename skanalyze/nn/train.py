@@ -252,11 +252,6 @@ class Progress:
             self.bar = None
 
 
-def _clock(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
 def _tensors(ds: datasets.Dataset, device: torch.device, normalize: bool):
     mean, std = (
         (float(ds.train_images.mean()) / 255, float(ds.train_images.std()) / 255) if normalize else (0.0, 1.0)
