@@ -62,7 +62,7 @@ def writable_dir(path: str | Path, what: str = "output folder") -> Path:
         if not path.parent.is_dir():
             raise SkanalyzeError(f"{what} {shown!r}: the folder {str(path.parent)!r} does not exist")
         try:
-            path.mkdir()
+            path.mkdir(exist_ok=True)  # exist_ok: several processes of one job array make it at once
         except OSError as err:
             raise SkanalyzeError(f"{what} {shown!r} cannot be made: {_reason(err)}") from None
     _probe_dir(path, what, shown)
