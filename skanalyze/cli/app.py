@@ -525,10 +525,18 @@ def train(
     from .parsing import given_designs, parse_budget
 
     fmt = _format("training", fmt, json_out)
+    names = given_designs(designs) or list(DEFAULT_TRAIN)
+    auto = seeds.strip() == "auto"
+    if not auto and not seeds.strip().isdigit():
+        raise SkanalyzeError(f"--seeds {seeds!r} must be a positive integer or auto")
+    if effect is not None and not auto:
+        raise SkanalyzeError(
+            "--effect is the slope --seeds auto powers the experiment for; it needs --seeds auto"
+        )
+    shard_at = _shard(shard)
     checks.need_torch("train")
     from ..nn import train as T
 
-    names = given_designs(designs) or list(DEFAULT_TRAIN)
     if plot:
         writable_file(plot, "--plot", PLOT_FORMATS)
     writable_dir(out, "--out")
@@ -540,13 +548,6 @@ def train(
     )
     if not block_tuple or any(b <= 0 for b in block_tuple):
         raise SkanalyzeError(f"--blocks {blocks!r} must be positive integers, e.g. 1,1,1")
-    auto = seeds.strip() == "auto"
-    if not auto and not seeds.strip().isdigit():
-        raise SkanalyzeError(f"--seeds {seeds!r} must be a positive integer or auto")
-    if effect is not None and not auto:
-        raise SkanalyzeError(
-            "--effect is the slope --seeds auto powers the experiment for; it needs --seeds auto"
-        )
     config = T.Config(
         tuple(names),
         parse_budget(budget),
@@ -562,7 +563,7 @@ def train(
         device=device,
         blocks=block_tuple,
         out=out,
-        shard=_shard(shard),
+        shard=shard_at,
         threads=threads,
     )
     log = lambda m: typer.echo(m, err=True)  # noqa: E731
@@ -593,8 +594,8 @@ def train_summarize(
 def _shard(text: str) -> tuple[int, int]:
     """'2/8' -> (2, 8)."""
     i, sep, n = text.partition("/")
-    if not sep or not i.strip().isdigit() or not n.strip().isdigit():
-        raise SkanalyzeError(f"--shard {text!r} must be I/N, e.g. 1/4")
+    if not sep or not i.strip().isdigit() or not n.strip().isdigit() or not 1 <= int(i) <= int(n):
+        raise SkanalyzeError(f"--shard {text} must be I/N with 1 <= I <= N, e.g. 1/4")
     return int(i), int(n)
 
 
