@@ -604,3 +604,22 @@ def test_docs_own_width_rule_numbers():
     assert (
         f"width = {width:g} ({own['params']:,} parameters; {after:g} needs {own['next']['params']:,})" in text
     )
+
+
+def test_a_package_module_factory_target(cli, tmp_path, monkeypatch):
+    """TARGET as package.module:factory (how a torchvision or timm factory is named), from an importable package."""
+    package = tmp_path / "mymodels"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "nets.py").write_text(
+        "from torch import nn\n"
+        "def build():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),\n"
+        "                         nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, out, err = cli("model", "mymodels.nets:build", "--input", "1x3x8x8", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["totals"]["params"] == 3 * 8 * 9 + 2 * 8 + 8 * 9
+    assert [r["notation"] for r in data["layers"] if r["kind"] == "conv"] == ["Conv", "DW"]
