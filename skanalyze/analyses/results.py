@@ -39,6 +39,41 @@ def experiment_of(record: dict) -> dict:
     return {k: v for k, v in record["run"].items() if k not in PER_RUN}
 
 
+def experiment_summary(plans: list[tuple[dict, list[dict]]], budget: int) -> dict:
+    """One experiment's rows, ranked by width, and its pre-registered test. ``plans`` pairs each design's plan
+    (``design`` name, ``notation``, ``width``, ``params``, ``groups``) with its result records."""
+    rows, by_seed = [], []
+    for rank, (plan, records) in enumerate(sorted(plans, key=lambda pr: -pr[0]["width"]), start=1):
+        ok = sorted((r for r in records if r.get("status") == "ok"), key=lambda r: r["run"]["seed"])
+        accs = [r["accuracy"] for r in ok]
+        by_seed.append({r["run"]["seed"]: r["accuracy"] for r in ok})
+        rows.append(
+            {
+                "design": plan["notation"],
+                "name": plan["design"],
+                "width": plan["width"],
+                "params": plan["params"],
+                "groups": plan["groups"],
+                "predicted_rank": rank,
+                "budget_used": plan["params"] / budget,
+                "seeds": len(accs),
+                "accuracies": accs,
+                "accuracy_mean": float(np.mean(accs)) if accs else None,
+                "accuracy_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0 if accs else None,
+                "images_per_sec": float(np.mean([r["images_per_sec"] for r in ok])) if ok else None,
+                "failed": [r.get("error", "") for r in records if r.get("status") != "ok"],
+            }
+        )
+    done = [(r, seeds) for r, seeds in zip(rows, by_seed, strict=True) if r["accuracy_mean"] is not None]
+    common = sorted(set.intersection(*(set(seeds) for _, seeds in done))) if done else []
+    test = (
+        width_test([r["width"] for r, _ in done], [[seeds[s] for s in common] for _, seeds in done])
+        if len(done) >= 2 and common
+        else {"slope": None, "verdict": "inconclusive", "reason": "fewer than two designs with a common seed"}
+    )
+    return {**ordering(rows), "test": test, "verdict": verdict_text(test), "designs": rows}
+
+
 def summarize(folder: str | Path) -> dict:
     """The summary of one experiment's finished runs, in the form `skanalyze train` prints."""
     records = load_runs(folder)
@@ -56,46 +91,16 @@ def summarize(folder: str | Path) -> dict:
     by_design: dict[str, list[dict]] = {}
     for r in records:
         by_design.setdefault(r["design"], []).append(r)
-    rows = []
-    for rank, (name, runs) in enumerate(
-        sorted(by_design.items(), key=lambda kv: -kv[1][0]["width"]), start=1
-    ):
-        ok = sorted((r for r in runs if r["status"] == "ok"), key=lambda r: r["run"]["seed"])
-        accs = [r["accuracy"] for r in ok]
-        rows.append(
-            {
-                "by_seed": {r["run"]["seed"]: r["accuracy"] for r in ok},
-                "design": runs[0]["notation"],
-                "name": name,
-                "width": runs[0]["width"],
-                "params": runs[0]["params"],
-                "groups": runs[0]["groups"],
-                "predicted_rank": rank,
-                "budget_used": runs[0]["params"] / settings["budget"],
-                "seeds": len(accs),
-                "accuracies": accs,
-                "accuracy_mean": float(np.mean(accs)) if accs else None,
-                "accuracy_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0 if accs else None,
-                "images_per_sec": float(np.mean([r["images_per_sec"] for r in ok])) if ok else None,
-                "failed": [r.get("error", "") for r in runs if r["status"] != "ok"],
-            }
-        )
-    done = [r for r in rows if r["accuracy_mean"] is not None]
-    common = sorted(set.intersection(*(set(r["by_seed"]) for r in done))) if done else []
-    test = (
-        width_test([r["width"] for r in done], [[r["by_seed"][s] for s in common] for r in done])
-        if len(done) >= 2 and common
-        else {"slope": None, "verdict": "inconclusive", "reason": "fewer than two designs with a common seed"}
-    )
-    for r in rows:
-        del r["by_seed"]
+    plans = [
+        ({"design": name, **{k: runs[0][k] for k in ("notation", "width", "params", "groups")}}, runs)
+        for name, runs in by_design.items()
+    ]
+    summary = experiment_summary(plans, settings["budget"])
+    rows = summary["designs"]
     context = {k: settings.get(k) for k in ("data", "device", "precision", "torch")}
     config = {**settings, "seeds": max((r["seeds"] for r in rows), default=0)}
     return {
-        **ordering(rows),
-        "test": test,
-        "verdict": verdict_text(test),
-        "designs": rows,
+        **summary,
         "budget": settings.get("budget"),
         "config": config,
         "context": context,
@@ -103,4 +108,4 @@ def summarize(folder: str | Path) -> dict:
     }
 
 
-__all__ = ["load_runs", "experiment_of", "summarize"]
+__all__ = ["load_runs", "experiment_of", "experiment_summary", "summarize"]

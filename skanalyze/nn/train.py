@@ -28,7 +28,8 @@ import torch
 from torch import nn as tnn
 
 from ..analyses.network import Layout, network, widest
-from ..analyses.ranking import ordering, seeds_for_power, verdict_text, width_test
+from ..analyses.ranking import seeds_for_power
+from ..analyses.results import experiment_summary
 from ..core import symbols as S
 from ..core.catalog import resolve
 from ..core.errors import SkanalyzeError
@@ -488,52 +489,13 @@ def run_auto(
 
 def summarise(config: Config, plans: list[Plan], context: dict | None = None) -> dict:
     """Per design: width, params, accuracy over seeds; the predicted vs measured ordering, with its uncertainty."""
-    rows = []
-    for rank, p in enumerate(sorted(plans, key=lambda q: -q.width), start=1):
-        records = [
-            json.loads(run_path(config, p.design, s, context).read_text())
-            for s in range(config.seeds)
-            if run_path(config, p.design, s, context).exists()
-        ]
-        accs = [r["accuracy"] for r in records if r.get("status") == "ok"]
-        failed = [r.get("error", "") for r in records if r.get("status") != "ok"]
-        by_seed = {r["run"]["seed"]: r["accuracy"] for r in records if r.get("status") == "ok"}
-        rows.append(
-            {
-                "by_seed": by_seed,
-                "design": p.notation,
-                "name": p.design,
-                "width": p.width,
-                "params": p.params,
-                "groups": p.groups,
-                "predicted_rank": rank,
-                "budget_used": p.params / config.budget,
-                "seeds": len(accs),
-                "accuracies": accs,
-                "accuracy_mean": float(np.mean(accs)) if accs else None,
-                "accuracy_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0 if accs else None,
-                "images_per_sec": float(
-                    np.mean([r["images_per_sec"] for r in records if r.get("status") == "ok"])
-                )
-                if accs
-                else None,
-                "failed": failed,
-            }
-        )
-    done = [r for r in rows if r["accuracy_mean"] is not None]
-    common = sorted(set.intersection(*(set(r["by_seed"]) for r in done))) if done else []
-    test = (
-        width_test([r["width"] for r in done], [[r["by_seed"][s] for s in common] for r in done])
-        if len(done) >= 2 and common
-        else {"slope": None, "verdict": "inconclusive", "reason": "fewer than two designs with a common seed"}
-    )
-    for r in rows:
-        del r["by_seed"]
+    found = []
+    for p in plans:
+        paths = [run_path(config, p.design, s, context) for s in range(config.seeds)]
+        records = [json.loads(path.read_text()) for path in paths if path.exists()]
+        found.append((asdict(p), records))
     return {
-        **ordering(rows),
-        "test": test,
-        "verdict": verdict_text(test),
-        "designs": rows,
+        **experiment_summary(found, config.budget),
         "budget": config.budget,
         "config": asdict(config),
         "context": context or {},
