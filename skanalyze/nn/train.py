@@ -386,7 +386,8 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
-    every = [(p, seed) for p in plans for seed in range(config.seeds)]  # one fixed order for every shard
+    # one fixed order for every shard, seed-major: a partial run leaves whole seeds (every design)
+    every = [(p, seed) for seed in range(config.seeds) for p in plans]
     i, n = config.shard
     todo = [
         (p, seed)
