@@ -337,3 +337,27 @@ def test_unknown_command(cli):
 def test_compare_bad_input(cli, args, fragment):
     code, _, err = cli(*args)
     assert code == 2 and fragment in err
+
+
+def test_formulas_python_is_exact_at_any_size(cli):
+    code, out, _ = cli("formulas", "gconv-pwgconv", "dw-pw", "--format", "python")
+    namespace: dict = {}
+    exec(out, namespace)
+    c = f = 10**18
+    m = n = 10**9
+    assert namespace["params_gconv_pwgconv"](C=c, F=f, M=m, N=n) == 9 * c * c // m + c * f // n
+    from fractions import Fraction
+
+    got = namespace["intensity_dw_pw"](C=64, F=128, H=7, W=7, b=4)
+    assert got == Fraction(64 * 49 * (128 + 9), 4 * 24448) and isinstance(got, Fraction)
+
+
+def test_formulas_traffic_at_a_resolution(cli):
+    code, out, _ = cli("formulas", "dw-pw", "--subs", "C=64", "F=128", "b=4", "--hw", "7", "--json")
+    row = json.loads(out)["rows"][0]
+    # DW reads 64x7x7 and 9x64 weights, writes 64x7x7; PW reads 64x7x7 and 64x128 weights, writes 128x7x7
+    elements = 64 * 49 + 9 * 64 + 64 * 49 + 64 * 49 + 64 * 128 + 128 * 49
+    assert (row["traffic"], row["bytes"]) == (elements, 4 * elements)
+    assert sp.Rational(row["intensity"]) == sp.Rational(64 * 49 * 137, 4 * elements)
+    code, _, err = cli("formulas", "dw-pw", "--subs", "H=7", "--hw", "7")
+    assert code == 2 and "--hw and H=... contradict" in err

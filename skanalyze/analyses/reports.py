@@ -8,7 +8,9 @@ The analyses' own reports sit at the end of their modules: ``core.infofield.repo
 
 from __future__ import annotations
 
-from ..core import counting
+import sympy as sp
+
+from ..core import counting, traffic
 from ..core import symbols as S
 from ..core.catalog import BY_NAME, DEFAULT_FORMULAS, ENTRIES, resolve
 from ..core.design import Design
@@ -51,13 +53,18 @@ def require_values(design: Design, values: dict, what: str) -> None:
 
 # -- formulas, designs ---------------------------------------------------------------------------------
 def formulas_data(design: Design, values: dict, *, bn: bool = False, substitute_k: bool = False) -> dict:
-    """The formulas of one design as a dict of sympy values (the JSON and text reports share it); with
+    """The formulas of one design as a dict of sympy values (the JSON and text reports share it): params,
+    MACs, FLOPs, memory traffic (elements), bytes (b per element) and intensity (MACs per byte); with
     ``substitute_k`` the bottleneck's expression replaces K in them."""
     values = complete_values(design, values)
     p = counting.params(design, bn=bn, substitute_k=substitute_k)
     m = counting.macs(design, substitute_k=substitute_k)
+    t = traffic.traffic(design, substitute_k=substitute_k)
+    nbytes = traffic.traffic_bytes(design, substitute_k=substitute_k)
+    ratio = traffic.intensity(design, substitute_k=substitute_k)
     if values:
-        p, m = counting.canonical(p.subs(values)), counting.canonical(m.subs(values))
+        p, m, t, nbytes = (counting.canonical(e.subs(values)) for e in (p, m, t, nbytes))
+        ratio = sp.factor(ratio.subs(values))
     data = {
         "design": design.notation,
         "label": design.label,
@@ -65,13 +72,16 @@ def formulas_data(design: Design, values: dict, *, bn: bool = False, substitute_
         "params": p,
         "macs": m,
         "flops": counting.canonical(counting.FLOPS_PER_MAC * m),
+        "traffic": t,
+        "bytes": nbytes,
+        "intensity": ratio,
         "bn_counted": bn,
     }
     if design.uses_bottleneck:
         data["bottleneck"] = design.bottleneck
     if values:
         data["subs"] = {str(k): v for k, v in values.items()}
-    data["symbols"] = S.symbols_of(p, m, design.bottleneck if design.uses_bottleneck else 0)
+    data["symbols"] = S.symbols_of(p, m, nbytes, design.bottleneck if design.uses_bottleneck else 0)
     return data
 
 

@@ -97,6 +97,20 @@ def _split_args(args: list[str] | None, subs: list[str] | None) -> tuple[list[st
     return designs, S.parse_subs(assigns)
 
 
+def _with_hw(values: dict, hw: int | None) -> dict:
+    """values with H = W = hw; an H or W given as well is an error."""
+    if hw is None:
+        return values
+    if hw < 1:
+        raise SkanalyzeError(f"--hw {hw} must be a positive integer (the output size H = W)")
+    given = sorted(str(k) for k in values if str(k) in ("H", "W"))
+    if given:
+        raise SkanalyzeError(f"--hw and {'='.join(given)}=... contradict each other; give one")
+    import sympy as sp
+
+    return {**values, S.H: sp.Integer(hw), S.W: sp.Integer(hw)}
+
+
 def _design(design: str, bottleneck: str | None = None, shuffle: str | None = None):
     """The design a user named (catalog name or notation), with the command-line options applied; a
     --bottleneck it has no K for is an error."""
@@ -131,13 +145,17 @@ def formulas(
     bn: Annotated[bool, typer.Option("--bn", help="Count BatchNorm parameters (2 per channel).")] = False,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
+    hw: Annotated[
+        int | None, typer.Option("--hw", help="Output size H = W (the same as --subs H=56 W=56).")
+    ] = None,
 ) -> None:
-    """Print closed-form params, MACs and FLOPs (= 2 x MACs) of designs."""
+    """Print closed-form params, MACs, FLOPs (= 2 x MACs), memory traffic and arithmetic intensity of designs."""
     from ..analyses import reports
     from ..render import render
 
     fmt = _format("formulas", fmt, json_out)
     names, values = _split_args(designs, subs)
+    values = _with_hw(values, hw)
     chosen = reports.designs_from(names, **_options(bottleneck, shuffle))
     reports.check_bottleneck(chosen, bottleneck)
     data = reports.formulas(chosen, values, bn=bn, substitute_k=bottleneck is not None)

@@ -16,6 +16,7 @@ C, F, K, M, N = sp.symbols("C F K M N", positive=True)
 alpha, k, H, W, s, P = sp.symbols("alpha k H W s P", positive=True)
 width, B = sp.symbols("width B", positive=True)
 alpha_w, H_in, W_in = sp.symbols("alpha_w H_in W_in", positive=True)
+b = sp.Symbol("b", positive=True)
 
 DESCRIPTIONS: dict[str, str] = {
     "C": "input channels",
@@ -34,10 +35,11 @@ DESCRIPTIONS: dict[str, str] = {
     "alpha_w": "width multiplier of an imported model (every scaled channel count times alpha_w)",
     "H_in": "input height of an imported model",
     "W_in": "input width of an imported model",
+    "b": "bytes per element of activations and weights (4 for fp32, 2 for bf16)",
 }
 
 by_name: dict[str, sp.Symbol] = {
-    sym.name: sym for sym in (C, F, K, M, N, alpha, k, H, W, s, P, width, B, alpha_w, H_in, W_in)
+    sym.name: sym for sym in (C, F, K, M, N, alpha, k, H, W, s, P, width, B, alpha_w, H_in, W_in, b)
 }
 
 

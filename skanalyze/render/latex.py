@@ -19,7 +19,10 @@ def formulas(rows: list[dict]) -> str:
         title = row["design"] + (f"   [{row['label']}] {row['description']}" if row["label"] else "")
         out.append(f"% {title}")
         lines = [rf"\mathrm{{{w}}} &= {latex(row[w.lower()])}" for w in ("params", "MACs", "FLOPs")]
-        if "bottleneck" in row and "K" in {str(s) for s in sp.sympify(row["params"]).free_symbols}:
+        lines.append(rf"\mathrm{{traffic}} &= {latex(row['traffic'])} \ \text{{elements}}")
+        lines.append(rf"\mathrm{{bytes}} &= {latex(row['bytes'])}")
+        lines.append(rf"\mathrm{{intensity}} &= {latex(row['intensity'])} \ \text{{MACs/byte}}")
+        if "bottleneck" in row and "K" in {str(s) for s in sp.sympify(row["bytes"]).free_symbols}:
             lines.append(rf"K &= {latex(row['bottleneck'])}")
         out.append("\\[\n\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}\n\\]")
     return "\n\n".join(out) + "\n"

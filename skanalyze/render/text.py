@@ -19,11 +19,18 @@ def formulas(rows: list[dict], style: str = "pretty") -> str:
     for row in rows:
         title = row["design"] + (f"   [{row['label']}] {row['description']}" if row["label"] else "")
         items = [(w, expr(row[w.lower()], style)) for w in ("params", "MACs", "FLOPs")]
-        if "bottleneck" in row and "K" in {str(s) for s in sp.sympify(row["params"]).free_symbols}:
+        items.append(("traffic", expr(row["traffic"], style) + " elements"))
+        items.append(("bytes", expr(row["bytes"], style)))
+        items.append(("intensity", expr(row["intensity"], style) + " MACs/byte"))
+        if "bottleneck" in row and "K" in {str(s) for s in sp.sympify(row["bytes"]).free_symbols}:
             items.append(("K", expr(row["bottleneck"], style)))
         out.append(block(title, items, style))
     footer = "MACs count multiply-accumulates for an H x W output; FLOPs = 2 x MACs; bias-free convs; "
     footer += "BN counted." if rows and rows[0]["bn_counted"] else "BN not counted."
+    footer += (
+        "\nTraffic: each layer reads its input and weights once and writes its output once (ShuffleNet V2's "
+        "memory access cost; BN and ReLU fused); b = bytes per element (4 fp32, 2 bf16)."
+    )
     out.append(footer)
     return "\n\n".join(out) + "\n"
 
