@@ -27,7 +27,8 @@ def test_bottleneck_substitutes_into_every_formula(cli):
     )
     assert json.loads(out)["rows"][0]["params"] == 8 * 48 + 9 * 48 + 48 * 16
     code, out, _ = cli("formulas", "pw-dw-pw")  # without --bottleneck, K stays a symbol beside K = F/4
-    assert "K" in out.split("params =")[1].splitlines()[0] and "K      = F/4" in out
+    lines = {ln.split("=")[0].strip(): ln.split("=", 1)[1].strip() for ln in out.splitlines() if " = " in ln}
+    assert "K" in lines["params"] and lines["K"] == "F/4"
 
 
 @pytest.mark.parametrize(
@@ -75,6 +76,8 @@ def test_format_everywhere(cli):
             "network": ("dw-pw", "--width", "8"),
             "model": ("examples/models.py:resnet18",),
             "train-summarize": ("results/cpu-reduced",),
+            "device": ("show", "h100-sxm-datasheet"),
+            "latency": ("dw-pw",),
         }.get(name, ())
         args = tuple(str(ROOT / a) if a.startswith(("examples/", "results/")) else a for a in args)
         code, _, err = cli(name, *args, "--format", "nope")

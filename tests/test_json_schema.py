@@ -26,10 +26,31 @@ COMMANDS = [
     ("network", ("network", "dw-pw", "--width", "64")),
     ("compare", ("compare",)),
     ("catalog", ("designs",)),
+    ("profile", ("device", "show", "h100-sxm-datasheet")),
+    (
+        "optimize_latency",
+        ("optimize", "dw-pw", "--latency", "20us", "--profile", "h100-sxm-datasheet", "--hw", "28"),
+    ),
 ]
 TORCH_COMMANDS = [
     ("verify", ("verify", "dw-pw", "--subs", "C=8", "F=8")),
     ("model", ("model", "examples/models.py:resnet18", "--input", "1x3x32x32", "--closed-form", "--suggest")),
+    (
+        "latency",
+        (
+            "latency",
+            "dw-pw",
+            "--subs",
+            "C=8",
+            "F=8",
+            "--hw",
+            "7",
+            "--repeats",
+            "2",
+            "--profile",
+            "h100-sxm-datasheet",
+        ),
+    ),
 ]
 
 

@@ -25,9 +25,7 @@ def test_g1_equal_widths_minimise_traffic_at_fixed_macs_over_integers():
     pw = parse("PW")
     for hw, product in [(56, 64 * 64), (14, 256 * 256), (7, 36 * 36)]:
         options = [(c1, product // c1) for c1 in range(1, product + 1) if product % c1 == 0]
-        cost = {
-            (c1, c2): traffic.traffic_at(pw, {"C": c1, "F": c2, "H": hw, "W": hw}) for c1, c2 in options
-        }
+        cost = {(c1, c2): traffic.traffic_at(pw, {"C": c1, "F": c2, "H": hw, "W": hw}) for c1, c2 in options}
         root = round(product**0.5)
         assert min(cost, key=cost.get) == (root, root)
 

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from ..core import counting
+from ..core import counting, traffic
 from ..core import symbols as S
 from ..core.design import Design
 from ..core.errors import SkanalyzeError
@@ -526,6 +526,13 @@ def report_data(design: Design, values: dict) -> dict:
         "design": design.notation,
         "param_ratio": _subs_all(eff.param_ratio, values),
         "mac_ratio": _subs_all(eff.mac_ratio, values),
+        # arithmetic intensity (MACs per byte) beside the ratios: what a design saves in MACs it may lose in time
+        "intensity": sp.factor(traffic.intensity(design, substitute_k=True).subs(values)),
+        "intensity_ratio": sp.factor(
+            (traffic.intensity(design, substitute_k=True) / traffic.intensity(counting.standard())).subs(
+                values
+            )
+        ),
         "full_condition": eff.full_condition.subs(values)
         if values and hasattr(eff.full_condition, "subs")
         else eff.full_condition,

@@ -256,27 +256,77 @@ def _at_widths(widths: dict) -> tuple[int, int]:
 @app.command()
 def optimize(
     design: DesignArg,
-    budget: Annotated[str, typer.Option("--budget", help="Parameter (or MAC) budget: 1000000, 1e6, 11.2M.")],
+    budget: Annotated[
+        str | None, typer.Option("--budget", help="Parameter (or MAC) budget: 1000000, 1e6, 11.2M.")
+    ] = None,
     alpha: Annotated[str, typer.Option("--alpha", help="F/C as a rational: 1, 2, 1/2.")] = "1",
     macs: Annotated[bool, typer.Option("--macs", help="The budget counts MACs (needs --hw).")] = False,
-    hw: Annotated[int | None, typer.Option("--hw", help="Output size H = W for a MAC budget.")] = None,
+    hw: Annotated[
+        int | None, typer.Option("--hw", help="Output size H = W for a MAC or latency budget.")
+    ] = None,
+    latency_budget: Annotated[
+        str | None,
+        typer.Option(
+            "--latency", help="A latency budget instead (2ms, 500us), predicted on --profile at --hw."
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="With --latency: a device profile (file or shipped name).")
+    ] = None,
+    batch: Annotated[int, typer.Option("--batch", help="With --latency: the batch size.")] = 1,
     fmt: FormatOpt = None,
     json_out: JsonOpt = False,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
 ) -> None:
-    """The widest layer a budget buys: continuous optimum and the exact buildable integers."""
+    """The widest layer a budget buys: continuous optimum and the exact buildable integers (or, with
+    --latency, the widest buildable layer predicted to fit that time on a device profile)."""
     from ..analyses.optimize import report as optimize_report
     from ..render import render
     from .parsing import parse_alpha, parse_budget
 
+    if latency_budget is not None:
+        fmt = _format("optimize_latency", fmt, json_out)
+        _latency_optimize(
+            design, latency_budget, profile, hw, alpha, batch, budget, macs, bottleneck, shuffle, fmt
+        )
+        return
     fmt = _format("optimize", fmt, json_out)
+    if budget is None:
+        raise SkanalyzeError(
+            "optimize needs a budget: --budget 1e6 (params), --budget 1e9 --macs --hw 56, or --latency 2ms"
+        )
+    if profile is not None or batch != 1:
+        raise SkanalyzeError("--profile and --batch belong to a latency budget; they need --latency")
     if hw is not None and not macs:
         raise SkanalyzeError("--hw is the output size of a MAC budget; it needs --macs")
     d = _design(design, bottleneck, shuffle)
     objective = "macs" if macs else "params"
     data = optimize_report(d, parse_budget(budget), parse_alpha(alpha), objective, hw)
     typer.echo(render("optimize", data, fmt), nl=False)
+
+
+def _latency_optimize(
+    design, latency_budget, profile, hw, alpha, batch, budget, macs, bottleneck, shuffle, fmt
+):
+    """optimize --latency: the widest buildable layer predicted to fit the time on the profile."""
+    from ..analyses.roofline import latency_report, load_profile, parse_latency
+    from ..render import render
+    from .parsing import parse_alpha
+
+    if budget is not None or macs:
+        raise SkanalyzeError("--latency is the budget; --budget and --macs contradict it, give one")
+    if profile is None:
+        raise SkanalyzeError(
+            "--latency needs a device: --profile FILE (skanalyze device calibrate --out FILE) or h100-sxm-datasheet"
+        )
+    if hw is None:
+        raise SkanalyzeError("--latency needs the output size the layer runs at: --hw 56")
+    seconds = parse_latency(latency_budget)
+    chosen = load_profile(profile)
+    d = _design(design, bottleneck, shuffle)
+    data = latency_report(d, seconds, chosen, hw, parse_alpha(alpha), batch)
+    typer.echo(render("optimize_latency", data, fmt), nl=False)
 
 
 @app.command()
@@ -817,6 +867,125 @@ def model(
             "macs": measure.count_macs_meta(applied.module, shape),
         }
     typer.echo(render("model", data, fmt), nl=False)
+
+
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="Torch CPU threads (fixed while timing).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="cpu | cuda | auto")]
+
+
+@app.command()
+def device(
+    action: Annotated[str, typer.Argument(help="calibrate: measure this machine | show: print a profile")],
+    profile: Annotated[
+        str | None, typer.Argument(help="With show: a profile file or a shipped profile's name.")
+    ] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", help="With calibrate: write the profile (JSON) here.")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="With calibrate: the profile's name.")] = None,
+    threads: ThreadsOpt = None,
+    device_name: DeviceOpt = "cpu",
+    quick: Annotated[
+        bool, typer.Option("--quick", help="With calibrate: smaller micro-benchmarks (~2 s).")
+    ] = False,
+    fmt: FormatOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """A roofline device profile: measure this machine's peak MAC rate, bandwidth and per-layer overhead, or
+    show a profile (shipped: h100-sxm-datasheet)."""
+    from ..analyses.roofline import load_profile, profile_dict, shipped_profiles
+    from ..core.outputs import write_text
+    from ..render import render
+    from . import checks
+
+    fmt = _format("profile", fmt, json_out)
+    if action not in ("calibrate", "show"):
+        raise SkanalyzeError(f"device {action!r} is unknown; valid: calibrate, show")
+    if action == "show":
+        extra = [
+            flag for flag, v in (("--out", out), ("--name", name), ("--threads", threads)) if v is not None
+        ]
+        extra += ["--quick"] if quick else []
+        if extra:
+            raise SkanalyzeError(f"{extra[0]} is an option of device calibrate, not device show")
+        if profile is None:
+            raise SkanalyzeError(
+                f"device show needs a profile: a file or one of {', '.join(shipped_profiles())}"
+            )
+        typer.echo(render("profile", profile_dict(load_profile(profile)), fmt), nl=False)
+        return
+    if profile is not None:
+        raise SkanalyzeError(
+            f"device calibrate takes no profile argument (got {profile!r}); --out FILE writes one"
+        )
+    if out is not None:
+        from ..core.outputs import writable_file
+
+        writable_file(out, "profile file", (".json",))
+    nn = checks.need_torch("device calibrate")
+    result = profile_dict(nn.calibrate(threads=threads, device=device_name, name=name, quick=quick))
+    if out is not None:
+        import json
+
+        write_text(out, json.dumps(result, indent=2) + "\n", "profile file")
+    typer.echo(render("profile", {**result, "written": out}, fmt), nl=False)
+
+
+@app.command()
+def latency(
+    design: DesignArg,
+    values: ValuesArg = None,
+    subs: SubsOpt = None,
+    hw: Annotated[int | None, typer.Option("--hw", help="Output size H = W.")] = None,
+    batch: Annotated[int, typer.Option("--batch", help="Batch size.")] = 1,
+    threads: ThreadsOpt = 1,
+    device_name: DeviceOpt = "cpu",
+    repeats: Annotated[int, typer.Option("--repeats", help="Timed calls (median and IQR).")] = 20,
+    warmup: Annotated[int, typer.Option("--warmup", help="Untimed calls first.")] = 3,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="A profile (file or shipped name): also predict the latency."),
+    ] = None,
+    fmt: FormatOpt = None,
+    json_out: JsonOpt = False,
+    bottleneck: BottleneckOpt = None,
+    shuffle: ShuffleOpt = None,
+    max_memory: MemoryOpt = None,
+) -> None:
+    """Time the design's torch module (warm-up, median of repeats, IQR, fixed threads), beside its MACs, bytes
+    and, with --profile, the roofline prediction."""
+    from ..analyses.reports import complete_values, require_values
+    from ..analyses.roofline import load_profile
+    from ..render import render
+    from . import checks
+
+    fmt = _format("latency", fmt, json_out)
+    if batch < 1 or repeats < 1 or warmup < 0:
+        raise SkanalyzeError(
+            f"--batch ({batch}) and --repeats ({repeats}) must be >= 1, --warmup ({warmup}) >= 0"
+        )
+    d = _design(design, bottleneck, shuffle)
+    _, vals = _split_args(values, subs)
+    vals = _with_hw(vals, hw)
+    require_values(d, vals, "latency")
+    missing = [n for n in ("H", "W") if getattr(S, n) not in vals]
+    if missing:
+        raise SkanalyzeError(f"latency needs the output size: --hw 56 (or --subs {'=56 '.join(missing)}=56)")
+    vals = complete_values(d, vals)
+    chosen = load_profile(profile) if profile is not None else None
+    checks.guard_design(d, {**vals}, max_memory, f"latency {d.notation!r}")
+    nn = checks.need_torch("latency")
+    data = nn.latency_report(
+        d,
+        vals,
+        batch=batch,
+        threads=threads,
+        device=device_name,
+        warmup=warmup,
+        repeats=repeats,
+        profile=chosen,
+    )
+    typer.echo(render("latency", data, fmt), nl=False)
 
 
 @app.command()

@@ -21,7 +21,7 @@ from functools import lru_cache
 import sympy as sp
 
 from . import symbols as S
-from .counting import breakdown, canonical
+from .counting import breakdown, canonical, macs
 from .design import Design, Layer, show_values
 from .errors import SkanalyzeError
 from .exact import as_positive_int, compile_exact
@@ -88,9 +88,9 @@ def traffic_bytes(design: Design, *, substitute_k: bool = False) -> sp.Expr:
 
 def intensity(design: Design, *, substitute_k: bool = False) -> sp.Expr:
     """Arithmetic intensity, MACs per byte moved: an exact rational function of the symbols."""
-    from .counting import macs
-
-    return sp.factor(macs(design, substitute_k=substitute_k) / traffic_bytes(design, substitute_k=substitute_k))
+    return sp.factor(
+        macs(design, substitute_k=substitute_k) / traffic_bytes(design, substitute_k=substitute_k)
+    )
 
 
 @lru_cache(maxsize=256)

@@ -33,6 +33,11 @@ _PUBLIC = {
     "count_macs_meta": "measure",
     "Block": "networks",
     "ZeroPadShortcut": "networks",
+    "Timing": "latency",
+    "time_call": "latency",
+    "time_module": "latency",
+    "calibrate": "latency",
+    "latency_report": "latency",
 }
 __all__ = sorted(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())

@@ -15,6 +15,7 @@ import sympy as sp
 import torch
 from torch import nn as tnn
 
+from ..core import symbols as S
 from ..core.design import Design, Layer
 from ..core.errors import SkanalyzeError
 from ..core.kernels import DW, PW, SCC, SSC, Conv, GConv, Kernel, Line, PWGConv, Shuffle
@@ -291,7 +292,8 @@ def line_layer(kernel: Line, c_in: int, c_out: int) -> tnn.Module:
 
 # -- designs -------------------------------------------------------------------------------------------
 def concrete_layers(design: Design, values: dict) -> list[Layer]:
-    """The design's layers with every symbol replaced by an integer (validated)."""
+    """The design's layers with every symbol replaced by an integer (validated); keys may be names or symbols."""
+    values = S.keyed(values)
     design.validate(values)
     out = []
     for layer in design.layers:

@@ -84,6 +84,16 @@ def efficiency_rows(data: dict, e) -> list[tuple[str, str]]:
     rows = [
         ("parameter ratio", e(data["param_ratio"])),
         ("MAC ratio", e(data["mac_ratio"])),
+    ]
+    if "intensity" in data:
+        rows += [
+            ("intensity", e(data["intensity"]) + "  MACs/byte"),
+            (
+                "intensity ratio",
+                e(data["intensity_ratio"]) + "  (to the standard conv's; < 1: more memory-bound)",
+            ),
+        ]
+    rows += [
         ("full field when", e(data["full_condition"])),
     ]
     if "bottleneck" in data:
@@ -179,6 +189,25 @@ def optimize(data: dict, style: str = "pretty") -> str:
         f"  gap                : the buildable width is {100 * data['width_gap']:.2f}% below C*",
     ]
     return "\n".join(lines) + "\n"
+
+
+def optimize_latency(data: dict, style: str = "pretty") -> str:
+    """`skanalyze optimize --latency`: the widest buildable layer predicted to fit the time."""
+    vals = ", ".join(f"{k} = {v}" for k, v in data["buildable"].items())
+    return (
+        "\n".join(
+            [
+                f"{data['design']}   latency budget {_seconds(data['latency_budget_s'])} at {data['hw']}x{data['hw']}, "
+                f"batch {data['batch']}, F = {data['alpha']}·C, on {data['profile']}",
+                f"  widest buildable   : {vals}",
+                f"                       params = {data['params']:,}, MACs = {data['macs']:,}, bytes = {data['bytes']:,}",
+                f"  predicted          : {_seconds(data['predicted_s'])} "
+                f"({100 * data['predicted_s'] / data['latency_budget_s']:.1f}% of the budget; roofline, "
+                "not measured: `skanalyze latency` times it)",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _channels(value) -> str:
@@ -573,3 +602,70 @@ def model(data: dict, style: str = "pretty") -> str:
             for line in conv["lines"]
         ]
     return "\n".join(out) + "\n"
+
+
+def _seconds(value: float) -> str:
+    """A time with a readable unit (s, ms, us)."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value * 1e9:.3g} ns"
+
+
+def profile(data: dict, style: str = "pretty") -> str:
+    """`skanalyze device`: the three roofline constants of a profile, and where they came from."""
+    ridge = data["peak_macs_per_s"] / data["bandwidth_bytes_per_s"]
+    lines = [
+        f"profile {data['name']}" + (f"  ({data['source']})" if data.get("source") else ""),
+        f"  peak       {data['peak_macs_per_s'] / 1e9:.4g} GMAC/s",
+        f"  bandwidth  {data['bandwidth_bytes_per_s'] / 1e9:.4g} GB/s",
+        f"  overhead   {_seconds(data['overhead_s'])} per layer",
+        f"  ridge      {ridge:.3g} MACs/byte (layers below it are memory-bound), {data['element_bytes']} bytes per element",
+    ]
+    details = data.get("details") or {}
+    if details.get("measured"):
+        lines.append(
+            f"  measured on {details.get('processor')} ({details.get('device')}, "
+            f"{details.get('threads')} threads, torch {details.get('torch')})"
+        )
+        mm = details.get("matmul")
+        if mm:
+            lines.append(
+                f"  matmul {mm['n']}x{mm['n']} reached {mm['macs_per_s'] / 1e9:.4g} GMAC/s (reference)"
+            )
+    if data.get("written"):
+        lines.append(f"written to {data['written']}")
+    return "\n".join(lines) + "\n"
+
+
+def latency(data: dict, style: str = "pretty") -> str:
+    """`skanalyze latency`: the measured time (median, IQR), the exact MACs and bytes, and the prediction."""
+    vals = ", ".join(f"{k}={v}" for k, v in data["values"].items())
+    m = data["measured"]
+    where = data["device"] + (
+        f", {data['threads']} thread{'s' if data['threads'] != 1 else ''}" if data["threads"] else ""
+    )
+    lines = [
+        f"{data['design']}  at {vals}, batch {data['batch']} ({where}, torch {data['torch']})",
+        f"  measured   {_seconds(m['median_s'])} median of {m['repeats']} (IQR {_seconds(m['q1_s'])} .. "
+        f"{_seconds(m['q3_s'])}, {m['warmup']} warm-up calls)",
+        f"  MACs       {data['macs']:,}",
+        f"  bytes      {data['bytes']:,} ({data['element_bytes']} per element; each tensor read or written once)",
+        f"  intensity  {data['macs'] / data['bytes']:.3g} MACs/byte",
+    ]
+    if data.get("profile"):
+        lines.append(
+            f"  predicted  {_seconds(data['predicted_s'])} on {data['profile']} (measured / predicted = "
+            f"{data['ratio']:.2f})"
+        )
+        width = max(len(r["layer"]) for r in data["layers"])
+        for r in data["layers"]:
+            lines.append(
+                f"    {r['layer'].ljust(width)}  {r['macs']:>14,} MACs  {r['bytes']:>12,} bytes  "
+                f"{r['bound']:<7}  {_seconds(r['predicted_s'])}"
+            )
+    else:
+        lines.append(
+            "  no prediction: give --profile FILE (skanalyze device calibrate --out FILE measures one)"
+        )
+    return "\n".join(lines) + "\n"

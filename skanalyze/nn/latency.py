@@ -1,0 +1,232 @@
+"""Measured latency: timing torch modules properly, and calibrating a roofline profile on this machine.
+
+Timing (:func:`time_module`): fixed torch threads, ``torch.inference_mode``, warm-up calls, then the median
+and interquartile range of ``repeats`` timed calls (``time.perf_counter``; on CUDA, CUDA events after a
+synchronisation). Calibration (:func:`calibrate`) measures the roofline's three constants with micro-benchmarks:
+
+* peak MAC rate: a large dense 3x3 convolution (256 -> 256 channels at 56 x 56, batch 1), MACs / time;
+  a large matrix product is measured beside it and recorded (a conv reaches less of the machine's peak,
+  and convolutions are what the model predicts);
+* bandwidth: copying a 256 MiB tensor into another (read + write = 2 x 256 MiB) / time;
+* per-layer overhead: a 1 x 1 convolution of one channel at 1 x 1, the fixed cost of calling a layer.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn as tnn
+
+from ..analyses.roofline import Profile, full_values, predict_layers
+from ..core import counting
+from ..core import symbols as S
+from ..core.errors import SkanalyzeError
+from .modules import build
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Median and interquartile range of repeated timings, in seconds."""
+
+    median_s: float
+    q1_s: float
+    q3_s: float
+    repeats: int
+
+    @property
+    def iqr_s(self) -> float:
+        """Interquartile range (q3 - q1)."""
+        return self.q3_s - self.q1_s
+
+
+def set_threads(threads: int | None) -> int:
+    """Fix torch's CPU threads (None: leave them); the number in use."""
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise SkanalyzeError(f"--threads {threads!r} must be a positive integer")
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def pick_device(name: str = "cpu") -> torch.device:
+    """cpu, cuda, or auto (cuda when available); cuda without a GPU is an error."""
+    if name not in ("auto", "cpu", "cuda"):
+        raise SkanalyzeError(f"--device {name!r} is unknown; valid: auto, cpu, cuda")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SkanalyzeError("--device cuda: torch sees no CUDA GPU here (use --device cpu)")
+    return torch.device(name)
+
+
+def time_call(fn, *, warmup: int = 3, repeats: int = 20, device: torch.device | None = None) -> Timing:
+    """Time ``fn()``: warm-up calls, then ``repeats`` timed calls; median and quartiles."""
+    if repeats < 1 or warmup < 0:
+        raise SkanalyzeError(f"repeats ({repeats}) must be >= 1 and warmup ({warmup}) >= 0")
+    cuda = device is not None and device.type == "cuda"
+    with torch.inference_mode():
+        for _ in range(warmup):
+            fn()
+        times = []
+        for _ in range(repeats):
+            if cuda:
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                torch.cuda.synchronize()
+                start.record()
+                fn()
+                end.record()
+                torch.cuda.synchronize()
+                times.append(start.elapsed_time(end) / 1e3)
+            else:
+                t0 = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t0)
+    if len(times) >= 4:
+        q1, _, q3 = statistics.quantiles(times, n=4, method="inclusive")
+    else:
+        q1, q3 = min(times), max(times)
+    return Timing(statistics.median(times), q1, q3, len(times))
+
+
+def time_module(
+    module: tnn.Module,
+    shape: tuple[int, ...],
+    *,
+    warmup: int = 3,
+    repeats: int = 20,
+    device: torch.device | None = None,
+) -> Timing:
+    """Forward latency of a module on a zero input of ``shape`` (eval mode, inference mode)."""
+    device = device or torch.device("cpu")
+    module = module.to(device).eval()
+    x = torch.zeros(shape, device=device)
+    return time_call(lambda: module(x), warmup=warmup, repeats=repeats, device=device)
+
+
+def calibrate(
+    *, threads: int | None = None, device: str = "cpu", name: str | None = None, quick: bool = False
+) -> Profile:
+    """Measure the roofline's constants on this machine (under 30 s on a 2-core CPU)."""
+    dev = pick_device(device)
+    used = set_threads(threads) if dev.type == "cpu" else None
+    reps = 5 if quick else 15
+    # peak: a large dense conv (what the model predicts), with a matrix product beside it for reference
+    c, hw = (128, 28) if quick else (256, 56)
+    conv = tnn.Conv2d(c, c, 3, padding=1, bias=False)
+    t_conv = time_module(conv, (1, c, hw, hw), warmup=2, repeats=reps, device=dev)
+    conv_rate = 9 * c * c * hw * hw / t_conv.median_s
+    n = 512 if quick else 1024
+    a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
+    t_mm = time_call(lambda: a @ b, warmup=2, repeats=reps, device=dev)
+    mm_rate = n**3 / t_mm.median_s
+    # bandwidth: copy a large tensor into another (read + write)
+    elements = (16 if quick else 64) * 2**20
+    src, dst = torch.ones(elements, device=dev), torch.empty(elements, device=dev)
+    t_copy = time_call(lambda: dst.copy_(src), warmup=2, repeats=reps, device=dev)
+    bandwidth = 2 * 4 * elements / t_copy.median_s
+    # overhead: the smallest possible layer
+    tiny = tnn.Conv2d(1, 1, 1, bias=False)
+    t_tiny = time_module(tiny, (1, 1, 1, 1), warmup=20, repeats=200 if not quick else 50, device=dev)
+    label = name or f"{platform.node() or 'this-machine'}-{dev.type}" + (f"-{used}t" if used else "")
+    details = {
+        "measured": True,
+        "device": dev.type,
+        "threads": used,
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "processor": _cpu_name() if dev.type == "cpu" else torch.cuda.get_device_name(dev),
+        "cpus": os.cpu_count(),
+        "dense_conv": {"channels": c, "size": hw, "median_s": t_conv.median_s, "macs_per_s": conv_rate},
+        "matmul": {"n": n, "median_s": t_mm.median_s, "macs_per_s": mm_rate},
+        "copy": {"bytes": 2 * 4 * elements, "median_s": t_copy.median_s},
+        "tiny_layer": {"median_s": t_tiny.median_s, "iqr_s": t_tiny.iqr_s},
+    }
+    return Profile(
+        name=label,
+        peak_macs_per_s=conv_rate,
+        bandwidth_bytes_per_s=bandwidth,
+        overhead_s=t_tiny.median_s,
+        element_bytes=4,
+        source="measured by skanalyze device calibrate",
+        details=details,
+    )
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def latency_report(
+    design,
+    values: dict,
+    *,
+    batch: int = 1,
+    threads: int | None = None,
+    device: str = "cpu",
+    warmup: int = 3,
+    repeats: int = 20,
+    profile: Profile | None = None,
+) -> dict:
+    """`skanalyze latency`: the design's module timed (median, IQR) beside its exact MACs and bytes and, with a
+    profile, the roofline prediction per layer."""
+    dev = pick_device(device)
+    used = set_threads(threads) if dev.type == "cpu" else None
+    vals = full_values(design, values)
+    module = build(design, vals)
+    h, w = counting.input_size(design, vals[S.H], vals[S.W])
+    shape = (batch, int(vals[S.C]), int(h), int(w))
+    timing = time_module(module, shape, warmup=warmup, repeats=repeats, device=dev)
+    element_bytes = profile.element_bytes if profile else 4
+    unit = Profile(
+        "counts", 1.0, 1.0, 1e-30, element_bytes
+    )  # exact MACs and bytes, with or without a profile
+    layers = predict_layers(design, vals, profile or unit, batch)
+    data = {
+        "design": design.notation,
+        "values": {str(k): int(v) for k, v in vals.items()},
+        "batch": batch,
+        "device": dev.type,
+        "threads": used,
+        "torch": torch.__version__,
+        "measured": {
+            "median_s": timing.median_s,
+            "q1_s": timing.q1_s,
+            "q3_s": timing.q3_s,
+            "iqr_s": timing.iqr_s,
+            "repeats": timing.repeats,
+            "warmup": warmup,
+        },
+        "macs": sum(r.macs for r in layers),
+        "bytes": sum(r.bytes for r in layers),
+        "element_bytes": element_bytes,
+        "params": counting.params_at(design, vals),
+        "profile": None,
+    }
+    if profile is not None:
+        predicted = sum(r.time_s for r in layers)
+        data["profile"] = profile.name
+        data["predicted_s"] = predicted
+        data["ratio"] = timing.median_s / predicted
+        data["layers"] = [
+            {
+                "layer": r.notation,
+                "macs": r.macs,
+                "bytes": r.bytes,
+                "bound": r.bound,
+                "predicted_s": r.time_s,
+            }
+            for r in layers
+        ]
+    return data
