@@ -472,3 +472,57 @@ def test_seeds_auto_runs_a_pilot_then_what_the_power_table_asks(T, idx_dir, tmp_
     assert summary["config"]["seeds"] == max(need, 3)
     with pytest.raises(SkanalyzeError, match="needs the whole experiment in one process"):
         T.run_auto(T.Config(**{**cfg.__dict__, "shard": (1, 2)}), 1.0, log=lambda m: None)
+
+
+def test_precision_is_in_the_context_and_bf16_needs_cuda(T, idx_dir, tmp_path, monkeypatch):
+    with pytest.raises(SkanalyzeError, match="--precision bf16 is CUDA's autocast"):
+        config(T, idx_dir, tmp_path / "x", device="cpu", precision="bf16")
+    with pytest.raises(SkanalyzeError, match="--precision 'fp16' is unknown; valid: auto, bf16, fp32"):
+        config(T, idx_dir, tmp_path / "x", precision="fp16")
+    fast = lambda device: True  # noqa: E731  (the CUDA path, exercised on the CPU)
+    monkeypatch.setattr(T, "accelerated", fast)
+    auto = T.run(config(T, idx_dir, tmp_path / "auto", designs=("dw-pw",), seeds=1), progress=False)
+    fp32 = T.run(
+        config(T, idx_dir, tmp_path / "fp32", designs=("dw-pw",), seeds=1, precision="fp32"), progress=False
+    )
+    assert auto["context"]["precision"] == "bf16 autocast" and fp32["context"]["precision"] == "fp32"
+    assert (
+        len(
+            {p.name for p in (tmp_path / "auto").glob("*.json")}
+            | {p.name for p in (tmp_path / "fp32").glob("*.json")}
+        )
+        == 2
+    )
+
+
+def test_auto_device_warns_when_a_gpu_is_there_but_torch_has_no_cuda(T, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(
+        T.shutil, "which", lambda name: "/usr/bin/nvidia-smi" if name == "nvidia-smi" else None
+    )
+    said = []
+    assert T.pick_device("auto", said.append).type == "cpu"
+    assert (
+        len(said) == 1
+        and "an NVIDIA GPU is present but torch" in said[0]
+        and "training on the CPU" in said[0]
+    )
+    with pytest.raises(SkanalyzeError, match="no CUDA device is available .*NVIDIA GPU is present"):
+        T.pick_device("cuda")
+    monkeypatch.setattr(T.shutil, "which", lambda name: None)
+    monkeypatch.setattr(
+        T, "Path", lambda p: type("P", (), {"exists": lambda s: False, "is_dir": lambda s: False})()
+    )
+    said.clear()
+    T.pick_device("auto", said.append)
+    assert said == []
+
+
+def test_default_out_is_one_folder_per_experiment(T, idx_dir, tmp_path):
+    a = config(T, idx_dir, tmp_path, seeds=2)
+    assert T.default_out(a) == T.default_out(config(T, idx_dir, tmp_path, seeds=5))  # more seeds extend it
+    assert T.default_out(a) != T.default_out(config(T, idx_dir, tmp_path, seeds=2, epochs=a.epochs + 1))
+    assert T.default_out(a) != T.default_out(config(T, idx_dir, tmp_path, seeds=2, limit_train=10))
+    assert T.default_out(a).startswith("runs/")

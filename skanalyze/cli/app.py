@@ -563,8 +563,12 @@ def train(
     ] = None,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda")] = "auto",
     out: Annotated[
-        str, typer.Option("--out", help="Folder of per-run results (reruns resume from it).")
-    ] = "runs",
+        str | None,
+        typer.Option(
+            "--out",
+            help="Folder of per-run results (reruns resume from it); default: runs/<budget>-<epochs>-<hash of the settings>.",
+        ),
+    ] = None,
     data: Annotated[
         str | None,
         typer.Option("--data", help="Folder with the four IDX files (default: Debian's Fashion-MNIST)."),
@@ -583,6 +587,9 @@ def train(
         str, typer.Option("--shard", help="Train only slice I of N (1-based), e.g. 2/8 for a job array task.")
     ] = "1/1",
     threads: Annotated[int | None, typer.Option("--threads", help="Torch threads of this process.")] = None,
+    precision: Annotated[
+        str, typer.Option("--precision", help="auto (bf16 autocast on CUDA, fp32 on CPU) | bf16 | fp32")
+    ] = "auto",
     fmt: FormatOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -607,7 +614,6 @@ def train(
 
     if plot:
         writable_file(plot, "--plot", PLOT_FORMATS)
-    writable_dir(out, "--out")
 
     block_tuple = (
         tuple(int(b) for b in blocks.split(","))
@@ -633,7 +639,14 @@ def train(
         out=out,
         shard=shard_at,
         threads=threads,
+        precision=precision,
     )
+    if out is None:  # one folder per experiment, so that two experiments never share one by accident
+        from dataclasses import replace
+
+        writable_dir("runs", "--out")
+        config = replace(config, out=T.default_out(config))
+    writable_dir(config.out, "--out")
     log = lambda m: typer.echo(m, err=True)  # noqa: E731
     summary = T.run_auto(config, effect or 1.0, log=log) if auto else T.run(config, log=log)
     typer.echo(render("training", summary, fmt), nl=False)  # results first

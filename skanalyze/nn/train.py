@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -42,6 +43,7 @@ SMALL_LAYOUT = Layout(
 )
 SCHEDULES = ("cosine", "step")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "bf16", "fp32")  # auto: bf16 autocast on CUDA, fp32 on CPU
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Config:
     out: str = "runs"
     shard: tuple[int, int] = (1, 1)  # (i, n): train only the runs whose index is i mod n (1-based)
     threads: int | None = None  # torch threads of this process (None: torch's default)
+    precision: str = "auto"  # auto | bf16 | fp32 (bf16: autocast on CUDA)
 
     def __post_init__(self):
         if not self.designs:
@@ -90,6 +93,10 @@ class Config:
             raise SkanalyzeError(f"--shard {i}/{n} must be I/N with 1 <= I <= N, e.g. 1/4")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
             raise SkanalyzeError(f"--threads (={self.threads}) must be a positive integer")
+        if self.precision not in PRECISIONS:
+            raise SkanalyzeError(f"--precision {self.precision!r} is unknown; valid: {', '.join(PRECISIONS)}")
+        if self.precision == "bf16" and self.device == "cpu":
+            raise SkanalyzeError("--precision bf16 is CUDA's autocast; on --device cpu training is fp32")
 
     def layout(self) -> Layout:
         """The 28x28 layout: 3x3 stem at stride 1, no max pool, stages at 28, 14, 7 pixels, 10 classes."""
@@ -115,15 +122,34 @@ class Config:
         return {"design": design, "seed": seed, **{k: getattr(self, k) for k in keys}, **(context or {})}
 
 
-def run_context(ds: datasets.Dataset, device: torch.device) -> dict:
+def bf16(config: Config, device: torch.device) -> bool:
+    """Whether this run trains under bfloat16 autocast: --precision bf16, or auto on the accelerated path."""
+    if config.precision == "bf16" and device.type != "cuda" and not accelerated(device):
+        raise SkanalyzeError("--precision bf16 is CUDA's autocast; on the CPU training is fp32")
+    return config.precision == "bf16" or (config.precision == "auto" and accelerated(device))
+
+
+def run_context(ds: datasets.Dataset, device: torch.device, config: Config | None = None) -> dict:
     """What besides the settings changes a result: the data (a hash of the images and labels), the device
     type and precision, the torch version."""
+    half = bf16(config, device) if config is not None else device.type == "cuda"
     return {
         "data": ds.identity(),
         "device": device.type,
-        "precision": "bf16 autocast" if device.type == "cuda" else "fp32",
+        "precision": "bf16 autocast" if half else "fp32",
         "torch": torch.__version__,
     }
+
+
+def default_out(config: Config) -> str:
+    """The default results folder of an experiment: runs/<budget>-<epochs>ep-<hash of the settings that change a
+    result, and the designs> (seeds, shards and threads excluded: more seeds extend the same experiment)."""
+    key = {k: v for k, v in config.run_key("", 0).items() if k not in ("design", "seed")}
+    key.update(
+        designs=list(config.designs), data=config.data, device=config.device, precision=config.precision
+    )
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return str(Path("runs") / f"{config.budget}-{config.epochs}ep-{digest}")
 
 
 def run_path(config: Config, design: str, seed: int, context: dict | None = None) -> Path:
@@ -160,13 +186,36 @@ def release(path: Path) -> None:
     path.with_name(path.name + ".lock").unlink(missing_ok=True)
 
 
-def pick_device(name: str) -> torch.device:
-    """auto: CUDA when available, else CPU."""
+def pick_device(name: str, log=None) -> torch.device:
+    """auto: CUDA when available, else CPU (with a warning through ``log`` when a GPU is there but this torch
+    has no CUDA)."""
     if name == "cuda" and not torch.cuda.is_available():
-        raise SkanalyzeError("--device cuda: no CUDA device is available; use --device auto or cpu")
+        raise SkanalyzeError(
+            "--device cuda: no CUDA device is available"
+            + (f" ({gpu_without_cuda()})" if gpu_without_cuda() else "")
+            + "; use --device auto or cpu"
+        )
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
+        if name == "cpu" and log is not None and gpu_without_cuda():
+            log(f"warning: {gpu_without_cuda()}; training on the CPU")
     return torch.device(name)
+
+
+def gpu_without_cuda() -> str | None:
+    """A sentence when this machine has an NVIDIA GPU that this torch cannot use (a CPU-only build), else None."""
+    if torch.cuda.is_available():
+        return None
+    present = Path("/dev/nvidia0").exists() or Path("/proc/driver/nvidia/gpus").is_dir()
+    present = present or shutil.which("nvidia-smi") is not None
+    if not present:
+        return None
+    build = (
+        "a CPU-only build"
+        if torch.version.cuda is None
+        else f"built for CUDA {torch.version.cuda}, but sees no GPU"
+    )
+    return f"an NVIDIA GPU is present but torch {torch.__version__} is {build}: install a CUDA build of torch to use it"
 
 
 def accelerated(device: torch.device) -> bool:
@@ -275,12 +324,12 @@ def _augment(x: torch.Tensor, gen: torch.Generator, pad: int = 2) -> torch.Tenso
     """Random crop with zero padding and random horizontal flip, vectorised over the batch."""
     b, _, h, w = x.shape
     padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
-    dy = torch.randint(0, 2 * pad + 1, (b,), generator=gen).to(x.device)
-    dx = torch.randint(0, 2 * pad + 1, (b,), generator=gen).to(x.device)
+    dy = torch.randint(0, 2 * pad + 1, (b,), generator=gen, device=gen.device).to(x.device)
+    dx = torch.randint(0, 2 * pad + 1, (b,), generator=gen, device=gen.device).to(x.device)
     rows = (dy[:, None] + torch.arange(h, device=x.device))[:, :, None]
     cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, :]
     out = padded[torch.arange(b, device=x.device)[:, None, None], 0, rows, cols].unsqueeze(1)
-    flip = (torch.rand(b, generator=gen) < 0.5).to(x.device)
+    flip = (torch.rand(b, generator=gen, device=gen.device) < 0.5).to(x.device)
     return torch.where(flip[:, None, None, None], out.flip(-1), out)
 
 
@@ -293,9 +342,12 @@ def _lr_at(config: Config, epoch_progress: float) -> float:
 def train_one(p: Plan, seed: int, config: Config, tensors, device: torch.device, progress: Progress) -> dict:
     """Train one network with one seed; returns its result (raises RunFailed on a NaN loss)."""
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    # on CUDA the data order and the augmentation are drawn on the GPU (no host copies per step); the CPU
+    # stream is the one every CPU result was trained with
+    gen = torch.Generator(device=device if device.type == "cuda" else "cpu").manual_seed(seed)
     model = build_model(p, config).to(device)
     fast = accelerated(device)
+    half = bf16(config, device)
     if fast:
         model = model.to(memory_format=torch.channels_last)
     x_tr, y_tr, x_te, y_te = tensors
@@ -313,7 +365,7 @@ def train_one(p: Plan, seed: int, config: Config, tensors, device: torch.device,
     check_every = 50 if device.type == "cuda" else 1
     for epoch in range(config.epochs):
         model.train()
-        order = torch.randperm(n, generator=gen)
+        order = torch.randperm(n, generator=gen, device=gen.device)
         epoch_loss = torch.zeros((), device=device)
         for step in range(steps):
             for group in opt.param_groups:
@@ -325,7 +377,7 @@ def train_one(p: Plan, seed: int, config: Config, tensors, device: torch.device,
             if fast:
                 xb = xb.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
                 yb = yb.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=half):
                 loss = tnn.functional.cross_entropy(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -341,7 +393,7 @@ def train_one(p: Plan, seed: int, config: Config, tensors, device: torch.device,
                     )
             progress.update(len(idx), f"{p.notation} seed {seed} epoch {epoch + 1}/{config.epochs}")
     train_seconds = time.perf_counter() - start
-    accuracy, test_loss = evaluate(model, x_te, y_te, device)
+    accuracy, test_loss = evaluate(model, x_te, y_te, device, half)
     return {
         "train_loss": float(epoch_loss) / n,
         "test_loss": test_loss,
@@ -353,9 +405,9 @@ def train_one(p: Plan, seed: int, config: Config, tensors, device: torch.device,
 
 @torch.no_grad()
 def evaluate(
-    model: tnn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device
+    model: tnn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device, half: bool | None = None
 ) -> tuple[float, float]:
-    """Test accuracy and loss."""
+    """Test accuracy and loss (under bf16 autocast when ``half``; default: on the accelerated path)."""
     model.eval()
     correct, loss = 0, 0.0
     for i in range(0, len(x), 1000):
@@ -363,7 +415,7 @@ def evaluate(
         fast = accelerated(device)
         if fast:
             xb = xb.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast if half is None else half):
             logits = model(xb).float()
         loss += float(tnn.functional.cross_entropy(logits, yb, reduction="sum"))
         correct += int((logits.argmax(1) == yb).sum())
@@ -373,14 +425,14 @@ def evaluate(
 # -- the experiment ------------------------------------------------------------------------------------
 def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
     """Plan, train every unfinished (design, seed) run, and summarise all of them."""
-    device = pick_device(config.device)
+    device = pick_device(config.device, log)
     ds = datasets.load(config.data, limit_train=config.limit_train, limit_test=config.limit_test)
     classes = config.layout().classes
     if ds.classes > classes:
         raise SkanalyzeError(
             f"the data has labels 0..{ds.classes - 1}; the 28x28 layout classifies {classes} classes (labels 0..{classes - 1})"
         )
-    context = run_context(ds, device)
+    context = run_context(ds, device, config)
     plans = plan(config)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -423,6 +475,9 @@ def run(config: Config, *, progress: bool | None = None, log=print) -> dict:
                     "groups": p.groups,
                     "params": p.params,
                     "device": str(device),
+                    # not in the key (that would orphan every earlier result), but recorded: CPU results are
+                    # bit-identical at the same thread count and differ in the last digits across counts
+                    "threads": torch.get_num_threads() if device.type == "cpu" else None,
                     "data": ds.source,
                     "train_images": len(ds.train_images),
                     "test_images": len(ds.test_images),
