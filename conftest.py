@@ -4,9 +4,15 @@
 """
 
 import importlib.util
+import re
+from pathlib import Path
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
-TORCH_ONLY = {"modules.py", "measure.py", "networks.py", "train.py", "importer.py", "rebuild.py"}  # in skanalyze/nn/
+NN = Path(__file__).parent / "skanalyze" / "nn"
+# Every module of skanalyze/nn/ that imports torch at its top level (read from the files, so a new one is never missed).
+TORCH_ONLY = {
+    p.name for p in NN.glob("*.py") if re.search(r"^(import torch|from torch)", p.read_text(), re.M)
+}
 REASON = "torch is not installed: pip install 'skanalyze[torch]'"
 
 

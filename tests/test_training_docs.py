@@ -1,5 +1,5 @@
 """The training results in docs/training.md are recomputed here from the committed per-run files
-(results/cpu-reduced/*.json): the table, the pre-registered test's slope, interval and p-value, the power
+(results/<folder>/*.json): the table, the pre-registered test's slope, interval and p-value, the power
 table. Reads files only, trains nothing (numpy, no torch)."""
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ from skanalyze.analyses.ranking import width_test
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "cpu-reduced"
 DOC = ROOT / "docs" / "training.md"
+BUDGETS = {
+    "isolate-width": 50_000,
+    "decisive": 75_000,
+}  # the width-isolating experiments' budgets, as documented
 
 
 def load(folder: Path):
@@ -54,7 +58,9 @@ def section(text: str, folder: str) -> str:
     return text[start : end if end > 0 else len(text)]
 
 
-@pytest.mark.parametrize("folder, designs, seeds", [("cpu-reduced", 5, 3), ("isolate-width", 5, 4)])
+@pytest.mark.parametrize(
+    "folder, designs, seeds", [("cpu-reduced", 5, 3), ("isolate-width", 5, 4), ("decisive", 4, 5)]
+)
 def test_experiment_numbers(folder, designs, seeds):
     path = ROOT / "results" / folder
     if not path.is_dir():
@@ -78,11 +84,27 @@ def test_experiment_numbers(folder, designs, seeds):
         assert f"{row['seeds_for_80_percent']} seeds for {row['effect_per_doubling']} point" in flat
     assert f"residual spread {test['residual_sd']:.2f} points" in flat
     widths = [d["width"] for d in found.values()]
-    if folder == "isolate-width":
+    if folder in BUDGETS:
+        budget = BUDGETS[folder]
         assert f"span {max(widths) / min(widths):.2f}x" in flat
         for d in found.values():
-            assert d["params"] >= 0.95 * 50_000
+            assert d["params"] >= 0.95 * budget
         used = [
-            f"{100 * d['params'] / 50_000:.1f}%" for d in sorted(found.values(), key=lambda d: d["width"])
+            f"{100 * d['params'] / budget:.1f}%" for d in sorted(found.values(), key=lambda d: d["width"])
         ]
         assert f"Budget used: {', '.join(used[:-1])} and {used[-1]}" in flat
+
+
+def test_decisive_setting_is_the_documented_one():
+    """The decisive runs used the full data, the documented budget, epochs and data, every one finished."""
+    path = ROOT / "results" / "decisive"
+    if not path.is_dir():
+        pytest.skip("results/decisive is not in this checkout")
+    records = [json.loads(p.read_text()) for p in sorted(path.glob("*.json"))]
+    assert len(records) == 20 and all(r["status"] == "ok" for r in records)
+    assert {(r["train_images"], r["test_images"]) for r in records} == {(60_000, 10_000)}
+    assert {(r["run"]["budget"], r["run"]["epochs"], r["run"]["device"]) for r in records} == {
+        (75_000, 2, "cpu")
+    }
+    hours = sum(r["train_seconds"] for r in records) / 3600
+    assert f"{hours:.1f} hours of training time" in " ".join(section(DOC.read_text(), "decisive").split())
