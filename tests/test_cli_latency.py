@@ -59,6 +59,13 @@ def test_optimize_latency_matches_the_analysis(cli, profile_file):
         (("device", "calibrate", "h100-sxm-datasheet"), "takes no profile argument"),
         (("device", "calibrate", "--out", "/no/such/dir/p.json"), "does not exist"),
         (("device", "calibrate", "--out", "p.txt"), "must end in .json"),
+        (("device", "calibrate", "--threads", "0"), "--threads 0 must be a positive integer"),
+        (("plot", "speed", "--out", "s.png"), "plot speed needs --profile"),
+        (
+            ("plot", "width", "--profile", "h100-sxm-datasheet", "--out", "s.png"),
+            "--profile belongs to plot speed",
+        ),
+        (("plot", "speed", "--profile", "nope", "--out", "s.png"), "shipped profile"),
         (("optimize", "dw-pw", "--latency", "2ms", "--hw", "28"), "--latency needs a device"),
         (
             ("optimize", "dw-pw", "--latency", "2ms", "--profile", "h100-sxm-datasheet"),
@@ -95,6 +102,33 @@ def test_bad_input_is_one_line(cli, tmp_path, monkeypatch, args, needle):
     code, out, err = cli(*args)
     assert code == 2, (out, err)
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_plot_speed(cli, tmp_path, profile_file):
+    out = tmp_path / "speed.png"
+    code, text, _ = cli("plot", "speed", "--profile", profile_file, "--hw", "14", "--out", str(out))
+    assert code == 0 and out.stat().st_size > 10_000 and "wrote" in text
+
+
+def test_speed_rows_against_the_paper_ratio_and_a_hand_roofline():
+    """DW+PW at C = F = 64, K = 3, 14 x 14: params ratio (K^2 + F) / (K^2 F) (the paper's), and the speed-up from
+    a roofline written out here: per layer max(MACs / peak, bytes / bandwidth) + overhead, bytes = 4 (in + w + out)."""
+    from fractions import Fraction
+
+    from skanalyze.core.catalog import get
+
+    prof = R.profile_from_dict(PROFILE)
+    (row,) = [r for r in R.speed_rows([get("dw-pw")], prof, widths=(64,), hw=14)]
+    assert row["param_ratio"] == Fraction(9 + 64, 9 * 64)
+    c, hw, peak, bw, over = 64, 14, 2e10, 1e10, 1e-5
+
+    def layer(macs, elements):
+        return max(macs / peak, 4 * elements / bw) + over
+
+    conv = layer(9 * c * c * hw * hw, c * hw * hw + 9 * c * c + c * hw * hw)
+    dw = layer(9 * c * hw * hw, c * hw * hw + 9 * c + c * hw * hw)
+    pw = layer(c * c * hw * hw, c * hw * hw + c * c + c * hw * hw)
+    assert row["speedup"] == pytest.approx(conv / (dw + pw), rel=1e-12)
 
 
 def test_bad_profile_file_is_one_line(cli, tmp_path):

@@ -67,6 +67,15 @@ FIGURES = {
     ),
     "training": lambda: plots.accuracy_vs_width(_summary()),
     "scaling": _scaling,
+    "speed": lambda: plots.speed(
+        __import__("skanalyze.analyses.roofline", fromlist=["x"]).speed_rows(
+            [catalog.get(n) for n in catalog.DEFAULT_FORMULAS],
+            __import__("skanalyze.analyses.roofline", fromlist=["x"]).load_profile("h100-sxm-datasheet"),
+            hw=56,
+        ),
+        profile="h100-sxm-datasheet",
+        hw=56,
+    ),
 }
 
 

@@ -134,6 +134,26 @@ def test_shipped_h100_profile_is_the_datasheet():
     assert R.profile_from_dict(R.profile_dict(p)) == p
 
 
+def test_the_speed_plot_claim_in_docs_latency():
+    """docs/latency.md: on the H100 profile at 56 x 56, C = F in 32..512, every design has far fewer params than
+    the standard conv, and only DW+PW and PW+DW+PW at C = 512 are predicted faster than it."""
+    from pathlib import Path
+
+    from skanalyze.core import catalog
+
+    text = " ".join((Path(__file__).resolve().parents[1] / "docs" / "latency.md").read_text().split())
+    assert "only the widest DW+PW and PW+DW+PW layers are predicted faster" in text
+    rows = R.speed_rows(
+        [catalog.get(n) for n in catalog.DEFAULT_FORMULAS if n != "standard"],
+        R.load_profile("h100-sxm-datasheet"),
+        widths=(32, 64, 128, 256, 512),
+        hw=56,
+    )
+    faster = {(r["design"], r["C"]) for r in rows if r["speedup"] > 1}
+    assert faster == {("DW+PW", 512), ("PW+DW+PW", 512)}
+    assert all(r["param_ratio"] < 0.2 for r in rows)
+
+
 torch = pytest.importorskip("torch")
 from skanalyze.nn import latency as L  # noqa: E402
 

@@ -27,7 +27,7 @@ import sympy as sp
 
 from ..core import symbols as S
 from ..core import traffic as T
-from ..core.counting import params_at
+from ..core.counting import params_at, standard
 from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.exact import as_positive_int, compile_exact
@@ -354,3 +354,31 @@ def latency_report(design: Design, seconds, profile: Profile, hw: int, alpha=1, 
         "predicted_s": found.predicted_s,
         "widths_searched": found.widths_searched,
     }
+
+
+def speed_rows(
+    designs: list[Design], profile: Profile, widths=(32, 64, 128, 256, 512), hw: int = 28
+) -> list[dict]:
+    """Parameter efficiency against predicted speed: per design and width (C = F, the cheapest full-field group
+    numbers), the ratio of its params to the standard conv's and the standard conv's predicted time over its own."""
+    conv = standard()
+    rows = []
+    for design in designs:
+        for c in widths:
+            configs = _configs(design, c, c)
+            if not configs:
+                continue
+            vals = {**min(configs, key=lambda v: params_at(design, v)), S.H: hw, S.W: hw}
+            base = {S.C: c, S.F: c, S.H: hw, S.W: hw}
+            t, t_conv = predict(design, vals, profile), predict(conv, base, profile)
+            rows.append(
+                {
+                    "design": design.notation,
+                    "C": c,
+                    "groups": {str(g): int(vals[g]) for g in design.group_symbols},
+                    "param_ratio": Fraction(params_at(design, vals), params_at(conv, base)),
+                    "predicted_s": t,
+                    "speedup": t_conv / t,
+                }
+            )
+    return rows

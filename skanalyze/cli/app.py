@@ -334,7 +334,8 @@ def plot(
     kind: Annotated[
         str,
         typer.Argument(
-            help="width | ratio | macs | funnel | network | families (for funnel, --designs is the alphabet)"
+            help="width | ratio | macs | funnel | network | families | speed (for funnel, --designs is the "
+            "alphabet; speed needs --profile)"
         ),
     ],
     designs: DesignsOpt = None,
@@ -350,13 +351,18 @@ def plot(
     regex: Annotated[
         str, typer.Option("--regex", help="Composition reading for the funnel plot.")
     ] = "fullmatch",
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Device profile of the speed plot (file or shipped name).")
+    ] = None,
 ) -> None:
     """Write a figure: width (width vs params), ratio (ratio vs groups), macs (MACs vs width), funnel (design space)."""
     from .parsing import given_designs, split_designs
     from .plot import make_plot
 
     names = [*(given_designs(designs) or []), *split_designs(more or [])]
-    path = make_plot(kind, names, out, budget, alpha, log, hw, c, f, max_length=max_length, regex=regex)
+    path = make_plot(
+        kind, names, out, budget, alpha, log, hw, c, f, max_length=max_length, regex=regex, profile=profile
+    )
     typer.echo(f"wrote {path}")
 
 
@@ -882,6 +888,12 @@ def model(
     typer.echo(render("model", data, fmt), nl=False)
 
 
+def _positive_threads(threads: int | None) -> None:
+    """--threads, checked before torch is needed: a positive integer or None."""
+    if threads is not None and threads < 1:
+        raise SkanalyzeError(f"--threads {threads!r} must be a positive integer")
+
+
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="Torch CPU threads (fixed while timing).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="cpu | cuda | auto")]
 
@@ -935,6 +947,7 @@ def device(
         from ..core.outputs import writable_file
 
         writable_file(out, "profile file", (".json",))
+    _positive_threads(threads)
     nn = checks.need_torch("device calibrate")
     result = profile_dict(nn.calibrate(threads=threads, device=device_name, name=name, quick=quick))
     if out is not None:
@@ -973,6 +986,7 @@ def latency(
     from . import checks
 
     fmt = _format("latency", fmt, json_out)
+    _positive_threads(threads)
     if batch < 1 or repeats < 1 or warmup < 0:
         raise SkanalyzeError(
             f"--batch ({batch}) and --repeats ({repeats}) must be >= 1, --warmup ({warmup}) >= 0"

@@ -5,10 +5,12 @@ from __future__ import annotations
 from ..core.catalog import DEFAULT_FORMULAS, get, resolve
 from ..core.errors import SkanalyzeError
 
-KINDS = ("width", "ratio", "macs", "funnel", "network", "families")
+KINDS = ("width", "ratio", "macs", "funnel", "network", "families", "speed")
 
 
-def make_plot(kind, names, out, budget, alpha, log, hw, c, f, *, max_length=6, regex="fullmatch"):
+def make_plot(
+    kind, names, out, budget, alpha, log, hw, c, f, *, max_length=6, regex="fullmatch", profile=None
+):
     """Build the requested figure and save it; returns the path."""
     from ..core.outputs import PLOT_FORMATS, writable_file
     from .parsing import parse_alpha, parse_budget
@@ -18,7 +20,21 @@ def make_plot(kind, names, out, budget, alpha, log, hw, c, f, *, max_length=6, r
     writable_file(out, "plot file", PLOT_FORMATS)  # before any work
     from ..render import plots
 
+    if (profile is not None) != (kind == "speed"):
+        raise SkanalyzeError(
+            "plot speed needs --profile FILE (or h100-sxm-datasheet)"
+            if kind == "speed"
+            else f"--profile belongs to plot speed, not plot {kind}"
+        )
     a = parse_alpha(alpha)
+    if kind == "speed":
+        from ..analyses.roofline import load_profile, speed_rows
+
+        chosen = load_profile(profile)
+        if hw <= 0:
+            raise SkanalyzeError(f"--hw (={hw}) must be positive")
+        rows = speed_rows([resolve(n) for n in (names or DEFAULT_FORMULAS)], chosen, hw=hw)
+        return plots.save(plots.speed(rows, profile=chosen.name, hw=hw), out)
     if kind == "funnel":
         from ..analyses.space import PAPER_ALPHABET, reduce_space
 

@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from ..analyses import tables
 from ..analyses.efficiency import analyse, greatest_width, least_at_width, ratios
@@ -221,7 +221,38 @@ def macs_vs_width(
     return fig
 
 
-__all__ = ["save", "width_vs_params", "ratio_vs_groups", "macs_vs_width"]
+def speed(rows: list[dict], *, profile: str, hw: int) -> Figure:
+    """Parameter efficiency against predicted speed-up over the standard conv, one line per design through its
+    widths (the roofline on a device profile)."""
+    fig, ax = _figure(7.4, 4.8)
+    designs = [d for d in dict.fromkeys(r["design"] for r in rows) if d != "Conv"]  # Conv: the dashed line
+    for k, name in enumerate(designs):
+        pts = [r for r in rows if r["design"] == name]
+        x = [float(r["param_ratio"]) for r in pts]
+        y = [r["speedup"] for r in pts]
+        ax.plot(x, y, marker=_MARKERS[k % len(_MARKERS)], lw=1.5, label=name)
+        for r, xi, yi in zip(pts, x, y, strict=True):
+            if r is pts[0] or r is pts[-1]:
+                ax.annotate(f"C={r['C']}", (xi, yi), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.axhline(1.0, color="grey", lw=0.8, ls="--", label="standard conv (= 1)")
+    times = FuncFormatter(lambda y, _: f"{y:g}×")
+    ax.yaxis.set_major_formatter(times)
+    ax.yaxis.set_minor_formatter(times)
+    ax.set_xlabel("parameters / standard conv's (same C = F)")
+    ax.set_ylabel("predicted speed-up over the standard conv (×)")
+    ax.set_title(f"Parameter efficiency vs predicted speed, {hw}×{hw} output, on {profile}")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _below(
+        ax,
+        "Roofline per layer: max(MACs / peak, bytes / bandwidth) + overhead; cheapest full-field group numbers.",
+        fontsize=7,
+    )
+    return fig
+
+
+__all__ = ["save", "width_vs_params", "ratio_vs_groups", "macs_vs_width", "speed"]
 
 
 def funnel(reduction) -> Figure:
