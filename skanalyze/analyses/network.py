@@ -302,7 +302,8 @@ class Widest:
     widths_searched: int
 
 
-def _full_field_ok(net: Network, width: int, groups: dict) -> bool:
+def full_field_ok(net: Network, width: int, groups: dict) -> bool:
+    """Whether every unit of the network has a full information field at this width and these groups."""
     base = concrete(net, width, groups)
     seen = set()
     for block in net.blocks:
@@ -333,7 +334,7 @@ def _unit_full(design: Design, values: dict) -> bool:
     return _unit_full_cached(design, items)
 
 
-def _group_candidates(net: Network, width: int) -> list[dict]:
+def group_candidates(net: Network, width: int) -> list[dict]:
     """Every assignment of the free group numbers that divides every width it splits, at every stage."""
     syms = net.design.group_symbols
     if not syms:
@@ -362,20 +363,20 @@ def widest(
 
     def best_at(width):
         found = None
-        for groups in _group_candidates(net, width):
+        for groups in group_candidates(net, width):
             try:
                 c = cost(width, groups)
             except SkanalyzeError:
                 continue
             if found is not None and c >= found[0]:
                 continue
-            if not _full_field_ok(net, width, groups):
+            if not full_field_ok(net, width, groups):
                 continue
             found = (c, groups)
         return found
 
     # upper bound: cost with the groups as large as they can be, ignoring divisibility, is a lower bound
-    lb = compile_exact(_relaxed_total(net, objective), (S.width,))
+    lb = compile_exact(relaxed_total(net, objective), (S.width,))
     lo, hi = 0, 1
     while lb(hi) <= budget:
         lo, hi = hi, hi * 2
@@ -398,10 +399,11 @@ def widest(
     )
 
 
-def _relaxed_total(net: Network, objective: str) -> sp.Expr:
-    """Total cost in `width` with B substituted and every free group number at its largest value."""
+def relaxed_parts(net: Network, objective: str) -> dict:
+    """Cost per part ('stem', 'stage 1', ..., 'classifier') in `width`, B substituted and every free group number
+    at its largest value (a group never exceeds the stage-1 width it splits): a lower bound of each part."""
     c = counts(net)
-    total = c.total_params if objective == "params" else c.total_macs
+    parts = c.params if objective == "params" else c.macs
     caps = {}
     for block in net.blocks:
         for unit in block.units:
@@ -411,13 +413,18 @@ def _relaxed_total(net: Network, objective: str) -> sp.Expr:
                     continue
                 for g in net.design.group_symbols:
                     if sp.sympify(arg).has(g):
-                        caps.setdefault(g, S.width)  # a group never exceeds the stage-1 width it splits
-    total = total.subs(caps)
-    if total.free_symbols - {S.width}:
+                        caps.setdefault(g, S.width)
+    out = {k: sp.sympify(v).subs(caps) for k, v in parts.items()}
+    if any(v.free_symbols - {S.width} for v in out.values()):
         raise SkanalyzeError(
             f"network budget needs concrete blocks per stage (got {net.layout.blocks}); e.g. --blocks 2,2,2,2"
         )
-    return total
+    return out
+
+
+def relaxed_total(net: Network, objective: str) -> sp.Expr:
+    """Total cost in `width` with B substituted and every free group number at its largest value."""
+    return sp.expand(sum(relaxed_parts(net, objective).values(), sp.Integer(0)))
 
 
 # -- the report of `skanalyze network` -----------------------------------------------------------------

@@ -509,6 +509,18 @@ def network(
         str | None, typer.Option("--budget", help="Widest buildable network under this budget (11.2M).")
     ] = None,
     macs: Annotated[bool, typer.Option("--macs", help="The budget counts MACs.")] = False,
+    latency: Annotated[
+        str | None,
+        typer.Option(
+            "--latency", help="Widest network predicted to fit this time on --profile (2ms, 500us)."
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="With --latency: a device profile (file or shipped name).")
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option("--batch", help="With --latency: batch size (default 1).")
+    ] = None,
     subs: SubsOpt = None,
     bottleneck: BottleneckOpt = None,
     torch_check: Annotated[
@@ -520,7 +532,8 @@ def network(
     *,
     layout=None,
 ) -> None:
-    """A design in the paper's Table 1 layout: per-stage and total params and MACs, or the widest under a budget."""
+    """A design in the paper's Table 1 layout: per-stage and total params and MACs, or the widest under a budget
+    (params, MACs, or a predicted latency on a device profile)."""
     from ..analyses.network import report as network_report
     from ..render import render
     from . import checks
@@ -528,14 +541,35 @@ def network(
 
     fmt = _format("network", fmt, json_out)
     _, vals = _split_args(values, subs)
-    data, (net, groups) = network_report(
-        _design(design),
-        layout,
-        width,
-        None if budget is None else parse_budget(budget),
-        vals,
-        objective="macs" if macs else "params",
-    )
+    if latency is None:
+        for flag, given in (("--profile", profile), ("--batch", batch)):
+            if given is not None:
+                raise SkanalyzeError(
+                    f"{flag} belongs to a latency budget: add --latency 2ms (or drop {flag})"
+                )
+    if latency is not None:
+        from ..analyses.roofline import load_profile, network_latency_report, parse_latency
+
+        clash = [f for f, v in (("--width", width), ("--budget", budget), ("--macs", macs or None)) if v]
+        if clash:
+            raise SkanalyzeError(f"--latency and {clash[0]} contradict: a network has one budget")
+        if profile is None:
+            raise SkanalyzeError("--latency needs a device profile: --profile FILE (or h100-sxm-datasheet)")
+        if batch is not None and batch < 1:
+            raise SkanalyzeError(f"--batch ({batch}) must be >= 1")
+        seconds = parse_latency(latency)
+        data, (net, groups) = network_latency_report(
+            _design(design), layout, seconds, load_profile(profile), batch or 1, vals
+        )
+    else:
+        data, (net, groups) = network_report(
+            _design(design),
+            layout,
+            width,
+            None if budget is None else parse_budget(budget),
+            vals,
+            objective="macs" if macs else "params",
+        )
     if torch_check:
         checks.network_torch(data, net, groups, layout, max_memory)
     typer.echo(render("network", data, fmt), nl=False)

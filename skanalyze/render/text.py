@@ -331,6 +331,12 @@ def network(data: dict, style: str = "pretty") -> str:
         )
         if b["groups"]:
             head += f", groups {', '.join(f'{k}={v}' for k, v in b['groups'].items())}"
+    if "latency" in data:
+        t = data["latency"]
+        head += (
+            f"  (the widest predicted to fit {_seconds(t['budget_s'])} on {t['profile']}, batch {t['batch']}: "
+            f"predicted {_seconds(t['predicted_s'])}, roofline, not measured; {t['widths_searched']} widths tried)"
+        )
     lines = [head, f"  layout: {layout(data['layout'])}", f"  {'part':<12}{'params':>24}  {'MACs':>28}"]
     for key in data["params"]:
         if key != "total":
