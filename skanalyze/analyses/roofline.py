@@ -466,9 +466,9 @@ def widest_network_within(
     """The greatest buildable width (free group numbers chosen per width: the fastest with a full field at
     every stage) whose whole network is predicted to fit ``seconds``.
 
-    The scan goes up in width and stops where the activations alone (every layer's input and output read and
-    written once, which no group number changes, plus every layer's fixed overhead) take longer than the
-    budget: a lower bound that grows with the width, so no wider network can fit."""
+    A lower bound of the time that holds for every group number and grows with the width (``floor_s``) is
+    bisected for the widest width it allows; no wider network can fit, and the widths below it are scanned
+    down until one has group numbers that build, keep the full field and are predicted to fit."""
     batch = _positive_batch(batch)
     budget = float(seconds)
     if layout.symbolic_blocks:
