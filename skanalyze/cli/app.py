@@ -945,7 +945,7 @@ def device(
     threads: ThreadsOpt = None,
     device_name: DeviceOpt = "cpu",
     quick: Annotated[
-        bool, typer.Option("--quick", help="With calibrate: smaller micro-benchmarks (~2 s).")
+        bool, typer.Option("--quick", help="With calibrate: smaller micro-benchmarks (faster, noisier).")
     ] = False,
     fmt: FormatOpt = None,
     json_out: JsonOpt = False,
