@@ -182,6 +182,12 @@ def _exact_int(expr, vals: dict, what: str, design: Design) -> int:
     return number
 
 
+def check_threads(threads) -> None:
+    """--threads of a timing: None (torch's default) or a positive integer; else a one-line error (no torch needed)."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise SkanalyzeError(f"--threads {threads!r} must be a positive integer")
+
+
 def _positive_batch(batch) -> int:
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise SkanalyzeError(f"batch {batch!r} must be a positive integer")

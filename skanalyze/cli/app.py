@@ -922,12 +922,6 @@ def model(
     typer.echo(render("model", data, fmt), nl=False)
 
 
-def _positive_threads(threads: int | None) -> None:
-    """--threads, checked before torch is needed: a positive integer or None."""
-    if threads is not None and threads < 1:
-        raise SkanalyzeError(f"--threads {threads!r} must be a positive integer")
-
-
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="Torch CPU threads (fixed while timing).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="cpu | cuda | auto")]
 
@@ -952,7 +946,7 @@ def device(
 ) -> None:
     """A roofline device profile: measure this machine's peak MAC rate, bandwidth and per-layer overhead, or
     show a profile (shipped: h100-sxm-datasheet)."""
-    from ..analyses.roofline import load_profile, profile_dict, shipped_profiles
+    from ..analyses.roofline import check_threads, load_profile, profile_dict, shipped_profiles
     from ..core.outputs import write_text
     from ..render import render
     from . import checks
@@ -981,7 +975,7 @@ def device(
         from ..core.outputs import writable_file
 
         writable_file(out, "profile file", (".json",))
-    _positive_threads(threads)
+    check_threads(threads)  # before torch is needed
     nn = checks.need_torch("device calibrate")
     result = profile_dict(nn.calibrate(threads=threads, device=device_name, name=name, quick=quick))
     if out is not None:
@@ -1015,12 +1009,12 @@ def latency(
     """Time the design's torch module (warm-up, median of repeats, IQR, fixed threads), beside its MACs, bytes
     and, with --profile, the roofline prediction."""
     from ..analyses.reports import complete_values, require_values
-    from ..analyses.roofline import load_profile
+    from ..analyses.roofline import check_threads, load_profile
     from ..render import render
     from . import checks
 
     fmt = _format("latency", fmt, json_out)
-    _positive_threads(threads)
+    check_threads(threads)  # before torch is needed
     if batch < 1 or repeats < 1 or warmup < 0:
         raise SkanalyzeError(
             f"--batch ({batch}) and --repeats ({repeats}) must be >= 1, --warmup ({warmup}) >= 0"

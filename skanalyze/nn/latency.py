@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn as tnn
 
-from ..analyses.roofline import Profile, full_values, predict_layers
+from ..analyses.roofline import Profile, check_threads, full_values, predict_layers
 from ..core import counting
 from ..core import symbols as S
 from ..core.errors import SkanalyzeError
@@ -46,9 +46,8 @@ class Timing:
 
 def set_threads(threads: int | None) -> int:
     """Fix torch's CPU threads (None: leave them); the number in use."""
+    check_threads(threads)
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise SkanalyzeError(f"--threads {threads!r} must be a positive integer")
         torch.set_num_threads(threads)
     return torch.get_num_threads()
 
