@@ -32,7 +32,7 @@ RUNS="$OUT/runs"  # only result files: `train summarize` refuses a folder with a
 mkdir -p "$RUNS"
 start=$(date +%s)
 "$PY" -m skanalyze device calibrate --device "$DEVICE" "${CALIBRATE[@]}" --name "gpu-check-$DEVICE" --out "$OUT/profile.json" | tee "$OUT/profile.txt"
-seq 1 4 | xargs -P 4 -I{} "$PY" -m skanalyze train --designs "$DESIGNS" --budget 75k "${SIZE[@]}" \
+seq 1 4 | xargs -P 4 -I{} "$PY" -m skanalyze train --designs "$DESIGNS" --bn --budget 75k "${SIZE[@]}" \
   --device "$DEVICE" --data "$DATA" --out "$RUNS" --shard {}/4 --format json > /dev/null
 "$PY" -m skanalyze train summarize "$RUNS" | tee "$OUT/summary.txt"
 "$PY" -m skanalyze train summarize "$RUNS" --json > "$OUT/summary.json"

@@ -221,3 +221,44 @@ def test_shell_completion(monkeypatch, capsys):
         check=False,
     )
     assert done.stdout.split() == ["formulas"]
+
+
+def test_one_bn_default_in_every_command(cli):
+    # formulas: DW+PW at C=8, F=16, 1x1 output, by hand: 9*8 + 8*16 weights; BN after each conv adds 2*(8 + 16)
+    def formulas(*flags):
+        code, out, err = cli("formulas", "dw-pw", "--subs", "C=8", "F=16", "H=1", "W=1", *flags, "--json")
+        assert code == 0, err
+        return json.loads(out)["rows"][0]["params"]
+
+    assert formulas() == formulas("--no-bn") == 9 * 8 + 8 * 16
+    assert formulas("--bn") == 9 * 8 + 8 * 16 + 2 * (8 + 16)
+
+    # network: the oracle is the torch network itself, its BatchNorm modules' parameters told apart by type
+    torch = pytest.importorskip("torch")
+    from skanalyze.analyses.layout import Layout
+    from skanalyze.analyses.network import network
+    from skanalyze.core import catalog
+    from skanalyze.nn import build_network
+
+    shape = ("--resolution", "32", "--classes", "10", "--blocks", "1,1,1,1")
+
+    def total(*flags):
+        code, out, err = cli("network", "dw-pw", "--width", "16", *shape, *flags, "--json")
+        assert code == 0, err
+        return json.loads(out)["params"]["total"]
+
+    module = build_network(
+        network(catalog.get("dw-pw"), Layout(input_size=32, classes=10, blocks=(1,) * 4)), 16
+    )
+    everything = sum(p.numel() for p in module.parameters())
+    bn = sum(
+        p.numel() for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d) for p in m.parameters()
+    )
+    assert total() == total("--no-bn") == everything - bn
+    assert total("--bn") == everything
+
+    # verify builds BN only when asked, in both directions of the flag
+    code, out, err = cli("verify", "dw-pw", "--subs", "C=8", "F=16", "H=4", "W=4", "--json")
+    assert code == 0, err
+    assert out == cli("verify", "dw-pw", "--subs", "C=8", "F=16", "H=4", "W=4", "--no-bn", "--json")[1]
+    assert out != cli("verify", "dw-pw", "--subs", "C=8", "F=16", "H=4", "W=4", "--bn", "--json")[1]

@@ -116,7 +116,9 @@ def test_model_md_numbers():
 
     doc = (ROOT / "docs" / "model.md").read_text()
     assert f"{64 * 56 * 56:,} elements" in doc
-    resnet18 = sum(evaluate(network(catalog.get("resnet-basic"), Layout(stem_kernel=7)), 64)[0].values())
+    resnet18 = sum(
+        evaluate(network(catalog.get("resnet-basic"), Layout(stem_kernel=7, bn=True)), 64)[0].values()
+    )
     assert f"({resnet18:,} parameters)" in doc
 
 

@@ -54,23 +54,31 @@ def test_network_counts_match_torch(nn, name, layout, width):
     assert nn.network_counts(module, layout, bn=layout.bn) == (sum(params.values()), sum(macs.values()))
 
 
+@pytest.mark.parametrize("bn", [False, True])
 @pytest.mark.parametrize("name, width", [("resnet-basic", 16), ("dw-pw", 24)])
-def test_full_size_224(nn, name, width):
-    net = network(catalog.get(name), Layout())
+def test_full_size_224(nn, name, width, bn):
+    net = network(catalog.get(name), Layout(bn=bn))
     params, macs = evaluate(net, width)
     module = nn.build_network(net, width)
-    assert nn.network_counts(module, net.layout, bn=True) == (sum(params.values()), sum(macs.values()))
+    assert nn.network_counts(module, net.layout, bn=bn) == (sum(params.values()), sum(macs.values()))
+    if bn:  # the built module's every parameter, BN included
+        assert sum(p.numel() for p in module.parameters()) == sum(params.values())
 
 
 def test_resnet18_is_the_standard_layout():
     # torchvision's ResNet-18 has 11,689,512 parameters: a 7x7 stem, basic blocks widening at the first conv
-    net = network(parse("Conv+Conv"), Layout(widen_at="first", stem_kernel=7))
+    net = network(parse("Conv+Conv"), Layout(widen_at="first", stem_kernel=7, bn=True))
     assert sum(evaluate(net, 64)[0].values()) == 11_689_512
     # the paper's Table 1 stem is 3x3: 7*7*3*64 - 3*3*3*64 = 7680 fewer
     assert (
-        sum(evaluate(network(parse("Conv+Conv"), Layout(widen_at="first")), 64)[0].values())
+        sum(evaluate(network(parse("Conv+Conv"), Layout(widen_at="first", bn=True)), 64)[0].values())
         == 11_689_512 - 7680
     )
+    # the default counts no BN: ResNet-18's BNs have 64 + 4*64 + (4+1)*128 + (4+1)*256 + (4+1)*512 = 4800
+    # channels (the stem's, two per basic block, one per downsampling projection), 2 parameters each
+    assert sum(
+        evaluate(network(parse("Conv+Conv"), Layout(widen_at="first", stem_kernel=7)), 64)[0].values()
+    ) == (11_689_512 - 2 * 4800)
 
 
 def test_symbolic_blocks():

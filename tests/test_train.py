@@ -526,3 +526,53 @@ def test_default_out_is_one_folder_per_experiment(T, idx_dir, tmp_path):
     assert T.default_out(a) != T.default_out(config(T, idx_dir, tmp_path, seeds=2, epochs=a.epochs + 1))
     assert T.default_out(a) != T.default_out(config(T, idx_dir, tmp_path, seeds=2, limit_train=10))
     assert T.default_out(a).startswith("runs/")
+
+
+@pytest.mark.parametrize("bn", [False, True])
+def test_the_budget_counts_bn_only_with_bn(T, bn):
+    # the oracle: the built torch module's parameters, BatchNorm's included or left out by module type
+    import torch
+
+    config = T.Config(("dw-pw", "standard"), 20_000, bn=bn)
+    assert T.Config(("dw-pw",), 20_000).bn is False  # the default of every command
+    for p in T.plan(config):
+        module = T.build_model(p, config)
+        everything = sum(t.numel() for t in module.parameters())
+        bn_params = sum(
+            t.numel() for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d) for t in m.parameters()
+        )
+        assert bn_params > 0  # BN is built either way
+        assert p.params == (everything if bn else everything - bn_params) <= 20_000
+
+
+def test_runs_recorded_before_bn_existed_keep_their_files():
+    # results/decisive was trained when the budget always counted BN: the same command with --bn finds
+    # every one of its files under the name it had, so a rerun resumes instead of training again
+    import glob
+
+    pytest.importorskip("torch", reason=TORCH_REASON)
+    from pathlib import Path
+
+    from skanalyze.nn import train as T
+
+    files = sorted(glob.glob(str(Path(__file__).resolve().parent.parent / "results/decisive/*.json")))
+    assert len(files) == 20
+    for f in files:
+        run = json.load(open(f))["run"]
+        keys = ("budget", "epochs", "batch_size", "lr", "schedule", "augment", "limit_train", "limit_test")
+        config = T.Config(
+            (run["design"],),
+            out=str(Path(f).parent),
+            bn=True,
+            blocks=tuple(run["blocks"]),
+            **{k: run[k] for k in keys},
+        )
+        context = {k: run[k] for k in ("data", "device", "precision", "torch")}
+        assert T.run_path(config, run["design"], run["seed"], context) == Path(f)
+        unbn = T.Config(
+            (run["design"],),
+            out=str(Path(f).parent),
+            blocks=tuple(run["blocks"]),
+            **{k: run[k] for k in keys},
+        )
+        assert T.run_path(unbn, run["design"], run["seed"], context) != Path(f)  # another experiment

@@ -19,9 +19,9 @@ from ..core import symbols as S
 from ..core.errors import SkanalyzeError
 
 CONVENTION = (
-    "Counting convention: parameters are conv weights (bias-free; BatchNorm only with --bn); "
-    "MACs are multiply-accumulates for an H x W output; FLOPs = 2 x MACs (torch's FlopCounterMode). "
-    "`network` counts the built network's BN unless --no-bn."
+    "Counting convention: parameters are conv weights (bias-free; BatchNorm only with --bn, in every "
+    "command; `model` reads your module as it is, BN included); MACs are multiply-accumulates for an H x W "
+    "output; FLOPs = 2 x MACs (torch's FlopCounterMode)."
 )
 
 app = typer.Typer(
@@ -142,7 +142,9 @@ def formulas(
     subs: SubsOpt = None,
     fmt: FormatOpt = None,
     json_out: JsonOpt = False,
-    bn: Annotated[bool, typer.Option("--bn", help="Count BatchNorm parameters (2 per channel).")] = False,
+    bn: Annotated[
+        bool, typer.Option("--bn/--no-bn", help="Count BatchNorm parameters (2 per channel).")
+    ] = False,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
     hw: Annotated[
@@ -167,7 +169,9 @@ def verify(
     design: DesignArg,
     values: ValuesArg = None,
     subs: SubsOpt = None,
-    bn: Annotated[bool, typer.Option("--bn", help="Add BatchNorm after each conv and count it.")] = False,
+    bn: Annotated[
+        bool, typer.Option("--bn/--no-bn", help="Add BatchNorm after each conv and count it.")
+    ] = False,
     fmt: FormatOpt = None,
     json_out: JsonOpt = False,
     bottleneck: BottleneckOpt = None,
@@ -620,6 +624,10 @@ def train(
         bool, typer.Option("--augment/--no-augment", help="Random crop (pad 2) and flip.")
     ] = True,
     blocks: Annotated[str, typer.Option("--blocks", help="Blocks per stage of the 28x28 layout.")] = "1,1,1",
+    bn: Annotated[
+        bool,
+        typer.Option("--bn/--no-bn", help="The budget counts BatchNorm parameters (BN is always built)."),
+    ] = False,
     plot: Annotated[
         str | None, typer.Option("--plot", help="Also write accuracy vs width (PNG/SVG/PDF).")
     ] = None,
@@ -676,6 +684,7 @@ def train(
         data=data,
         device=device,
         blocks=block_tuple,
+        bn=bn,
         out=out,
         shard=shard_at,
         threads=threads,

@@ -66,6 +66,7 @@ class Config:
     data: str | None = None
     device: str = "auto"
     blocks: tuple[int, ...] = (1, 1, 1)
+    bn: bool = False  # the budget counts BN parameters (BN is always built), as --bn in every command
     out: str = "runs"
     shard: tuple[int, int] = (1, 1)  # (i, n): train only the runs whose index is i mod n (1-based)
     threads: int | None = None  # torch threads of this process (None: torch's default)
@@ -100,7 +101,7 @@ class Config:
 
     def layout(self) -> Layout:
         """The 28x28 layout: 3x3 stem at stride 1, no max pool, stages at 28, 14, 7 pixels, 10 classes."""
-        return replace(SMALL_LAYOUT, blocks=tuple(self.blocks))
+        return replace(SMALL_LAYOUT, blocks=tuple(self.blocks), bn=self.bn)
 
     def run_key(self, design: str, seed: int, context: dict | None = None) -> dict:
         """What defines one run (its results file name hashes this): the design, the seed, every training
@@ -119,7 +120,16 @@ class Config:
             "limit_test",
             "blocks",
         )
-        return {"design": design, "seed": seed, **{k: getattr(self, k) for k in keys}, **(context or {})}
+        # runs made before --bn existed counted BN in the budget and have no "bn" key: a budget that counts
+        # BN keeps their key (so they resume), one that does not says so
+        bn = {} if self.bn else {"bn": False}
+        return {
+            "design": design,
+            "seed": seed,
+            **{k: getattr(self, k) for k in keys},
+            **bn,
+            **(context or {}),
+        }
 
 
 def bf16(config: Config, device: torch.device) -> bool:
