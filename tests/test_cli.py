@@ -217,10 +217,10 @@ def test_space_golden_and_json(cli, golden):
     code, out, _ = cli("space", "--json")
     data = json.loads(out)
     assert data["stages"] == [
-        {"name": "space", "kept": 5460},
-        {"name": "composition", "kept": 5356},
-        {"name": "performance", "kept": 5208},
-        {"name": "efficiency", "kept": 118},
+        {"name": "space", "remaining": 5460},
+        {"name": "composition", "remaining": 5356},
+        {"name": "performance", "remaining": 5208},
+        {"name": "efficiency", "remaining": 118},
     ]
     assert "PW+DW+PW" in data["survivors"] and "PW+DW+PW" in data["bottleneck_exception"]
     assert set(data) >= {"stages", "survivors", "families"}

@@ -93,7 +93,7 @@ def test_format_everywhere(cli):
         ),
         (
             ("space", "--max-length", "3"),
-            lambda d: [{"stage": s["name"], "kept": s["kept"]} for s in d["stages"]],
+            lambda d: [{"stage": s["name"], "remaining": s["remaining"]} for s in d["stages"]],
         ),
         (("designs",), lambda d: d["rows"]),
         (("tables",), lambda d: d["rows"]),
@@ -262,3 +262,33 @@ def test_one_bn_default_in_every_command(cli):
     assert code == 0, err
     assert out == cli("verify", "dw-pw", "--subs", "C=8", "F=16", "H=4", "W=4", "--no-bn", "--json")[1]
     assert out != cli("verify", "dw-pw", "--subs", "C=8", "F=16", "H=4", "W=4", "--bn", "--json")[1]
+
+
+def test_packaging_metadata():
+    # the packaging list, read from pyproject.toml and the package as shipped
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert meta["license"] == "MIT" and (ROOT / "LICENSE").read_text().startswith(
+        "MIT License"
+    )  # SPDX string
+    assert (ROOT / "skanalyze" / "py.typed").exists()
+    assert meta["urls"] and all(u.startswith("https://") for u in meta["urls"].values())
+    (torch_spec,) = meta["optional-dependencies"]["torch"]
+    assert torch_spec.startswith("torch>=") and "==" not in torch_spec  # a floor, never the user's pin
+    assert not any(d.startswith("torch") for d in meta["dependencies"])  # the core installs without torch
+
+
+def test_blocks_is_one_entry_per_stage(cli):
+    # --blocks 2,2 is a two-stage network (not four stages, not an error); the torch network agrees
+    pytest.importorskip("torch")
+    code, out, err = cli(
+        "network", "dw-pw", "--width", "16", "--resolution", "32", "--blocks", "2,2", "--torch", "--json"
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert [k for k in doc["params"] if k.startswith("stage")] == ["stage 1", "stage 2"]
+    assert doc["layout"]["blocks"] == [2, 2]
+    assert doc["torch"]["agrees"] and doc["torch"]["params"] == doc["params"]["total"]
+    code, out, _ = cli("network", "dw-pw", "--width", "16", "--resolution", "32", "--blocks", "2,2")
+    assert "blocks 2,2 " in out

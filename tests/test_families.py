@@ -184,7 +184,7 @@ def test_compare_command(cli):
     rows = {r["name"]: r for r in json.loads(out)["rows"]}
     assert set(catalog.FAMILIES) <= set(rows)
     assert rows["scc"]["positions"] == 9 and rows["line"]["positions"] == 3
-    assert rows["hetconv"]["ratio_at_c"] == "1/3"
+    assert rows["hetconv"]["param_ratio_at_c"] == "1/3"
     assert rows["standard"]["width_buildable"] == 333
 
 

@@ -71,7 +71,7 @@ def check_document(text: str, report: str) -> dict:
     assert (
         isinstance(doc, dict) and list(doc)[:2] == ["schema", "report"] and list(doc)[-1] == "exact_strings"
     )
-    assert doc["schema"] == 1 and doc["report"] == report
+    assert doc["schema"] == 2 and doc["report"] == report
     exact = doc["exact_strings"]
     assert exact == sorted(set(exact))
     leaves: list = []
@@ -133,3 +133,114 @@ def test_exact_values_are_listed(cli):
 def test_formats_contradicting_or_unknown(cli, args, fragment):
     code, out, err = cli(*args)
     assert code == 2 and fragment in err and not out and len(err.strip().splitlines()) == 1
+
+
+# every report, including the variants whose keys differ (network under a budget and a latency)
+SHARED_KEY_RUNS = [
+    *COMMANDS,
+    ("network", ("network", "dw-pw", "--budget", "1M")),
+    (
+        "network",
+        (
+            "network",
+            "gconv-pwgconv",
+            "--latency",
+            "100us",
+            "--profile",
+            "h100-sxm-datasheet",
+            "--resolution",
+            "32",
+            "--classes",
+            "10",
+            "--blocks",
+            "1,1,1,1",
+        ),
+    ),  # fmt: skip
+    ("optimize", ("optimize", "gconv-pwgconv", "--budget", "1M", "--macs", "--hw", "14")),
+    ("efficiency", ("efficiency", "pw-dw-pw")),
+    ("formulas", ("formulas", "pw-dw-pw", "--bn")),
+]
+RETIRED = {"bn_counted", "classifier_counted", "projection_shortcuts", "ratio", "boundary_ratio"}
+RETIRED |= {"budget_s", "c", "f"}
+TYPES = {
+    "string": (str,),
+    "exact string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "list": (list,),
+    "null": (type(None),),
+    "value": (object,),
+}
+
+
+def glossary() -> dict[str, tuple]:
+    """docs/json.md's table of shared keys: key -> the Python types its values may have."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text()
+    section = doc.split("## Shared keys", 1)[1].split("\n## ", 1)[0]
+    out = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        keys = re.findall(r"`([^`]+)`", cells[0])
+        kinds = [k.strip() for k in re.split(r",| or ", cells[1]) if k.strip()]
+        if len(keys) > 1 and len(kinds) == len(keys):  # one type per key: `kept`, `reason`, `stage`
+            out.update({k: TYPES[t] for k, t in zip(keys, kinds, strict=True)})
+        else:
+            out.update({k: sum((TYPES[t] for t in kinds), ()) for k in keys})
+    return out
+
+
+def _keys(value, report, found, path=""):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found.setdefault(k, []).append((report, f"{path}.{k}" if path else k, v))
+            _keys(v, report, found, f"{path}.{k}" if path else k)
+    elif isinstance(value, list):
+        for v in value:
+            _keys(v, report, found, path + "[]")
+
+
+# maps whose keys are data, not names: per-part counts, per-symbol values and meanings, space families
+DATA_MAPS = re.compile(r"(^|\.)(params|macs|groups|values|subs|symbols|footprint_at|width_groups|at_equal_params"
+                       r"|buildable|paper|families|layout)(\.|$)")  # fmt: skip
+
+
+def test_one_key_one_idea_across_reports(cli):
+    runs = list(SHARED_KEY_RUNS)
+    if importlib.util.find_spec("torch") is not None:
+        runs += TORCH_COMMANDS
+    found: dict[str, list] = {}
+    for report, args in runs:
+        code, out, err = cli(*args, "--json")
+        assert code == 0, err
+        doc = json.loads(out)
+        _keys({k: v for k, v in doc.items() if k not in ("schema", "report", "exact_strings")}, report, found)
+    # a key inside a map of data (a part's name, a symbol) is data; the layout's keys are names
+    named = {
+        k: [
+            (r, p, v)
+            for r, p, v in uses
+            if not DATA_MAPS.search(p.rsplit(".", 1)[0]) or ".layout." in f".{p}"
+        ]
+        for k, uses in found.items()
+    }
+    named = {k: uses for k, uses in named.items() if uses}
+    assert not RETIRED & set(named), f"retired keys still written: {sorted(RETIRED & set(named))}"
+    notation = {(r, p) for r, p, _ in named.get("notation", [])}
+    assert notation <= {("model", "layers[].notation")}, notation  # only a layer's kernel notation
+    label = {(r, p) for r, p, _ in named.get("label", [])}
+    assert label <= {("tables", "rows[].label")}, label  # only the paper's own label of a row
+    shared = {k for k, uses in named.items() if len({r for r, _, _ in uses}) >= 2}
+    table = glossary()
+    missing = sorted(shared - set(table))
+    assert not missing, f"keys shared by several reports but not in docs/json.md's table: {missing}"
+    for key in shared:
+        for report, path, value in named[key]:
+            assert isinstance(value, table[key]) and not (
+                isinstance(value, bool) and bool not in table[key]
+            ), f"{report}: {path} = {value!r} is not of the type docs/json.md gives `{key}`"

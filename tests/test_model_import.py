@@ -370,7 +370,7 @@ def test_suggestions_build_to_their_predicted_counts():
     layer = model.layer2[0]
     row = next(r for r in rows if r["unit"] == "layer2.0")
     weights = sum(p.numel() for m in (layer.conv1, layer.conv2) for p in m.parameters())
-    assert row["params"] == weights and row["ratio"] == sp_rational(weights, 9 * 64 * 128)
+    assert row["params"] == weights and row["param_ratio"] == sp_rational(weights, 9 * 64 * 128)
     checked = 0
     for r in rows[:3]:
         for rep in r["replacements"]:

@@ -34,7 +34,7 @@ layouts = st.builds(
     bn=st.booleans(),
     classifier=st.booleans(),
     classes=st.just(10),
-    groups=st.sampled_from(["fixed", "scale"]),
+    group_scaling=st.sampled_from(["fixed", "scale"]),
 )
 
 
@@ -175,7 +175,7 @@ def test_widest_dw_pw_under_11_2m():
         ({"blocks": ()}, "at least one stage"),
         ({"input_size": 100}, "not divisible by the layout's total stride 32"),
         ({"shortcut": "dense"}, "shortcut 'dense' is unknown"),
-        ({"groups": "grow"}, "groups 'grow' is unknown"),
+        ({"group_scaling": "grow"}, "groups 'grow' is unknown"),
         ({"stem_kernel": 4}, "must be odd"),
     ],
 )

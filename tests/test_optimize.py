@@ -224,7 +224,7 @@ def test_best_groups_at_a_width_by_brute_force(name, c, f):
     data = at_report(design, c, f)
     assert (data["best"]["params"], tuple(data["best"]["groups"].values())) == found[0]
     assert (data["runner_up"]["params"], tuple(data["runner_up"]["groups"].values())) == found[1]
-    assert data["best"]["ratio"] == sp.Rational(found[0][0], 9 * c * f)
+    assert data["best"]["param_ratio"] == sp.Rational(found[0][0], 9 * c * f)
     assert float(data["real_optimum"]["params"]) <= found[0][0]
 
 

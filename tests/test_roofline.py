@@ -180,7 +180,7 @@ def test_time_module_measures_a_known_time():
 
 def test_calibrate_gives_a_usable_profile(tmp_path):
     p = L.calibrate(threads=1, quick=True, name="quick")
-    assert p.name == "quick" and p.details["measured"] and p.details["threads"] == 1
+    assert p.name == "quick" and p.details["calibrated"] and p.details["threads"] == 1
     for key in R.CONSTANTS:
         assert math.isfinite(getattr(p, key)) and getattr(p, key) > 0
     # the peak is what the dense conv reached: recompute it from the recorded timing
@@ -201,5 +201,5 @@ def test_latency_report_counts_are_exact_and_prediction_is_the_roofline():
     assert data["predicted_s"] == pytest.approx(by_hand_gconv_pwgconv(32, 64, 4, 2, 7))
     assert (
         data["measured"]["median_s"] > 0
-        and data["ratio"] == data["measured"]["median_s"] / data["predicted_s"]
+        and data["measured_over_predicted"] == data["measured"]["median_s"] / data["predicted_s"]
     )

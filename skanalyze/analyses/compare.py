@@ -50,8 +50,8 @@ def comparison_rows(names, budget: int, c: int) -> list[dict]:
         row = {
             "design": design.notation,
             "name": design.label or name,
-            "ratio": p_ratio,
-            "ratio_at_c": design.substitute_bottleneck(p_ratio).subs(values),
+            "param_ratio": p_ratio,
+            "param_ratio_at_c": design.substitute_bottleneck(p_ratio).subs(values),
             "ratio_note": note,
             "field": list(f.as_tuple()),
             "full_condition": f.full_condition,
@@ -74,4 +74,4 @@ def comparison_rows(names, budget: int, c: int) -> list[dict]:
 
 def compare(names, budget: int, c: int) -> dict:
     """`skanalyze compare`: the rows, with the budget and width they were computed at."""
-    return {"rows": comparison_rows(names, budget, c), "budget": budget, "c": c}
+    return {"rows": comparison_rows(names, budget, c), "budget": budget, "C": c}

@@ -539,12 +539,12 @@ def report_data(design: Design, values: dict) -> dict:
         "optimum": {
             "status": opt.status,
             "boundary": opt.boundary,
-            "boundary_ratio": _subs_all(opt.boundary_ratio, values)
+            "boundary_param_ratio": _subs_all(opt.boundary_ratio, values)
             if opt.boundary_ratio is not None
             else None,
             "groups": {str(g): _subs_all(v, values) for g, v in opt.groups.items()},
             "params": _subs_all(opt.params, values) if opt.params is not None else None,
-            "ratio": _subs_all(opt.ratio, values) if opt.ratio is not None else None,
+            "param_ratio": _subs_all(opt.ratio, values) if opt.ratio is not None else None,
             "valid_when": list(opt.valid_when),
             "steps": list(opt.steps),
         },
@@ -553,7 +553,7 @@ def report_data(design: Design, values: dict) -> dict:
         data["bottleneck"] = design.bottleneck
     try:
         width = greatest_width(design)
-        data["width"] = {
+        data["greatest_width"] = {
             "closed_form": width.width,
             "equation": width.equation,
             "groups": {str(g): v for g, v in width.groups.items()},
@@ -561,7 +561,7 @@ def report_data(design: Design, values: dict) -> dict:
             "least_params": width.least,
         }
     except SkanalyzeError as err:
-        data["width"] = {"error": str(err)}
+        data["greatest_width"] = {"error": str(err)}
     return data
 
 

@@ -57,7 +57,9 @@ class Layout:
     )
     classifier: bool = _option(default=True, metadata={"help": "Count the FC classifier."})  # FC counted
     classes: int = _option(default=1000, metadata={"help": "Classes of the FC classifier."})
-    groups: str = _option(default="fixed", metadata={"help": "fixed | scale (with the width)"})
+    group_scaling: str = _option(  # JSON "group_scaling": "groups" is the group numbers themselves
+        default="fixed", metadata={"help": "fixed | scale (with the width)", "flags": ("--groups",)}
+    )
     bottleneck: sp.Expr | None = _option(  # overrides the design's K rule (an expression in C and F)
         default=None, metadata={"help": "Bottleneck width K: F/4 (default), 6*C, 64, ...", "cli": None}
     )
@@ -82,7 +84,7 @@ class Layout:
             ("shortcut", self.shortcut, SHORTCUTS),
             ("stride-at", self.stride_at, STRIDE_AT),
             ("widen-at", self.widen_at, WIDEN_AT),
-            ("groups", self.groups, GROUPS),
+            ("groups", self.group_scaling, GROUPS),
         ):
             if value not in valid:
                 raise SkanalyzeError(f"layout {name} {value!r} is unknown; valid: {', '.join(valid)}")

@@ -95,8 +95,8 @@ def network(design: Design, layout: Layout = PAPER_LAYOUT) -> Network:
     plan_first = "early" if (layout.widen_at == "first" and not design.is_bottleneck) else design.plan
     for s, b_s in enumerate(layout.blocks):
         width_s = w * 2**s
-        base = _scaled_groups(design, 2**s) if layout.groups == "scale" else design
-        groups = {g: g * 2**s if layout.groups == "scale" else g for g in design.group_symbols}
+        base = _scaled_groups(design, 2**s) if layout.group_scaling == "scale" else design
+        groups = {g: g * 2**s if layout.group_scaling == "scale" else g for g in design.group_symbols}
         down = s > 0
         first_units = []
         for u in range(layout.units):
@@ -460,13 +460,14 @@ def report(
             f"valid: {', '.join(map(str, design.group_symbols)) or 'none'}"
         )
     net = network(design, layout)
-    found = None
+    found, chosen = None, {}
     if budget is not None:
         if layout.symbolic_blocks:
             raise SkanalyzeError("a network budget needs concrete blocks per stage, e.g. --blocks 2,2,2,2")
         fixed = net if not groups else network(design.subs_groups(groups), layout)
         found = widest(fixed.design, layout, budget, objective)
         width, groups = found.width, {**groups, **found.groups}
+        chosen = groups  # the group numbers the network is built with: given and found
         net = network(design.subs_groups(groups), layout) if groups else net
         groups = {}
     if width <= 0:
@@ -485,13 +486,9 @@ def report(
         "macs": {**macs, "total": sum(macs.values(), sp.Integer(0))},
         "symbolic": {"params": sym.total_params, "macs": sym.total_macs},
     }
-    if groups:
-        data["groups"] = {str(k): v for k, v in groups.items()}
+    if groups or (found is not None and chosen):
+        data["groups"] = {str(k): int(v) for k, v in (groups or chosen).items()}
     if found is not None:
-        data["budget"] = {
-            "objective": objective,
-            "value": budget,
-            "widths_searched": found.widths_searched,
-            "groups": {str(k): int(v) for k, v in found.groups.items()},
-        }
+        # the keys of `optimize`: the budget, what it counts, how many widths the search tried
+        data.update(budget=budget, objective=objective, widths_searched=found.widths_searched)
     return data, (net, groups)

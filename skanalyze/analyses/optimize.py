@@ -298,7 +298,7 @@ def report(design: Design, budget: int, alpha, objective: str = "params", hw: in
     continuous = {
         "width": float(result.continuous_width),
         "exact": result.continuous_exact,
-        **{str(g): v for g, v in result.continuous_groups.items()},
+        "groups": {str(g): v for g, v in result.continuous_groups.items()},
     }
     if result.continuous_exact:
         continuous["width_exact"] = result.continuous_width
@@ -335,7 +335,7 @@ def at_report(design: Design, c: int, f: int) -> dict:
         return {
             "groups": {str(g): int(b.values[g]) for g in design.group_symbols},
             "params": b.params,
-            "ratio": counting.canonical(p_ratio.subs(b.values)),
+            "param_ratio": counting.canonical(p_ratio.subs(b.values)),
         }
 
     opt = analyse(design).optimum
@@ -346,8 +346,8 @@ def at_report(design: Design, c: int, f: int) -> dict:
         least = counting.canonical(design.substitute_bottleneck(opt.params).subs(at))
         real = {"groups": groups, "params": least, "gap": sp.Rational(ranked[0].params) / least - 1}
     return {
-        "c": c,
-        "f": f,
+        "C": c,
+        "F": f,
         "best": row(ranked[0]),
         "runner_up": row(ranked[1]) if len(ranked) > 1 else None,
         "real_optimum": real,

@@ -67,7 +67,7 @@ def formulas_data(design: Design, values: dict, *, bn: bool = False, substitute_
         ratio = sp.factor(ratio.subs(values))
     data = {
         "design": design.notation,
-        "label": design.label,
+        "name": design.label,
         "description": description(design),
         "params": p,
         "macs": m,
@@ -75,7 +75,7 @@ def formulas_data(design: Design, values: dict, *, bn: bool = False, substitute_
         "traffic": t,
         "bytes": nbytes,
         "intensity": ratio,
-        "bn_counted": bn,
+        "bn": bn,
     }
     if design.uses_bottleneck:
         data["bottleneck"] = design.bottleneck
@@ -107,7 +107,7 @@ def catalog() -> list[dict]:
     return [
         {
             "name": e.name,
-            "notation": e.design().notation,
+            "design": e.design().notation,
             "description": e.description + (f" (knob: {e.knob}, default {e.default})" if e.knob else ""),
         }
         for e in ENTRIES

@@ -594,12 +594,12 @@ def network_latency_report(design: Design, layout, seconds, profile: Profile, ba
     found = widest_network_within(target, layout, seconds, profile, batch)
     chosen = {**S.resolve(values or {}), **{S.by_name[k]: v for k, v in found.groups.items()}}
     data, built = network_report(design, layout, found.width, None, chosen)
-    data["latency"] = {
-        "budget_s": float(seconds),
-        "predicted_s": found.predicted_s,
-        "profile": profile.name,
-        "profile_source": profile.source,
-        "batch": batch,
-        "widths_searched": found.widths_searched,
-    }
+    data.update(  # the keys of `optimize --latency`
+        latency_budget_s=float(seconds),
+        predicted_s=found.predicted_s,
+        profile=profile.name,
+        profile_source=profile.source,
+        batch=batch,
+        widths_searched=found.widths_searched,
+    )
     return data, built

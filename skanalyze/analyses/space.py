@@ -672,7 +672,7 @@ def explain_report(design_text: str, alphabet_names, mode: str) -> dict:
         "kept": v.kept,
         "stage": v.stage,
         "reason": v.reason,
-        "bottleneck": v.bottleneck,
+        "kept_by_bottleneck_exception": v.bottleneck,
     }
 
 
@@ -685,7 +685,7 @@ def report(alphabet_names, max_length: int, mode: str, on_step=None) -> dict:
         "max_length": max_length,
         "regex": mode,
         "pattern": PATTERN,
-        "stages": [{"name": n, "kept": k} for n, k in red.stages()],
+        "stages": [{"name": n, "remaining": k} for n, k in red.stages()],  # designs left after the stage
         "per_length": list(red.per_length),
         "survivors": [v.word for v in red.survivors],
         "bottleneck_exception": [v.word for v in red.survivors if v.bottleneck],

@@ -123,11 +123,11 @@ class Assumptions:
         return {
             "blocks": list(self.blocks) if isinstance(self.blocks, tuple) else self.blocks,
             "units": self.units,
-            "projection_shortcuts": self.projection,
-            "bn_counted": self.bn,
-            "classifier_counted": self.classifier,
+            "shortcut": "projection" if self.projection else "zero-pad",  # the keys of network's layout
+            "bn": self.bn,
+            "classifier": self.classifier,
             "stem_width": 64 if self.stem64 else "width",
-            "groups": "scale" if self.scale_groups else "fixed",
+            "group_scaling": "scale" if self.scale_groups else "fixed",
             "widen_at": "first" if self.widen_first else "plan",
             "table2_k": self.table2_k,
             "standard_block": "Conv per unit" if self.conv_per_unit else "Conv+Conv per unit",
@@ -173,7 +173,7 @@ def row_setup(row: Row, a: Assumptions) -> tuple[Design, Layout] | None:
         bn=a.bn,
         classifier=a.classifier,
         stem_width=64 if a.stem64 else None,
-        groups="scale" if a.scale_groups else "fixed",
+        group_scaling="scale" if a.scale_groups else "fixed",
         widen_at="first" if a.widen_first else "plan",
     )
     return design, layout

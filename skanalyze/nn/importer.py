@@ -1028,11 +1028,11 @@ def suggest(model: Model, designs: tuple[str, ...] = PAPER) -> list[dict]:
         standard = 9 * unit.c_in * unit.c_out
         row = {
             "unit": unit.name,
-            "notation": unit.notation,
+            "design": unit.notation,
             "c_in": unit.c_in,
             "c_out": unit.c_out,
             "params": weights,
-            "ratio": sp.Rational(weights, standard),
+            "param_ratio": sp.Rational(weights, standard),
             "replacements": [],
         }
         for name in designs:
@@ -1087,12 +1087,12 @@ def report(model: Model, label: str = "model", conventions: tuple[str, ...] = ()
         "units": [
             {
                 "name": u.name,
-                "notation": u.notation,
+                "design": u.notation,
                 "layers": [model.layers[i].name for i in u.layers],
                 "c_in": u.c_in,
                 "c_out": u.c_out,
                 "residual": u.residual,
-                "shortcut": u.shortcut,
+                "shortcut_branch": u.shortcut,  # a projection on a block's shortcut (not the layout's shortcut kind)
                 "field": list(u.field) if u.field else None,
                 "note": u.note,
             }

@@ -133,7 +133,7 @@ def calibrate(
     t_tiny = time_module(tiny, (1, 1, 1, 1), warmup=20, repeats=200 if not quick else 50, device=dev)
     label = name or f"{platform.node() or 'this-machine'}-{dev.type}" + (f"-{used}t" if used else "")
     details = {
-        "measured": True,
+        "calibrated": True,  # measured on this machine (a datasheet profile says false)
         "device": dev.type,
         "threads": used,
         "torch": torch.__version__,
@@ -217,7 +217,7 @@ def latency_report(
         predicted = sum(r.time_s for r in layers)
         data["profile"] = profile.name
         data["predicted_s"] = predicted
-        data["ratio"] = timing.median_s / predicted
+        data["measured_over_predicted"] = timing.median_s / predicted
         data["layers"] = [
             {
                 "layer": r.notation,

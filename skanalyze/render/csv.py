@@ -55,9 +55,9 @@ def _cell(value):
 
 
 def catalog(rows: list[dict]) -> str:
-    """`skanalyze designs --format csv`: name, notation, description."""
+    """`skanalyze designs --format csv`: name, design (its notation), description (the JSON keys)."""
     return _write(
-        ("name", "notation", "description"), ([r["name"], r["notation"], r["description"]] for r in rows)
+        ("name", "design", "description"), ([r["name"], r["design"], r["description"]] for r in rows)
     )
 
 
@@ -81,7 +81,7 @@ def network(data: dict) -> str:
 
 def space(data: dict) -> str:
     """`skanalyze space --format csv`: one row per reduction stage with the designs it keeps."""
-    return _write(("stage", "kept"), ([s["name"], s["kept"]] for s in data["stages"]))
+    return _write(("stage", "remaining"), ([s["name"], s["remaining"]] for s in data["stages"]))
 
 
 def tables(rows: list[dict]) -> str:

@@ -1,5 +1,5 @@
 """The JSON printer: any report's data as one versioned JSON document (docs/json.md): an object with
-``"schema": 1``, ``"report"`` (which output it is), the report's fields (a list becomes ``"rows"``), and
+``"schema": 2``, ``"report"`` (which output it is), the report's fields (a list becomes ``"rows"``), and
 ``"exact_strings"``: the paths of the values written as strings because they are exact sympy values that
 JSON numbers cannot hold (rationals, expressions); exact integers are JSON integers, measured values JSON
 numbers. Indented, with a trailing newline."""
@@ -13,7 +13,7 @@ import sympy as sp
 from ..core.errors import SkanalyzeError
 from .expr import text
 
-SCHEMA = 1
+SCHEMA = 2
 
 
 def document(data, report: str | None = None) -> str:

@@ -16,7 +16,7 @@ def formulas(rows: list[dict]) -> str:
     """`skanalyze formulas --format latex`: one ``aligned`` block per design, titled by a comment."""
     out = []
     for row in rows:
-        title = row["design"] + (f"   [{row['label']}] {row['description']}" if row["label"] else "")
+        title = row["design"] + (f"   [{row['name']}] {row['description']}" if row["name"] else "")
         out.append(f"% {title}")
         lines = [rf"\mathrm{{{w}}} &= {latex(row[w.lower()])}" for w in ("params", "MACs", "FLOPs")]
         lines.append(rf"\mathrm{{traffic}} &= {latex(row['traffic'])} \ \text{{elements}}")
@@ -83,7 +83,7 @@ def efficiency(data: dict) -> str:
 def catalog(rows: list[dict]) -> str:
     """`skanalyze designs --format latex`: name, notation and description as a booktabs table."""
     body = [
-        [rf"\texttt{{{escape(r['name'])}}}", rf"\texttt{{{escape(r['notation'])}}}", escape(r["description"])]
+        [rf"\texttt{{{escape(r['name'])}}}", rf"\texttt{{{escape(r['design'])}}}", escape(r["description"])]
         for r in rows
     ]
     return _table("skanalyze designs", "lll", ["name", "notation", "description"], body)

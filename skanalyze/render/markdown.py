@@ -7,7 +7,7 @@ from .text import compare_cells, millions
 
 def compare(data: dict) -> str:
     """`skanalyze compare --format markdown`: the comparison as a Markdown table."""
-    head, body = compare_cells(data["rows"], data["budget"], data["c"])
+    head, body = compare_cells(data["rows"], data["budget"], data["C"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += [
         "| " + " | ".join(f"`{cell}`" if i in (0, 2) else cell for i, cell in enumerate(row)) + " |"

@@ -431,7 +431,7 @@ def families(rows: list[dict], *, budget: int, c: int) -> Figure:
         for r in rows
     ]
     ys = np.arange(len(rows))
-    ratios = [float(r["ratio_at_c"]) for r in rows]
+    ratios = [float(r["param_ratio_at_c"]) for r in rows]
     left.barh(ys, ratios, color=colors)
     left.set_xscale("log")
     left.set_yticks(ys, names, fontsize=8)
@@ -442,7 +442,7 @@ def families(rows: list[dict], *, budget: int, c: int) -> Figure:
         tag = (
             f" {wx}x{wy} window, {r['positions']}/{r['positions_of']} positions, c={render_c(r['field'][2])}"
         )
-        left.text(float(r["ratio_at_c"]) * 1.08, y, tag, va="center", fontsize=6.5)
+        left.text(float(r["param_ratio_at_c"]) * 1.08, y, tag, va="center", fontsize=6.5)
     widths = [r.get("width_buildable", 0) for r in rows]
     right.barh(ys, widths, color=colors)
     for y, r in zip(ys, rows, strict=True):

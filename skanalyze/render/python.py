@@ -41,8 +41,8 @@ def formulas(rows: list[dict]) -> str:
         EXACT,
     ]
     for row in rows:
-        title = row["design"] + (f"   [{row['label']}] {row['description']}" if row["label"] else "")
-        name = slug(row["label"] or row["design"])
+        title = row["design"] + (f"   [{row['name']}] {row['description']}" if row["name"] else "")
+        name = slug(row["name"] or row["design"])
         out.append(f"# {title}")
         for what in ("params", "macs", "flops", "traffic", "bytes", "intensity"):
             out.append(exact_function(f"{what}_{name}", row[what]))

@@ -17,7 +17,7 @@ def formulas(rows: list[dict], style: str = "pretty") -> str:
     """`skanalyze formulas`: one block of params, MACs and FLOPs per design, and the convention."""
     out = []
     for row in rows:
-        title = row["design"] + (f"   [{row['label']}] {row['description']}" if row["label"] else "")
+        title = row["design"] + (f"   [{row['name']}] {row['description']}" if row["name"] else "")
         items = [(w, expr(row[w.lower()], style)) for w in ("params", "MACs", "FLOPs")]
         items.append(("traffic", expr(row["traffic"], style) + " elements"))
         items.append(("bytes", expr(row["bytes"], style)))
@@ -26,7 +26,7 @@ def formulas(rows: list[dict], style: str = "pretty") -> str:
             items.append(("K", expr(row["bottleneck"], style)))
         out.append(block(title, items, style))
     footer = "MACs count multiply-accumulates for an H x W output; FLOPs = 2 x MACs; bias-free convs; "
-    footer += "BN counted." if rows and rows[0]["bn_counted"] else "BN not counted."
+    footer += "BN counted." if rows and rows[0]["bn"] else "BN not counted."
     footer += (
         "\nTraffic: each layer reads its input and weights once and writes its output once (ShuffleNet V2's "
         "memory access cost; BN and ReLU fused); b = bytes per element (4 fp32, 2 bf16)."
@@ -38,9 +38,9 @@ def formulas(rows: list[dict], style: str = "pretty") -> str:
 def catalog(rows: list[dict], style: str = "pretty") -> str:
     """`skanalyze designs`: name, notation, description."""
     w1 = max(len(r["name"]) for r in rows)
-    w2 = max(len(r["notation"]) for r in rows)
+    w2 = max(len(r["design"]) for r in rows)
     lines = [f"{'name'.ljust(w1)}  {'notation'.ljust(w2)}  description"]
-    lines += [f"{r['name'].ljust(w1)}  {r['notation'].ljust(w2)}  {r['description']}" for r in rows]
+    lines += [f"{r['name'].ljust(w1)}  {r['design'].ljust(w2)}  {r['description']}" for r in rows]
     lines.append("")
     lines.append(
         "Any design can also be written in the notation, e.g. 'GConv(8)+PWGConv(4)' or 'PW+DW+PW [K=F/2]'."
@@ -101,11 +101,11 @@ def efficiency_rows(data: dict, e) -> list[tuple[str, str]]:
     if opt["status"] == "boundary":
         rows += [
             ("Theorem 1", f"the least parameters lie on {e(opt['boundary'])}"),
-            ("ratio on it", e(opt["boundary_ratio"])),
+            ("ratio on it", e(opt["boundary_param_ratio"])),
             ("optimal groups", ", ".join(f"{g} = {e(v)}" for g, v in opt["groups"].items())),
             ("valid when", ", ".join(e(v) for v in opt["valid_when"]) or "always"),
             ("least params", e(opt["params"])),
-            ("least ratio", e(opt["ratio"])),
+            ("least ratio", e(opt["param_ratio"])),
         ]
     elif opt["status"] == "unconstrained":
         rows += [
@@ -116,7 +116,7 @@ def efficiency_rows(data: dict, e) -> list[tuple[str, str]]:
         ]
     elif opt["status"] != "no-groups":
         rows += [("optimal groups", opt["steps"][-1] if opt["steps"] else opt["status"])]
-    width = data["width"]
+    width = data["greatest_width"]
     if "error" not in width:
         if width["closed_form"] is not None:
             rows.append(("greatest width", f"C = {e(width['closed_form'])}  (budget P, F = alpha·C)"))
@@ -147,14 +147,14 @@ def efficiency_rows(data: dict, e) -> list[tuple[str, str]]:
 
         rows.append(
             (
-                f"at C={at['c']}, F={at['f']}",
+                f"at C={at['C']}, F={at['F']}",
                 f"best buildable {groups(at['best'])}: "
-                f"params {at['best']['params']:,}, ratio {e(at['best']['ratio'])}",
+                f"params {at['best']['params']:,}, ratio {e(at['best']['param_ratio'])}",
             )
         )
         if at["runner_up"]:
             r = at["runner_up"]
-            rows.append(("  runner-up", f"{groups(r)}: params {r['params']:,}, ratio {e(r['ratio'])}"))
+            rows.append(("  runner-up", f"{groups(r)}: params {r['params']:,}, ratio {e(r['param_ratio'])}"))
         if at["real_optimum"]:
             real = at["real_optimum"]
             rows.append(
@@ -173,7 +173,7 @@ def optimize(data: dict, style: str = "pretty") -> str:
     objective, budget, hw = data["objective"], data["budget"], data["hw"]
     cont, buildable = data["continuous"], data["buildable"]
     unit = "params" if objective == "params" else f"MACs at {hw}x{hw}"
-    groups = {k: v for k, v in cont.items() if k not in ("width", "exact", "width_exact")}
+    groups = cont["groups"]
     cont_groups = ", ".join(f"{g} = {v:.2f}" for g, v in groups.items())
     build_vals = ", ".join(f"{k} = {v}" for k, v in buildable.items() if k not in ("params", "macs"))
     cost = buildable["macs"] if objective == "macs" else buildable["params"]
@@ -267,7 +267,7 @@ def explain(data: dict, style: str = "pretty") -> str:
 
 def space(data: dict, style: str = "pretty") -> str:
     """`skanalyze space`: the stage table, survivors by family, the paper's four designs."""
-    stages = [(s["name"], s["kept"]) for s in data["stages"]]
+    stages = [(s["name"], s["remaining"]) for s in data["stages"]]
     lines = [
         f"design space: alphabet {', '.join(data['alphabet'])}; lengths 1..{data['max_length']}; "
         f"composition regex {data['pattern']} ({data['regex']})",
@@ -315,7 +315,7 @@ def layout(lay: dict) -> str:
         f"{lay['input_size']}x{lay['input_size']}x{lay['in_channels']}, {stem}"
         f"{', maxpool' if lay['maxpool'] else ''}, blocks {','.join(map(str, lay['blocks']))} x {lay['units']} unit(s), "
         f"{lay['shortcut']} shortcuts, BN {'counted' if lay['bn'] else 'not counted'}, "
-        f"FC {'counted' if lay['classifier'] else 'not counted'} ({lay['classes']} classes), groups {lay['groups']}"
+        f"FC {'counted' if lay['classifier'] else 'not counted'} ({lay['classes']} classes), groups {lay['group_scaling']}"
     )
 
 
@@ -323,16 +323,14 @@ def network(data: dict, style: str = "pretty") -> str:
     """`skanalyze network`: counts per part, totals, the width polynomial, the torch check."""
     head = f"{data['design']} network, width {data['width']}"
     if "groups" in data:
-        head += f", groups {data['groups']}"
+        head += f", groups {', '.join(f'{k}={v}' for k, v in data['groups'].items())}"
     if "budget" in data:
-        b = data["budget"]
         head += (
-            f"  (the widest under {b['objective']} budget {b['value']}; {b['widths_searched']} widths tried)"
+            f"  (the widest under {data['objective']} budget {data['budget']}; "
+            f"{data['widths_searched']} widths tried)"
         )
-        if b["groups"]:
-            head += f", groups {', '.join(f'{k}={v}' for k, v in b['groups'].items())}"
-    if "latency" in data:
-        t = data["latency"]
+    if "latency_budget_s" in data:
+        t = {**data, "budget_s": data["latency_budget_s"]}
         head += (
             f"  (the widest predicted to fit {_seconds(t['budget_s'])} on {t['profile']}, batch {t['batch']}: "
             f"predicted {_seconds(t['predicted_s'])}, roofline, not measured; {t['widths_searched']} widths tried)"
@@ -368,13 +366,15 @@ def compare_cells(rows: list[dict], budget: int, c: int) -> tuple[list[str], lis
             if "width_continuous" in r
             else "no full field"
         )
-        body.append([r["design"], f"{float(r['ratio_at_c']):.4f}{r['ratio_note']}", field_txt, fp, width])
+        body.append(
+            [r["design"], f"{float(r['param_ratio_at_c']):.4f}{r['ratio_note']}", field_txt, fp, width]
+        )
     return head, body
 
 
 def compare(data: dict, style: str = "pretty") -> str:
     """`skanalyze compare`: the kernel families beside the paper's designs."""
-    head, body = compare_cells(data["rows"], data["budget"], data["c"])
+    head, body = compare_cells(data["rows"], data["budget"], data["C"])
     widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
     lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)) for row in [head, *body]]
     lines.append(
@@ -526,13 +526,15 @@ def model(data: dict, style: str = "pretty") -> str:
     out += [line(head), *(line(r) for r in rows), ""]
     out.append(f"design units ({len(data['units'])}):")
     uw = max(len(u["name"]) for u in data["units"])
-    nw = max(len(u["notation"]) for u in data["units"])
+    nw = max(len(u["design"]) for u in data["units"])
     for u in data["units"]:
         field = "(" + ", ".join(map(str, u["field"])) + ")" if u["field"] else "—"
-        flags = ", ".join(f for f, on in (("residual", u["residual"]), ("shortcut", u["shortcut"])) if on)
+        flags = ", ".join(
+            f for f, on in (("residual", u["residual"]), ("shortcut", u["shortcut_branch"])) if on
+        )
         extra = "; ".join(x for x in (flags, u["note"]) if x)
         out.append(
-            f"  {u['name'].ljust(uw)}  {u['notation'].ljust(nw)}  {u['c_in']}->{u['c_out']}  field {field}"
+            f"  {u['name'].ljust(uw)}  {u['design'].ljust(nw)}  {u['c_in']}->{u['c_out']}  field {field}"
             + (f"  ({extra})" if extra else "")
         )
     if data["unmodelled"]:
@@ -580,8 +582,8 @@ def model(data: dict, style: str = "pretty") -> str:
         saved = 0
         for row in data["suggestions"]:
             out.append(
-                f"  {row['unit']}  {row['notation']}  {row['c_in']}->{row['c_out']}: {row['params']:,} weights, "
-                f"{float(row['ratio']):.3f} x a standard 3x3 conv"
+                f"  {row['unit']}  {row['design']}  {row['c_in']}->{row['c_out']}: {row['params']:,} weights, "
+                f"{float(row['param_ratio']):.3f} x a standard 3x3 conv"
             )
             for rep in row["replacements"][:2]:
                 groups = ", ".join(f"{k}={v}" for k, v in rep["values"].items() if k not in ("C", "F"))
@@ -629,7 +631,7 @@ def profile(data: dict, style: str = "pretty") -> str:
         f"  ridge      {ridge:.3g} MACs/byte (layers below it are memory-bound), {data['element_bytes']} bytes per element",
     ]
     details = data.get("details") or {}
-    if details.get("measured"):
+    if details.get("calibrated", details.get("measured")):  # "measured": profiles written by schema 1
         lines.append(
             f"  measured on {details.get('processor')} ({details.get('device')}, "
             f"{details.get('threads')} threads, torch {details.get('torch')})"
@@ -662,7 +664,7 @@ def latency(data: dict, style: str = "pretty") -> str:
     if data.get("profile"):
         lines.append(
             f"  predicted  {_seconds(data['predicted_s'])} on {data['profile']} (measured / predicted = "
-            f"{data['ratio']:.2f})"
+            f"{data['measured_over_predicted']:.2f})"
         )
         width = max(len(r["layer"]) for r in data["layers"])
         for r in data["layers"]:
