@@ -49,11 +49,9 @@ class Layout:
     stride_at: str = _option(default="spatial", metadata={"help": "spatial | first"})
     widen_at: str = _option(default="plan", metadata={"help": "plan | first"})
     shortcut: str = _option(default="projection", metadata={"help": "projection | zero-pad | none"})
-    bn: bool = (
-        _option(  # BN is always built; its parameters are counted only when asked (every command's default)
-            default=False,
-            metadata={"help": "Count BatchNorm parameters (2 per channel; BN is always built)."},
-        )
+    # BN is always built; its parameters are counted only when asked, the default of every command
+    bn: bool = _option(
+        default=False, metadata={"help": "Count BatchNorm parameters (2 per channel; BN is always built)."}
     )
     classifier: bool = _option(default=True, metadata={"help": "Count the FC classifier."})  # FC counted
     classes: int = _option(default=1000, metadata={"help": "Classes of the FC classifier."})

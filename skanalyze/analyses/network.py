@@ -460,14 +460,14 @@ def report(
             f"valid: {', '.join(map(str, design.group_symbols)) or 'none'}"
         )
     net = network(design, layout)
-    found, chosen = None, {}
+    found, built_with = None, groups  # built_with: the group numbers shown, given (and found)
     if budget is not None:
         if layout.symbolic_blocks:
             raise SkanalyzeError("a network budget needs concrete blocks per stage, e.g. --blocks 2,2,2,2")
         fixed = net if not groups else network(design.subs_groups(groups), layout)
         found = widest(fixed.design, layout, budget, objective)
         width, groups = found.width, {**groups, **found.groups}
-        chosen = groups  # the group numbers the network is built with: given and found
+        built_with = groups
         net = network(design.subs_groups(groups), layout) if groups else net
         groups = {}
     if width <= 0:
@@ -486,8 +486,8 @@ def report(
         "macs": {**macs, "total": sum(macs.values(), sp.Integer(0))},
         "symbolic": {"params": sym.total_params, "macs": sym.total_macs},
     }
-    if groups or (found is not None and chosen):
-        data["groups"] = {str(k): int(v) for k, v in (groups or chosen).items()}
+    if built_with:
+        data["groups"] = {str(k): int(v) for k, v in built_with.items()}
     if found is not None:
         # the keys of `optimize`: the budget, what it counts, how many widths the search tried
         data.update(budget=budget, objective=objective, widths_searched=found.widths_searched)

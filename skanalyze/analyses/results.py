@@ -81,9 +81,8 @@ def summarize(folder: str | Path) -> dict:
     for r in records:
         experiments.setdefault(json.dumps(experiment_of(r), sort_keys=True, default=str), experiment_of(r))
     if len(experiments) > 1:
-        first, second = [experiments[k] for k in sorted(experiments)][
-            :2
-        ]  # in one order, whatever the files' order
+        # named in one order, whatever the order of the files
+        first, second = (experiments[k] for k in sorted(experiments)[:2])
         differ = sorted(k for k in set(first) | set(second) if first.get(k) != second.get(k))
         shown = ", ".join(f"{k}: {first.get(k)!r} vs {second.get(k)!r}" for k in differ[:3])
         raise SkanalyzeError(

@@ -1092,7 +1092,7 @@ def report(model: Model, label: str = "model", conventions: tuple[str, ...] = ()
                 "c_in": u.c_in,
                 "c_out": u.c_out,
                 "residual": u.residual,
-                "shortcut_branch": u.shortcut,  # a projection on a block's shortcut (not the layout's shortcut kind)
+                "shortcut_branch": u.shortcut,  # on a block's shortcut (not the layout's shortcut kind)
                 "field": list(u.field) if u.field else None,
                 "note": u.note,
             }

@@ -330,10 +330,10 @@ def network(data: dict, style: str = "pretty") -> str:
             f"{data['widths_searched']} widths tried)"
         )
     if "latency_budget_s" in data:
-        t = {**data, "budget_s": data["latency_budget_s"]}
         head += (
-            f"  (the widest predicted to fit {_seconds(t['budget_s'])} on {t['profile']}, batch {t['batch']}: "
-            f"predicted {_seconds(t['predicted_s'])}, roofline, not measured; {t['widths_searched']} widths tried)"
+            f"  (the widest predicted to fit {_seconds(data['latency_budget_s'])} on {data['profile']}, batch "
+            f"{data['batch']}: predicted {_seconds(data['predicted_s'])}, roofline, not measured; "
+            f"{data['widths_searched']} widths tried)"
         )
     lines = [head, f"  layout: {layout(data['layout'])}", f"  {'part':<12}{'params':>24}  {'MACs':>28}"]
     for key in data["params"]:
