@@ -160,9 +160,9 @@ def test_everything_is_counted_once_and_unmodelled_parts_are_listed():
     m = from_module(model, (2, 3, 8, 8))
     assert m.params == numel(model)
     assert 2 * m.macs == flops(model, (2, 3, 8, 8))
-    names = {name for name, _ in m.unmodelled}
-    assert names == {"norm", "(the model)"}
-    assert dict(m.unmodelled) == {"norm": 16, "(the model)": 1}
+    assert dict(m.unmodelled) == {"(the model)": 1}  # the bare parameter: no layer consumes it
+    norm = next(lay for lay in m.layers if lay.name == "norm")
+    assert (norm.kind, norm.params, norm.bias) == ("norm", 16, 8)  # a norm's weight and bias are its own
     row = next(lay for lay in m.layers if lay.name == "row")
     assert row.kernel is None and "not in the notation" in row.notation
     stem = next(lay for lay in m.layers if lay.name == "stem")

@@ -825,6 +825,14 @@ def model(
     apply_stem: Annotated[
         bool, typer.Option("--apply-stem", help="With --apply of one kernel: replace the stem's conv too.")
     ] = False,
+    train_mode: Annotated[
+        bool,
+        typer.Option(
+            "--train-mode",
+            help="Trace in training mode (auxiliary heads, batch statistics); default: eval mode, as the "
+            "peers count. Your module is never changed: a copy is traced.",
+        ),
+    ] = False,
 ) -> None:
     """Read your own PyTorch model in the notation: per-layer params and MACs, design units and their fields."""
     from . import checks, targets
@@ -898,11 +906,15 @@ def model(
                 f"--convention {name!r} is unknown; valid: {', '.join(importer.CONVENTIONS)}, all"
             )
     module = targets.load(target, importer.is_module)
-    model_ = importer.from_module(module, shape)
+    model_ = importer.from_module(module, shape, training=train_mode)
     data = importer.report(model_, target, tuple(dict.fromkeys(names)))
     if closed_form:
         forms = importer.closed_forms(model_, module)
         data["closed_form"] = importer.closed_form_report(forms, model_, budget_value, size, macs=macs)
+        if budget_value is not None and width_arg is None:
+            data["closed_form"]["widest"]["built"] = importer.check_widest(
+                targets.maybe_factory(target, importer.is_module), data["closed_form"]["widest"], shape
+            )
         if width_arg is not None:
             fn = targets.factory(target, importer.is_module)
             at = (shape[0], shape[1], *(size or shape[2:]))

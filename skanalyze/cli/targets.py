@@ -52,6 +52,12 @@ def factory(target: str, is_module):
     return obj
 
 
+def maybe_factory(target: str, is_module):
+    """The function a TARGET names, or None when it names a module object."""
+    obj = _attribute(target)
+    return None if is_module(obj) or not callable(obj) else obj
+
+
 def _attribute(target: str):
     where, sep, name = target.rpartition(":")
     if not sep or not where or not name:

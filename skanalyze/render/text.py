@@ -520,7 +520,8 @@ def model(data: dict, style: str = "pretty") -> str:
 
     t = data["totals"]
     out = [
-        f"{data['model']}: input {'x'.join(map(str, data['input']))} (traced on {data['traced_on']} tensors)",
+        f"{data['model']}: input {'x'.join(map(str, data['input']))} (traced on {data['traced_on']} tensors, "
+        f"{data['mode']} mode)",
         "",
     ]
     out += [line(head), *(line(r) for r in rows), ""]
@@ -569,6 +570,8 @@ def model(data: dict, style: str = "pretty") -> str:
                 f"  widest within {wd['budget']:,} {wd['objective']}: alpha_w = {one_line(wd['alpha_w'])} "
                 f"({int(wd['params']):,} params" + (f", {int(wd['macs']):,} MACs)" if "macs" in wd else ")")
             )
+            if "built" in wd:
+                out.append(f"    {wd['built']['note']}")
         if "own_rule" in cf:
             own = cf["own_rule"]
             out.append(

@@ -1,0 +1,575 @@
+"""Tracing, the first room of the importer: one forward pass of a *copy* of the user's model, recorded.
+
+The user's module is never touched: it is copied with ``copy.deepcopy`` whose memo already maps every
+parameter and buffer to a meta tensor of the same shape (so no weight is copied, ties and shared modules
+stay shared), the copy is put in eval mode (or training mode when asked), and every hook and mode lives on
+the copy only. A forward that needs real values (data-dependent control flow) runs once on zeros, on a copy
+whose tensors are clones.
+
+Three records come out of the one pass:
+
+- ``events``: the torch functions the model calls (a ``TorchFunctionMode``): convolutions of any dimension
+  and transposed ones, linear layers, matmul/bmm/mm/addmm/baddbmm/einsum, scaled dot-product attention,
+  ``F.multi_head_attention_forward`` seen through (its projections as linear layers, its attention products),
+  batch and other norms, pools, activations, interpolation, element-wise add/mul, channel shuffles; each with
+  the module that ran it and the ids of the parameter tensors it consumed.
+- ``aten``: the ATen operators that reach the dispatcher (a ``TorchDispatchMode`` that decomposes what it has
+  no rule for, as ``FlopCounterMode`` does): mm, addmm, bmm, baddbmm, convolution, the attention kernels.
+- ``calls``: every module call (forward hooks on the copy), with the module, its positional input shapes and
+  its output shape: what module-hook counters (thop, ptflops) see.
+"""
+
+from __future__ import annotations
+
+import copy
+import dis
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn as tnn
+from torch.nn import functional as F
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from ..core.errors import SkanalyzeError
+
+aten = torch.ops.aten
+
+CONVS = {
+    torch.conv1d: (1, False),
+    torch.conv2d: (2, False),
+    torch.conv3d: (3, False),
+    torch.conv_transpose1d: (1, True),
+    torch.conv_transpose2d: (2, True),
+    torch.conv_transpose3d: (3, True),
+}
+LINEARS = {F.linear, torch._C._nn.linear}
+# matrix products: name -> the positions of the two factors in the arguments
+PRODUCTS = {
+    torch.matmul: ("matmul", 0, 1),
+    torch.Tensor.matmul: ("matmul", 0, 1),
+    torch.Tensor.__matmul__: ("matmul", 0, 1),
+    torch.mm: ("mm", 0, 1),
+    torch.Tensor.mm: ("mm", 0, 1),
+    torch.bmm: ("bmm", 0, 1),
+    torch.Tensor.bmm: ("bmm", 0, 1),
+    torch.addmm: ("addmm", 1, 2),
+    torch.Tensor.addmm: ("addmm", 1, 2),
+    torch.baddbmm: ("baddbmm", 1, 2),
+    torch.Tensor.baddbmm: ("baddbmm", 1, 2),
+}
+# what ptflops patches (torch.X and Tensor.X called by name; never the operators)
+TORCH_CALLS = {torch.matmul, torch.mm, torch.bmm, torch.addmm, torch.baddbmm, torch.add, torch.mul}
+POOLS = {
+    F.adaptive_avg_pool1d: "adaptive_avg_pool1d",
+    F.adaptive_avg_pool2d: "adaptive_avg_pool2d",
+    torch._C._nn.adaptive_avg_pool2d: "adaptive_avg_pool2d",
+    F.adaptive_avg_pool3d: "adaptive_avg_pool3d",
+    F.adaptive_max_pool1d: "adaptive_max_pool1d",
+    F.adaptive_max_pool2d: "adaptive_max_pool2d",
+    F.adaptive_max_pool3d: "adaptive_max_pool3d",
+    F.avg_pool1d: "avg_pool1d",
+    F.avg_pool2d: "avg_pool2d",
+    torch._C._nn.avg_pool2d: "avg_pool2d",
+    F.avg_pool3d: "avg_pool3d",
+    F.max_pool1d: "max_pool1d",
+    F.max_pool2d: "max_pool2d",
+    torch.max_pool2d: "max_pool2d",
+    F.max_pool3d: "max_pool3d",
+}
+ACTIVATIONS = {
+    F.relu: "relu",
+    F.relu6: "relu6",
+    F.hardtanh: "hardtanh",  # nn.ReLU6 runs it
+    F.elu: "elu",
+    F.gelu: "gelu",
+    F.silu: "silu",
+    F.prelu: "prelu",
+    F.leaky_relu: "leaky_relu",
+    F.hardswish: "hardswish",
+    F.softmax: "softmax",
+    torch.relu: "torch.relu",
+}
+NORMS = {F.layer_norm: "layer_norm", F.group_norm: "group_norm", F.instance_norm: "instance_norm"}
+ADDS = {torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.add_, torch.Tensor.__iadd__}
+MULS = {torch.mul, torch.Tensor.mul, torch.Tensor.__mul__}
+INTERPOLATE = {F.interpolate: "interpolate", F.upsample: "upsample"}
+
+
+@dataclass
+class Trace:
+    """What one forward pass of the copy did: function events, ATen operators, module calls."""
+
+    events: list[dict]
+    aten: list[dict]
+    calls: list[tuple]  # (module of the copy, positional input shapes, output shape)
+    copy: tnn.Module = field(
+        repr=False
+    )  # the traced copy (meta tensors): the peers' rules read its attributes
+    params: dict[int, tuple[str, int]] = field(repr=False)  # id of a parameter of the copy -> (name, numel)
+    how: str = "meta"
+
+
+def shape_of(value):
+    """The shape of a tensor as a tuple, else None."""
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+
+
+def _tensors(args):
+    """The arguments, with one level of lists and tuples opened (torch.cat's tensors)."""
+    for arg in args:
+        if isinstance(arg, (list, tuple)):
+            yield from arg
+        else:
+            yield arg
+
+
+_TORCH_DIR = (
+    os.path.dirname(torch.__file__) + os.sep
+)  # the separator: '.../torch/' never matches '.../torchvision/'
+
+
+def _written_as_operator() -> bool:
+    """Whether the Tensor.add/mul/matmul being traced was written ``a + b`` (a BINARY_OP in the caller's code)
+    rather than ``a.add(b)``: the function mode sees both as the method, ptflops counts only the second."""
+    frame = sys._getframe(1)
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_TORCH_DIR) or frame.f_globals is globals()
+    ):
+        frame = frame.f_back
+    if frame is None:
+        return False
+    for ins in dis.get_instructions(frame.f_code):
+        if ins.offset == frame.f_lasti:
+            return ins.opname.startswith("BINARY") or ins.opname.startswith("INPLACE")
+    return False
+
+
+def _arg(args, kwargs, at: int, name: str, default=None):
+    return args[at] if len(args) > at else kwargs.get(name, default)
+
+
+class _Recorder(TorchFunctionMode):
+    """Records the torch functions a forward pass calls, with the module that ran them."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = [""]
+        self.events: list[dict] = []
+        self.origin: dict[int, int | None] = {}  # id(tensor) -> index of the event that produced it
+        self.alive: list = []  # keep traced tensors alive, so their ids stay unique
+        self.views: dict[int, int] = {}  # id(5-D view) -> groups, for shuffle detection
+
+    def _source(self, tensor) -> int | None:
+        return self.origin.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
+
+    def emit(self, event: dict, source, out=None) -> int:
+        """Append one event (its module, its source, its output shape) and return its index."""
+        event.update(name=self.stack[-1], source=source)
+        if "output" not in event:
+            event["output"] = shape_of(out)
+        self.events.append(event)
+        return len(self.events) - 1
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is F.multi_head_attention_forward:
+            return self._attention_module(args, kwargs)
+        if func in (F.batch_norm, torch.batch_norm) and args[0].device.type == "meta":
+            out = torch.empty_like(args[0])  # the same shape; skips torch's slow meta decomposition of BN
+        else:
+            out = func(*args, **kwargs)
+        first = next((t for t in _tensors(args) if isinstance(t, torch.Tensor)), None)
+        source = self._source(first)
+        event = self._event(func, args, kwargs, first, out)
+        if event is not None:
+            index = self.emit(event, source, out if not isinstance(out, (tuple, list)) else out[0])
+            produces = event["kind"] in ("conv", "linear", "shuffle", "matmul", "attention")
+            mark = index if produces else source
+        else:
+            mark = source
+        for o in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(o, torch.Tensor):
+                self.alive.append(o)
+                self.origin[id(o)] = mark
+                if id(first) in self.views and id(o) not in self.views and event is None and o.dim() == 5:
+                    self.views[id(o)] = self.views[id(first)]  # .contiguous() of the split view
+        return out
+
+    def _event(self, func, args, kwargs, first, out) -> dict | None:
+        """The event one call makes, or None for a call that is not recorded."""
+        if func in CONVS:
+            dims, transposed = CONVS[func]
+            names = ("bias", "stride", "padding", "output_padding", "groups", "dilation")
+            if not transposed:
+                names = ("bias", "stride", "padding", "dilation", "groups")
+            params = dict(zip(names, args[2:], strict=False)) | kwargs
+            return {
+                "kind": "conv",
+                "input": shape_of(args[0]),
+                "weight": shape_of(args[1]),
+                "dims": dims,
+                "transposed": transposed,
+                "tensors": {"weight": id(args[1]), "bias": id(params.get("bias"))},
+                "has_bias": params.get("bias") is not None,
+                **{k: v for k, v in params.items() if k != "bias"},
+            }
+        if func in LINEARS:
+            bias = _arg(args, kwargs, 2, "bias")
+            return {
+                "kind": "linear",
+                "input": shape_of(args[0]),
+                "weight": shape_of(args[1]),
+                "has_bias": bias is not None,
+                "tensors": {"weight": id(args[1]), "bias": id(bias)},
+            }
+        if func in PRODUCTS:
+            op, a, b = PRODUCTS[func]
+            left, right = args[a], args[b]
+            method = func in (torch.Tensor.matmul, torch.Tensor.mm, torch.Tensor.bmm, torch.Tensor.addmm)
+            event = {
+                "kind": "matmul",
+                "op": op,
+                "input": shape_of(left),
+                "other": shape_of(right),
+                "called": func in TORCH_CALLS or (method and not _written_as_operator()),
+            }
+            if op in ("addmm", "baddbmm"):
+                event["self"] = shape_of(args[0])
+                event["beta_zero"] = kwargs.get("beta", 1) == 0
+            return event
+        if func is torch.einsum:
+            operands = (
+                list(args[1]) if len(args) == 2 and isinstance(args[1], (list, tuple)) else list(args[1:])
+            )
+            return {
+                "kind": "matmul",
+                "op": "einsum",
+                "equation": args[0],
+                "operands": [shape_of(t) for t in operands],
+                "input": shape_of(operands[0]),
+            }
+        if func is F.scaled_dot_product_attention:
+            return {
+                "kind": "attention",
+                "op": "sdpa",
+                "input": shape_of(args[0]),
+                "key": shape_of(_arg(args, kwargs, 1, "key")),
+                "value": shape_of(_arg(args, kwargs, 2, "value")),
+            }
+        if func in (F.batch_norm, torch.batch_norm):
+            if func is F.batch_norm:
+                weight, bias = _arg(args, kwargs, 3, "weight"), _arg(args, kwargs, 4, "bias")
+                training = _arg(args, kwargs, 5, "training", False)
+            else:
+                weight, bias = _arg(args, kwargs, 1, "weight"), _arg(args, kwargs, 2, "bias")
+                training = _arg(args, kwargs, 5, "training", False)
+            return {
+                "kind": "bn",
+                "input": shape_of(args[0]),
+                "affine": weight is not None,
+                "training": bool(training),
+                "tensors": {"weight": id(weight), "bias": id(bias)},
+            }
+        if func in POOLS:
+            return {"kind": "pool", "input": shape_of(args[0]), "op": POOLS[func]}
+        if func in ACTIVATIONS and first is not None:
+            return {"kind": "act", "input": shape_of(first), "op": ACTIVATIONS[func]}
+        if func in NORMS and first is not None:
+            at = {"layer_norm": 2, "group_norm": 2, "instance_norm": 3}[NORMS[func]]  # the weight argument
+            weight = _arg(args, kwargs, at, "weight")
+            bias = _arg(args, kwargs, at + 1, "bias")
+            return {
+                "kind": "norm",
+                "input": shape_of(first),
+                "op": NORMS[func],
+                "affine": weight is not None,
+                "tensors": {"weight": id(weight), "bias": id(bias)},
+            }
+        if func in INTERPOLATE:
+            return {
+                "kind": "interpolate",
+                "op": INTERPOLATE[func],
+                "input": shape_of(args[0]),
+                "mode": _arg(args, kwargs, 3, "mode", "nearest"),
+                "size": _arg(args, kwargs, 1, "size"),
+                "scale_factor": _arg(args, kwargs, 2, "scale_factor"),
+            }
+        if func is F.grid_sample:
+            return {"kind": "grid_sample", "input": shape_of(args[0])}
+        if func in (torch.Tensor.view, torch.Tensor.reshape, torch.reshape) and first is not None:
+            shape = tuple(out.shape)
+            if first.dim() == 4 and len(shape) == 5 and shape[1] * shape[2] == first.shape[1]:
+                self.views[id(out)] = shape[1]
+            return None
+        if func in (torch.Tensor.transpose, torch.transpose) and id(first) in self.views:
+            if sorted(int(a) % 5 for a in args[1:3]) == [1, 2]:
+                b, g, per, h, w = first.shape
+                return {
+                    "kind": "shuffle",
+                    "input": (b, g * per, h, w),
+                    "output": (b, g * per, h, w),
+                    "groups": self.views[id(first)],
+                }
+            return None
+        if func in ADDS or func in MULS:
+            a, b = (args + (None, None))[:2]
+            operator = func in (torch.Tensor.add, torch.Tensor.mul) and _written_as_operator()
+            return {
+                "kind": "add" if func in ADDS else "mul",
+                "input": shape_of(a) if isinstance(a, torch.Tensor) else shape_of(b),
+                "operands": [shape_of(a), shape_of(b)],
+                "sources": [self._source(t) for t in (a, b) if isinstance(t, torch.Tensor)],
+                "called": func in (torch.add, torch.mul)
+                or (func in (torch.Tensor.add, torch.Tensor.mul) and not operator),
+            }
+        return None
+
+    def _attention_module(self, args, kwargs):
+        """F.multi_head_attention_forward seen through: its input projections, attention products and output
+        projection recorded as the calls it makes (the function mode cannot see inside it)."""
+        names = (
+            "query",
+            "key",
+            "value",
+            "embed_dim_to_check",
+            "num_heads",
+            "in_proj_weight",
+            "in_proj_bias",
+            "bias_k",
+            "bias_v",
+            "add_zero_attn",
+            "dropout_p",
+            "out_proj_weight",
+            "out_proj_bias",
+        )
+        a = dict(zip(names, args, strict=False)) | kwargs
+        q, k, v = a["query"], a["key"], a["value"]
+        heads = int(a["num_heads"])
+        need_weights = a.get("need_weights", True)
+        source = self._source(q)
+        with torch.no_grad():
+            out = F.multi_head_attention_forward(*args, **kwargs)
+        batched = q.dim() == 3
+        tokens_q = q.shape[0]
+        tokens_k = k.shape[0]
+        batch = q.shape[1] if batched else 1
+        embed = q.shape[-1]
+
+        def linear(x_shape, w, b, out_features):
+            self.emit(
+                {
+                    "kind": "linear",
+                    "input": x_shape,
+                    "weight": (out_features, x_shape[-1]),
+                    "has_bias": b is not None,
+                    "tensors": {"weight": id(w), "bias": id(b)},
+                    "inside": "multi_head_attention_forward",
+                },
+                source,
+                None,
+            )
+            self.events[-1]["output"] = (*x_shape[:-1], out_features)
+
+        w, b = a["in_proj_weight"], a["in_proj_bias"]
+        if not a.get("use_separate_proj_weight", False):
+            if k is v and q is k:
+                linear(tuple(q.shape), w, b, 3 * embed)
+            elif k is v:
+                linear(
+                    tuple(q.shape), w, b, embed
+                )  # a chunk of the packed weight: its parameter, counted once
+                linear(tuple(k.shape), w, b, 2 * embed)
+            else:
+                for x in (q, k, v):
+                    linear(tuple(x.shape), w, b, embed)
+        else:
+            for x, name in ((q, "q_proj_weight"), (k, "k_proj_weight"), (v, "v_proj_weight")):
+                weight = a.get(name)
+                linear(tuple(x.shape), weight, b, weight.shape[0])
+        extra = int(a.get("bias_k") is not None) + int(bool(a.get("add_zero_attn")))
+        s = tokens_k + extra
+        head = embed // heads
+        bh = batch * heads
+        if need_weights:
+            mask = a.get("attn_mask") is not None
+            for left, right, op in (
+                ((bh, tokens_q, head), (bh, head, s), "baddbmm" if mask else "bmm"),
+                ((bh, tokens_q, s), (bh, s, head), "bmm"),
+            ):
+                event = {
+                    "kind": "matmul",
+                    "op": op,
+                    "input": left,
+                    "other": right,
+                    "called": True,
+                    "inside": "multi_head_attention_forward",
+                }
+                if op == "baddbmm":
+                    event |= {"self": (bh, tokens_q, s), "beta_zero": False}
+                self.emit(event, source, None)
+                self.events[-1]["output"] = (left[0], left[1], right[2])
+                if left[2] == head:
+                    self.emit(
+                        {
+                            "kind": "act",
+                            "op": "softmax",
+                            "input": (bh, tokens_q, s),
+                            "output": (bh, tokens_q, s),
+                            "inside": "multi_head_attention_forward",
+                        },
+                        source,
+                    )
+        else:
+            self.emit(
+                {
+                    "kind": "attention",
+                    "op": "sdpa",
+                    "input": (batch, heads, tokens_q, head),
+                    "key": (batch, heads, s, head),
+                    "value": (batch, heads, s, head),
+                    "output": (batch, heads, tokens_q, head),
+                    "inside": "multi_head_attention_forward",
+                },
+                source,
+            )
+        linear(
+            (tokens_q * batch, embed), a["out_proj_weight"], a["out_proj_bias"], a["out_proj_weight"].shape[0]
+        )
+        index = len(self.events) - 1
+        for o in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(o, torch.Tensor):
+                self.alive.append(o)
+                self.origin[id(o)] = index
+        return out
+
+
+# The ATen operators FlopCounterMode and ptflops' aten backend count; anything else is decomposed if it can be.
+ATEN_COUNTED = {
+    aten.mm,
+    aten.addmm,
+    aten.bmm,
+    aten.baddbmm,
+    aten.convolution,
+    aten._convolution,
+    aten._scaled_dot_product_efficient_attention,
+    aten._scaled_dot_product_flash_attention,
+    aten._scaled_dot_product_cudnn_attention,
+    aten._efficient_attention_forward,
+    aten._flash_attention_forward,
+}
+
+
+class _AtenRecorder(TorchDispatchMode):
+    """Records the counted ATen operators with their shapes, decomposing the others as FlopCounterMode does."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops: list[dict] = []
+        self.depth = 0  # > 0 inside a decomposition (ptflops' aten backend never decomposes)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        packet = func._overloadpacket
+        if packet not in ATEN_COUNTED and func is not torch.ops.prim.device.default:
+            self.depth += 1
+            try:
+                with self:
+                    r = func.decompose(*args, **kwargs)
+            finally:
+                self.depth -= 1
+            if r is not NotImplemented:
+                return r
+        out = func(*args, **kwargs)
+        if packet in ATEN_COUNTED:
+            shapes = [shape_of(a) for a in args]
+            first = out[0] if isinstance(out, (tuple, list)) else out
+            op = {"op": packet.__name__, "args": shapes, "output": shape_of(first), "depth": self.depth}
+            if packet in (aten.convolution, aten._convolution):
+                op["transposed"] = bool(args[6])
+                op["has_bias"] = args[2] is not None
+            self.ops.append(op)
+        return out
+
+
+def _copy(model: tnn.Module, device: str, training: bool) -> tuple[tnn.Module, dict[int, tuple[str, int]]]:
+    """A deep copy of the model whose parameters and buffers are new tensors on ``device`` (empty on meta,
+    clones elsewhere); the model itself is read, never changed."""
+    memo: dict[int, object] = {}
+    params: dict[int, tuple[str, int]] = {}
+
+    def fresh(t):
+        return torch.empty_like(t, device="meta") if device == "meta" else t.detach().clone()
+
+    for name, p in model.named_parameters():
+        new = tnn.Parameter(fresh(p), requires_grad=p.requires_grad)
+        memo[id(p)] = new
+        params[id(new)] = (name, p.numel())
+    for _, b in model.named_buffers():
+        memo[id(b)] = fresh(b)
+    try:
+        twin = copy.deepcopy(model, memo)
+    except Exception as err:
+        raise SkanalyzeError(
+            f"{type(model).__name__} cannot be copied to be traced safely ({type(err).__name__}: {err}); "
+            "skanalyze never runs the user's own module"
+        ) from None
+    twin.train(training)
+    return twin, params
+
+
+def _run(model: tnn.Module, shape: tuple, device: str, training: bool) -> Trace:
+    twin, params = _copy(model, device, training)
+    recorder, dispatch = _Recorder(), _AtenRecorder()
+    calls: list[tuple] = []
+    names = {id(m): name for name, m in twin.named_modules()}
+
+    def enter(module, args):
+        recorder.stack.append(names.get(id(module), ""))
+
+    def leave(module, args, output):
+        recorder.stack.pop()
+        first = output[0] if isinstance(output, (tuple, list)) and output else output
+        calls.append((module, tuple(shape_of(a) for a in args), shape_of(first)))
+
+    for module in twin.modules():
+        module.register_forward_pre_hook(enter)
+        module.register_forward_hook(leave)
+    x = torch.zeros(shape, device=device)
+    with torch.no_grad(), recorder, dispatch:
+        twin(x)
+    for module in twin.modules():  # the copy is kept for the peers' rules; it needs no hooks any more
+        module._forward_hooks.clear()
+        module._forward_pre_hooks.clear()
+    if device != "meta":
+        twin = twin.to("meta")
+    return Trace(recorder.events, dispatch.ops, calls, twin, params, "meta" if device == "meta" else "zeros")
+
+
+def trace(model: tnn.Module, shape: tuple, training: bool = False) -> Trace:
+    """One forward pass of a copy of the model (eval mode unless ``training``) on meta tensors, else on zeros."""
+    try:
+        return _run(model, shape, "meta", training)
+    except SkanalyzeError:
+        raise
+    except Exception:  # a forward that needs real values: run it once on zeros
+        try:
+            return _run(model, shape, "cpu", training)
+        except SkanalyzeError:
+            raise
+        except Exception as err:
+            text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise SkanalyzeError(
+                f"the model rejects an input of shape {'x'.join(map(str, shape))}: {text}"
+            ) from None
+
+
+def numel(shape) -> int:
+    """The number of elements of a shape (1 for a scalar)."""
+    return math.prod(int(d) for d in shape) if shape else 1
+
+
+__all__ = ["Trace", "trace", "shape_of", "numel", "ATEN_COUNTED"]
