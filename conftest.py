@@ -17,8 +17,11 @@ REASON = "torch is not installed: pip install 'skanalyze[torch]'"
 
 
 def pytest_ignore_collect(collection_path, config):
-    """Skip collecting the doctests of modules that import torch when torch is absent."""
+    """Skip collecting the doctests of modules that import torch when torch is absent, and the zoo's helper
+    module (no doctests; tests/zoo/test_zoo.py imports it once torchvision and timm are there)."""
     if not HAS_TORCH and collection_path.name in TORCH_ONLY and collection_path.parent.name == "nn":
+        return True
+    if collection_path.name == "zoo.py" and collection_path.parent.name == "zoo":
         return True
     return None
 

@@ -253,16 +253,16 @@ class Mixed(tnn.Module):
         return self.fc(self.pool(y).flatten(1))
 
 
-def peer_total(peer, model, shape):
-    """The peer's own total on the model (eval mode)."""
+def peer_total(peer, model, shape, device="cpu"):
+    """The peer's own total on the model (eval mode), on ``device``'s tensors."""
     import contextlib
     import io
     import warnings
 
-    model.eval()
-    x = torch.zeros(shape)
+    model.eval().to(device)
+    x = torch.zeros(shape, device=device)
     if peer == "torch":
-        return flops(model, shape)
+        return flops(model, shape) if device == "cpu" else flops_on_meta(model, shape)
     with (
         warnings.catch_warnings(),
         contextlib.redirect_stdout(io.StringIO()),
@@ -623,3 +623,224 @@ def test_a_package_module_factory_target(cli, tmp_path, monkeypatch):
     data = json.loads(out)
     assert data["totals"]["params"] == 3 * 8 * 9 + 2 * 8 + 8 * 9
     assert [r["notation"] for r in data["layers"] if r["kind"] == "conv"] == ["Conv", "DW"]
+
+
+# -- the model-zoo work: never touching the user's module, every parameter once, attention ---------------
+def fingerprint(model):
+    """Every tensor the model owns (state dict with keep_vars: identity, device, dtype, shape, values, grad
+    flag), every module's mode and hooks."""
+    tensors = {
+        k: (id(t), t.device.type, t.dtype, tuple(t.shape), t.detach().clone(), t.requires_grad)
+        for k, t in model.state_dict(keep_vars=True).items()
+    }
+    modules = [
+        (name, m.training, len(m._forward_hooks), len(m._forward_pre_hooks))
+        for name, m in model.named_modules(remove_duplicate=False)
+    ]
+    return tensors, modules
+
+
+def same(a, b) -> bool:
+    (ta, ma), (tb, mb) = a, b
+    return (
+        ma == mb
+        and ta.keys() == tb.keys()
+        and all(
+            x[:4] == y[:4] and x[5] == y[5] and torch.equal(x[4], y[4])
+            for x, y in ((ta[k], tb[k]) for k in ta)
+        )
+    )
+
+
+class Tangled(tnn.Module):
+    """A submodule under two names, a weight tied between two layers, BN statistics, a non-persistent
+    buffer, a frozen parameter, and a forward that refuses real values when asked to."""
+
+    def __init__(self, refuse=False):
+        super().__init__()
+        self.conv = tnn.Conv2d(3, 8, 3, padding=1)
+        self.again = self.conv  # the same module, registered twice
+        self.bn = tnn.BatchNorm2d(8)
+        self.head, self.tail = tnn.Linear(8, 8), tnn.Linear(8, 8)
+        self.tail.weight = self.head.weight  # tied
+        self.register_buffer("scratch", torch.arange(4.0), persistent=False)
+        self.frozen = tnn.Parameter(torch.ones(2), requires_grad=False)
+        self.refuse = refuse
+
+    def forward(self, x):
+        if self.refuse:
+            raise RuntimeError("no input will do")
+        x = self.bn(self.conv(x)).mean(dim=(2, 3))
+        return self.tail(self.head(x)) * self.frozen.sum() + self.scratch.sum()
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_the_users_module_is_never_touched(training):
+    model = Tangled()
+    model.train(not training)  # the traced mode is the opposite of the model's own
+    before = fingerprint(model)
+    m = from_module(model, (2, 3, 8, 8), training=training)
+    assert same(before, fingerprint(model))
+    assert m.params == sum(p.numel() for p in model.parameters())  # the tied weight once, the frozen one too
+    failing = Tangled(refuse=True)
+    before = fingerprint(failing)
+    with pytest.raises(Exception, match="no input will do"):
+        from_module(failing, (1, 3, 8, 8))
+    assert same(before, fingerprint(failing))
+
+
+class Functional(tnn.Module):
+    """A child's weight used functionally by its parent (as Swin does), a conv whose weight is a buffer
+    (an anti-aliasing blur, as TResNet has), a weight-standardised conv (as NFNets have)."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv = tnn.Linear(8, 24)
+        self.register_buffer("blur", torch.ones(8, 1, 3, 3) / 9)
+        self.std = tnn.Conv2d(3, 8, 3, padding=1)
+        self.gain = tnn.Parameter(torch.ones(8, 1, 1, 1))
+
+    def forward(self, x):
+        w = self.std.weight - self.std.weight.mean(dim=(1, 2, 3), keepdim=True)
+        x = tnn.functional.conv2d(x, w * self.gain, self.std.bias, padding=1)
+        x = tnn.functional.conv2d(x, self.blur, groups=8, padding=1)
+        x = x.mean(dim=(2, 3))
+        return tnn.functional.linear(x, self.qkv.weight, self.qkv.bias)
+
+
+def test_every_parameter_once_and_buffers_are_never_parameters():
+    model = Functional()
+    m = from_module(model, (1, 3, 8, 8))
+    assert m.params == sum(p.numel() for p in model.parameters())  # the blur (a buffer) is not among them
+    assert 2 * m.macs == flops(model, (1, 3, 8, 8))
+    assert not m.unmodelled  # nothing left over, nothing listed twice
+    rows = {(lay.kind, lay.name): lay for lay in m.layers if lay.kind in ("conv", "linear")}
+    blur = [lay for lay in m.layers if lay.kind == "conv" and lay.in_shape[1] == 8]
+    assert len(blur) == 1 and blur[0].params == 0 and blur[0].macs == 8 * 9 * 64
+    assert rows[("linear", "")].params == 8 * 24 + 24  # the child's weight, on the layer that uses it
+    std = [lay for lay in m.layers if lay.kind == "conv" and lay.in_shape[1] == 3][0]
+    assert (
+        std.params == 3 * 8 * 9 + 8 + 8
+    )  # the computed weight brings what it was made of: weight, gain; bias
+
+
+class Attentive(tnn.Module):
+    """Attention in every form a zoo model writes it: nn.MultiheadAttention (batch first or not, with or
+    without weights), scaled dot-product attention, an einsum, bmm, a broadcast matmul, a transposed and a
+    1-D conv."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = tnn.Conv2d(3, 16, 4, stride=4)
+        self.mha = tnn.MultiheadAttention(16, 4, batch_first=True)
+        self.seq = tnn.MultiheadAttention(16, 2)
+        self.qkv = tnn.Linear(16, 48)
+        self.mix = tnn.Conv1d(16, 16, 3, padding=1, groups=4)
+        self.up = tnn.ConvTranspose2d(16, 4, 2, stride=2)
+        self.bias = tnn.Parameter(torch.zeros(4, 16, 16))
+
+    def forward(self, x):
+        x = self.embed(x)  # 1 x 16 x 4 x 4
+        b, c, h, w = x.shape
+        t = x.flatten(2).transpose(1, 2)  # 1 x 16 tokens x 16
+        t = self.mha(t, t, t, need_weights=False)[0] + t
+        s = t.transpose(0, 1)
+        t = self.seq(s, s, s)[0].transpose(0, 1) + t  # need_weights=True: the bmm path
+        q, k, v = self.qkv(t).reshape(b, h * w, 3, 4, 4).permute(2, 0, 3, 1, 4)
+        a = tnn.functional.scaled_dot_product_attention(q, k, v)
+        a = a + torch.einsum("bhqd,bhkd->bhqk", q, k) @ v
+        a = torch.bmm(a.reshape(4, 16, 4), k.reshape(4, 16, 4).transpose(1, 2)).softmax(-1) @ self.bias
+        t = a.reshape(b, 4, 16, 16).mean(1)
+        t = self.mix(t)
+        return self.up(t.reshape(b, 16, 4, 4))
+
+
+def flops_on_meta(model, shape):
+    """FlopCounterMode on meta tensors (on the CPU, fused kernels count 0: docs/model-import.md)."""
+    model = model.to("meta").eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(shape, device="meta"))
+    return counter.get_total_flops()
+
+
+def test_attention_and_matrix_products_are_counted_as_flop_counter_mode_counts_them():
+    model = Attentive().eval()
+    shape = (1, 3, 16, 16)
+    m = from_module(model, shape)
+    assert m.params == sum(p.numel() for p in model.parameters())
+    assert 2 * m.macs == flops_on_meta(Attentive(), shape)
+    names = [lay.notation for lay in m.layers]
+    assert "Attention(heads=4, tokens=16, dim=4)" in names and "FC(16->48)" in names
+    assert any(n.startswith("einsum(") for n in names) and any(n.startswith("bmm(") for n in names)
+    # MultiheadAttention seen through: its projections are layers, its weights are not "unmodelled"
+    assert not any(name.startswith("mha") or name.startswith("seq") for name, _ in m.unmodelled)
+    mha = [lay for lay in m.layers if lay.name == "mha" and lay.kind == "linear"]
+    assert [lay.notation for lay in mha] == ["FC(16->48)", "FC(16->16)"]
+
+
+@pytest.mark.parametrize("peer", ["torch", "fvcore", "ptflops", "ptflops-aten", "thop"])
+def test_conventions_reproduce_each_peer_on_attention(peer):
+    from skanalyze.nn.importer import convention
+
+    # as the zoo test does: the peers that can, on meta tensors; fvcore and ptflops' default backend on a real
+    # forward (on meta they would count torch's own meta kernels)
+    device = "cpu" if peer in ("fvcore", "ptflops") else "meta"
+    expected = peer_total(peer, Attentive(), (1, 3, 16, 16), device)
+    got = convention(from_module(Attentive(), (1, 3, 16, 16)), peer)
+    assert got["total"] == expected
+
+
+class Auxiliary(tnn.Module):
+    """A classifier with an auxiliary head that runs only in training mode (as GoogLeNet and Inception)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc, self.aux = tnn.Conv2d(3, 8, 3), tnn.Linear(8, 10), tnn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.conv(x).mean(dim=(2, 3))
+        return (self.fc(x), self.aux(x)) if self.training else self.fc(x)
+
+
+def auxiliary():
+    return Auxiliary()
+
+
+def test_cli_traces_in_eval_mode_unless_asked(cli, tmp_path):
+    path = tmp_path / "aux.py"
+    path.write_text(
+        "from torch import nn\n"
+        "class Auxiliary(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv, self.fc, self.aux = nn.Conv2d(3, 8, 3), nn.Linear(8, 10), nn.Linear(8, 10)\n"
+        "    def forward(self, x):\n"
+        "        x = self.conv(x).mean(dim=(2, 3))\n"
+        "        return (self.fc(x), self.aux(x)) if self.training else self.fc(x)\n"
+        "def build():\n    return Auxiliary()\n"
+    )
+    for args, mode in (((), "eval"), (("--train-mode",), "train")):
+        code, out, err = cli("model", f"{path}:build", "--input", "1x3x8x8", "--json", *args)
+        assert code == 0, err
+        data = json.loads(out)
+        model = Auxiliary().train(mode == "train")
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(torch.zeros(1, 3, 8, 8))
+        assert data["traced_mode"] == mode and data["totals"]["flops"] == counter.get_total_flops()
+        code, out, err = cli("model", f"{path}:build", "--input", "1x3x8x8", *args)
+        assert f"{mode} mode" in out.splitlines()[0]
+
+
+def test_closed_form_budget_is_checked_on_the_factory(cli):
+    code, out, err = cli(
+        "model", "examples/models.py:mobilenet_v2", "--closed-form", "--budget", "2M", "--json"
+    )
+    assert code == 0, err
+    widest = json.loads(out)["closed_form"]["widest"]
+    alpha = float(Fraction(widest["alpha_w"]))
+    built = MODELS.mobilenet_v2(width=alpha)  # the oracle: the model the factory really builds
+    real = sum(p.numel() for p in built.parameters())
+    assert widest["built"]["checked"] and widest["built"]["params"] == real
+    assert widest["built"]["fits"] == (real <= 2_000_000)
+    code, out, err = cli("model", "examples/models.py:mobilenet_v2", "--closed-form", "--budget", "2M")
+    assert ("OVER the budget" in out) == (real > 2_000_000) and f"{real:,} params" in out

@@ -28,6 +28,7 @@ from ..core.errors import SkanalyzeError
 from ..core.exact import compile_exact, divisors
 from ..core.infofield import field, propagate
 from .layout import PAPER_LAYOUT, Layout
+from .search import largest_fitting
 
 
 @dataclass(frozen=True)
@@ -377,14 +378,9 @@ def widest(
 
     # upper bound: cost with the groups as large as they can be, ignoring divisibility, is a lower bound
     lb = compile_exact(relaxed_total(net, objective), (S.width,))
-    lo, hi = 0, 1
-    while lb(hi) <= budget:
-        lo, hi = hi, hi * 2
-        if hi > 10**9:
-            raise SkanalyzeError(f"budget {budget} is absurd for a network: no width bound below 10^9")
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if lb(mid) <= budget else (lo, mid)
+    lo = largest_fitting(lambda w: lb(w) <= budget, start=0, limit=2**29) or 0
+    if lo == 2**29:
+        raise SkanalyzeError(f"budget {budget} is absurd for a network: no width bound below 10^9")
     searched = 0
     for width in range(lo, 0, -1):
         searched += 1

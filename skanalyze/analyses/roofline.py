@@ -47,6 +47,7 @@ from .network import (
     report as network_report,
 )
 from .optimize import ranked_at
+from .search import largest_fitting
 
 CONSTANTS = {
     "peak_macs_per_s": "peak multiply-accumulates per second",
@@ -535,13 +536,7 @@ def widest_network_within(
             f"no {design.notation} network in this layout is predicted to fit {budget * 1e6:g} us on "
             f"{profile.name}: even width 1 needs {floor_s(1) * 1e6:.3g} us"
         )
-    lo, hi = 1, 2
-    while hi <= max_width and floor_s(hi) <= budget:
-        lo, hi = hi, hi * 2
-    hi = min(hi, max_width + 1)
-    while hi - lo > 1:  # the widest width whose floor fits: no wider network can fit
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if floor_s(mid) <= budget else (lo, mid)
+    lo = largest_fitting(lambda w: floor_s(w) <= budget, 1, limit=max_width)  # no wider network can fit
     best = None
     searched = 0
     for width in range(lo, 0, -1):

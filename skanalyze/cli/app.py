@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -1096,13 +1098,21 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:2] == ["train", "summarize"]:  # a subcommand of train, without making train a group
         argv = ["train-summarize", *argv[2:]]
     command, args, prog = _command_for(argv)
+    interrupted = []
+
+    def on_sigint(signum, frame):  # typer turns Ctrl-C into a silent exit code 130: remember that it came
+        interrupted.append(True)
+        signal.default_int_handler(signum, frame)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, on_sigint)
     try:
         result = command.main(args=args, prog_name=prog, standalone_mode=False)
     except SkanalyzeError as err:
         typer.echo(f"skanalyze: error: {err}", err=True)
         return 2
     except typer.Exit as err:
-        return err.exit_code
+        return _interrupted(prog, args) if interrupted else err.exit_code
     except typer.Abort:
         typer.echo("skanalyze: aborted", err=True)
         return 130
@@ -1110,9 +1120,28 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"skanalyze: error: {err.format_message()}", err=True)
         return 2
     except KeyboardInterrupt:
-        typer.echo("skanalyze: interrupted", err=True)
-        return 130
+        return _interrupted(prog, args)
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    if interrupted:
+        return _interrupted(prog, args)
     return result if isinstance(result, int) else 0
+
+
+def _interrupted(prog: str, args: list[str]) -> int:
+    """Ctrl-C: say in one line what stopped and what was written (files are written only when a command is
+    done, atomically; train has already said which runs finished and how to resume)."""
+    name = prog if prog != "skanalyze" else f"skanalyze {args[0]}" if args else prog
+    if name == "skanalyze train":
+        typer.echo("skanalyze: interrupted: skanalyze train stopped (its finished runs are saved)", err=True)
+    else:
+        typer.echo(
+            f"skanalyze: interrupted: {name} stopped before it finished; nothing was written (files are "
+            "written whole, only when a command is done)",
+            err=True,
+        )
+    return 130
 
 
 def entry() -> None:

@@ -69,6 +69,16 @@ def writable_dir(path: str | Path, what: str = "output folder") -> Path:
     return path
 
 
+def _mode_for(path: Path) -> int:
+    """The mode a program that opens ``path`` for writing leaves: an existing file's own, else 0666 & ~umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None], what: str = "output file") -> Path:
     """Call write(tmp) on a temporary file beside path, then rename it into place; no partial file is left."""
     path = Path(path)
@@ -80,6 +90,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], what: str = "o
     tmp = Path(name)
     try:
         write(tmp)
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; a file gets the mode any program would give it
         os.replace(tmp, path)
     except OSError as err:
         raise SkanalyzeError(f"{what} {str(path)!r} cannot be written: {_reason(err)}") from None

@@ -40,7 +40,7 @@ from ..core.errors import SkanalyzeError
 from ..core.infofield import field as info_field
 from .layers import Layer, Unit, conv_kernel, layers_of, units_of
 from .peers import CONVENTIONS, convention
-from .trace import trace
+from .trace import aten_ops, trace
 
 MAC_KINDS = ("conv", "linear", "matmul", "attention")
 
@@ -55,9 +55,16 @@ class Model:
     unmodelled: list[tuple[str, int]] = field(default_factory=list, repr=False)
     traced_on: str = "meta"
     training: bool = False
-    aten: list[dict] = field(default_factory=list, repr=False)
+    recorded_aten: list[dict] | None = field(default=None, repr=False)
     calls: list[tuple] = field(default_factory=list, repr=False)
     copy: tnn.Module | None = field(default=None, repr=False)
+
+    @property
+    def aten(self) -> list[dict]:
+        """The ATen operators of the forward pass (recorded on first use: only two peers read them)."""
+        if self.recorded_aten is None:
+            self.recorded_aten = aten_ops(self.copy, self.input_size)
+        return self.recorded_aten
 
     @property
     def params(self) -> int:
@@ -97,7 +104,7 @@ def from_module(model: tnn.Module, input_size=(1, 3, 224, 224), training: bool =
         raise SkanalyzeError(
             f"{type(model).__name__} has no convolution to analyse (skanalyze reads convolutional models)"
         )
-    units = units_of(dict(tr.copy.named_modules()), layers)
+    units = units_of(tr.modules, layers)
     return Model(shape, layers, units, unmodelled, tr.how, training, tr.aten, tr.calls, tr.copy)
 
 
@@ -207,10 +214,12 @@ def check_widest(factory, widest: dict, input_size: tuple) -> dict:
         "channels (to multiples of 8, say) can differ: --width-arg KEYWORD searches by the model's own rule"
     )
     try:
-        keywords = set(inspect.signature(factory).parameters) if factory is not None else set()
+        keywords = dict(inspect.signature(factory).parameters) if factory is not None else {}
     except (TypeError, ValueError):
-        keywords = set()
+        keywords = {}
     arg = next((k for k in WIDTH_KEYWORDS if k in keywords), None)
+    if arg is None and "width" in keywords and keywords["width"].default == 1.0:
+        arg = "width"  # a multiplier by its default (a channel count would default to an integer > 1)
     if arg is None:
         return {"checked": False, "note": assumption}
     alpha = float(widest["alpha_w"])
@@ -326,7 +335,7 @@ def report(model: Model, label: str = "model", conventions: tuple[str, ...] = ()
         "model": label,
         "input": list(model.input_size),
         "traced_on": model.traced_on,
-        "mode": "train" if model.training else "eval",
+        "traced_mode": "train" if model.training else "eval",
         "layers": [
             {
                 "name": lay.name,

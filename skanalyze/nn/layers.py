@@ -4,9 +4,9 @@ Each recorded call becomes a ``Layer``; a 2-D conv becomes a kernel of the notat
 groups = 1: Conv; groups = C_in = C_out: DW; 1x1 grouped: PWGConv(g); grouped: GConv(g)). Matrix products
 (linear layers, matmul, bmm, einsum) and scaled dot-product attention are layers too, so a transformer's
 MACs are all there. Parameters are attributed by tensor identity: a layer owns the parameters it consumed
-(a weight used functionally belongs to the layer that uses it, a tied weight to its first user); a layer
-whose weight is computed (weight standardisation) takes the unused parameters of the module that ran it;
-a weight held in a buffer is no parameter. What no layer consumed is listed by module, never dropped, so
+(a weight used functionally belongs to the layer that uses it, a tied weight to its first user); a weight
+computed from parameters (standardised, scaled, a slice of a packed one) brings them to the layer that uses
+it, followed through the trace; a weight held in a buffer is no parameter. What no layer consumed is listed by module, never dropped, so
 the total is ``sum(p.numel())``.
 
 Convs on one data path inside one block (the deepest module with two or more of them that is not a
@@ -219,9 +219,8 @@ def _row(ev: dict) -> Layer:
 
 def layers_of(tr: Trace) -> tuple[list[Layer], list[tuple[str, int]]]:
     """The layers of a trace, every parameter of the model counted once, and what no layer consumed."""
-    modules = dict(tr.copy.named_modules())
+    modules = tr.modules
     counted: set[int] = set()
-    own: dict[str, list] = {}  # module name -> its parameters (of the copy), for the computed-weight rule
     layers: list[Layer] = []
     index_of: dict[int, int] = {}
     for i, ev in enumerate(tr.events):
@@ -238,13 +237,10 @@ def layers_of(tr: Trace) -> tuple[list[Layer], list[tuple[str, int]]]:
                 lay.params += tr.params[tid][1]
                 if role == "bias":
                     lay.bias = tr.params[tid][1]
-        if lay.kind in ("conv", "linear") and tensors.get("weight") not in tr.params and module is not None:
-            if ev["name"] not in own:
-                own[ev["name"]] = list(module.parameters(recurse=False))
-            for p in own[ev["name"]]:  # a computed weight: the module's own parameters are this layer's
-                if id(p) not in counted:
-                    counted.add(id(p))
-                    lay.params += p.numel()
+        for tid in ev.get("weight_from", ()):  # a computed weight: the parameters it was computed from
+            if tid not in counted:
+                counted.add(tid)
+                lay.params += tr.params[tid][1]
         lay.source = index_of.get(ev["source"]) if ev["source"] is not None else None
         lay.index = len(layers)
         index_of[i] = lay.index

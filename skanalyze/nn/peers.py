@@ -24,7 +24,7 @@ from torch import nn as tnn
 
 from ..core.errors import SkanalyzeError
 from .layers import Layer, attention_macs, einsum_macs, matmul_macs
-from .trace import numel
+from .trace import numel, shape_of
 
 CONVENTIONS = ("skanalyze", "torch", "fvcore", "ptflops", "ptflops-aten", "thop")
 
@@ -377,9 +377,12 @@ def _pt_functional(lay: Layer):
 def _hooked_totals(model, rule_of, nested: bool) -> dict[int, int | Fraction]:
     """Per module (by id), the sum of its rule over its calls."""
     totals: dict[int, int] = {}
-    for module, ins, out in model.calls:
+    for module, args, output in model.calls:
         rule = rule_of(type(module))
-        if rule is not None and ins and ins[0] is not None and out is not None:
+        if rule is None:
+            continue
+        ins, out = tuple(shape_of(a) for a in args), shape_of(output)
+        if ins and ins[0] is not None and out is not None:
             totals[id(module)] = totals.get(id(module), 0) + rule(module, ins, out)
     return totals
 

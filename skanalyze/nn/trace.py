@@ -15,17 +15,19 @@ Three records come out of the one pass:
   the module that ran it and the ids of the parameter tensors it consumed.
 - ``aten``: the ATen operators that reach the dispatcher (a ``TorchDispatchMode`` that decomposes what it has
   no rule for, as ``FlopCounterMode`` does): mm, addmm, bmm, baddbmm, convolution, the attention kernels.
-- ``calls``: every module call (forward hooks on the copy), with the module, its positional input shapes and
-  its output shape: what module-hook counters (thop, ptflops) see.
+- ``calls``: every module call (forward hooks on the copy), with the module, its positional arguments and its
+  output: what module-hook counters (thop, ptflops) see.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dis
 import math
 import os
 import sys
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import torch
@@ -104,12 +106,11 @@ class Trace:
     """What one forward pass of the copy did: function events, ATen operators, module calls."""
 
     events: list[dict]
-    aten: list[dict]
-    calls: list[tuple]  # (module of the copy, positional input shapes, output shape)
-    copy: tnn.Module = field(
-        repr=False
-    )  # the traced copy (meta tensors): the peers' rules read its attributes
+    aten: list[dict] | None  # None: not recorded yet (aten_ops records it on demand)
+    calls: list[tuple]  # (module of the copy, its positional arguments, its output): meta tensors
+    copy: tnn.Module = field(repr=False)  # the traced copy (meta tensors): the peers' rules read it
     params: dict[int, tuple[str, int]] = field(repr=False)  # id of a parameter of the copy -> (name, numel)
+    modules: dict[str, tnn.Module] = field(repr=False)  # the copy's modules by name
     how: str = "meta"
 
 
@@ -132,6 +133,9 @@ _TORCH_DIR = (
 )  # the separator: '.../torch/' never matches '.../torchvision/'
 
 
+_OPERATOR: dict[tuple, bool] = {}  # (code object, instruction offset) -> whether that call is an operator
+
+
 def _written_as_operator() -> bool:
     """Whether the Tensor.add/mul/matmul being traced was written ``a + b`` (a BINARY_OP in the caller's code)
     rather than ``a.add(b)``: the function mode sees both as the method, ptflops counts only the second."""
@@ -142,21 +146,73 @@ def _written_as_operator() -> bool:
         frame = frame.f_back
     if frame is None:
         return False
-    for ins in dis.get_instructions(frame.f_code):
-        if ins.offset == frame.f_lasti:
-            return ins.opname.startswith("BINARY") or ins.opname.startswith("INPLACE")
-    return False
+    key = (frame.f_code, frame.f_lasti)
+    if key not in _OPERATOR:  # disassembling is slow and a model calls the same line many times
+        _OPERATOR[key] = any(
+            ins.offset == frame.f_lasti
+            and (ins.opname.startswith("BINARY") or ins.opname.startswith("INPLACE"))
+            for ins in dis.get_instructions(frame.f_code)
+        )
+    return _OPERATOR[key]
 
 
 def _arg(args, kwargs, at: int, name: str, default=None):
     return args[at] if len(args) > at else kwargs.get(name, default)
 
 
+# Element-wise functions whose meta kernels are slow Python: on meta tensors their result is an empty tensor of
+# the input's shape and strides (what an element-wise op returns), or the input itself when in place.
+UNARY = {
+    F.relu,
+    F.relu6,
+    F.hardtanh,
+    F.gelu,
+    F.silu,
+    F.hardswish,
+    F.hardsigmoid,
+    F.sigmoid,
+    F.leaky_relu,
+    F.elu,
+    F.mish,
+    torch.relu,
+    torch.sigmoid,
+    torch.Tensor.relu,
+    torch.Tensor.sigmoid,
+    torch.Tensor.relu_,
+    torch.Tensor.sigmoid_,
+    F.dropout,
+}
+IN_PLACE = {torch.Tensor.relu_, torch.Tensor.sigmoid_}
+
+
+def _shortcut(func, args, kwargs):
+    """The result of a call on meta tensors without running its slow meta kernel, or None to run it."""
+    x = args[0] if args else None
+    if not isinstance(x, torch.Tensor) or x.device.type != "meta" or type(x) is not torch.Tensor:
+        return None
+    if func in (F.batch_norm, torch.batch_norm):
+        return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
+    if func in UNARY and len(args) == 1 and set(kwargs) <= {"inplace", "approximate", "training", "p"}:
+        if func is F.dropout and kwargs.get("training", True):
+            return None
+        if func in IN_PLACE or kwargs.get("inplace"):
+            return x
+        if func is F.dropout:
+            return x  # F.dropout(training=False) returns its input
+        return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
+    return None
+
+
 class _Recorder(TorchFunctionMode):
     """Records the torch functions a forward pass calls, with the module that ran them."""
 
-    def __init__(self):
+    def __init__(self, params: set[int] = frozenset()):
         super().__init__()
+        self.params = params  # ids of the copy's parameters
+        self.data: set[int] = set()  # ids of tensors computed from the input (activations)
+        self.derived: dict[
+            int, frozenset
+        ] = {}  # id of a tensor computed from weights only -> their parameter ids
         self.stack: list[str] = [""]
         self.events: list[dict] = []
         self.origin: dict[int, int | None] = {}  # id(tensor) -> index of the event that produced it
@@ -165,6 +221,13 @@ class _Recorder(TorchFunctionMode):
 
     def _source(self, tensor) -> int | None:
         return self.origin.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
+
+    def _made_of_id(self, tid: int) -> frozenset:
+        return frozenset((tid,)) if tid in self.params else self.derived.get(tid, frozenset())
+
+    def _made_of(self, tensor) -> frozenset:
+        """The parameters a tensor that is not an activation was computed from."""
+        return self._made_of_id(id(tensor))
 
     def emit(self, event: dict, source, out=None) -> int:
         """Append one event (its module, its source, its output shape) and return its index."""
@@ -178,13 +241,17 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         if func is F.multi_head_attention_forward:
             return self._attention_module(args, kwargs)
-        if func in (F.batch_norm, torch.batch_norm) and args[0].device.type == "meta":
-            out = torch.empty_like(args[0])  # the same shape; skips torch's slow meta decomposition of BN
-        else:
+        out = _shortcut(func, args, kwargs)
+        if out is None:
             out = func(*args, **kwargs)
         first = next((t for t in _tensors(args) if isinstance(t, torch.Tensor)), None)
         source = self._source(first)
         event = self._event(func, args, kwargs, first, out)
+        inputs = [t for t in (*_tensors(args), *_tensors(kwargs.values())) if isinstance(t, torch.Tensor)]
+        from_data = any(id(t) in self.data for t in inputs)
+        made_of = frozenset() if from_data else frozenset().union(*(self._made_of(t) for t in inputs))
+        if event is not None and "tensors" in event:
+            event["weight_from"] = self._made_of_id(event["tensors"]["weight"])
         if event is not None:
             index = self.emit(event, source, out if not isinstance(out, (tuple, list)) else out[0])
             produces = event["kind"] in ("conv", "linear", "shuffle", "matmul", "attention")
@@ -195,6 +262,10 @@ class _Recorder(TorchFunctionMode):
             if isinstance(o, torch.Tensor):
                 self.alive.append(o)
                 self.origin[id(o)] = mark
+                if from_data:
+                    self.data.add(id(o))
+                else:  # a weight computed from parameters (standardised, scaled, a slice of a packed one)
+                    self.derived[id(o)] = made_of
                 if id(first) in self.views and id(o) not in self.views and event is None and o.dim() == 5:
                     self.views[id(o)] = self.views[id(first)]  # .contiguous() of the split view
         return out
@@ -444,6 +515,7 @@ class _Recorder(TorchFunctionMode):
             if isinstance(o, torch.Tensor):
                 self.alive.append(o)
                 self.origin[id(o)] = index
+                self.data.add(id(o))
         return out
 
 
@@ -495,6 +567,43 @@ class _AtenRecorder(TorchDispatchMode):
         return out
 
 
+ATOMS = (int, float, bool, str, type(None))
+
+
+def _clone(module: tnn.Module, memo: dict) -> tnn.Module:
+    """A structural deep copy of a module tree (``copy.deepcopy``'s result, faster): every module a new object
+    of its class, its parameters and buffers taken from ``memo``, every other attribute deep-copied; a class
+    with a copy protocol of its own (a parametrized module) is copied by ``copy.deepcopy`` itself."""
+    if id(module) in memo:
+        return memo[id(module)]
+    kind = type(module)
+    custom = (
+        getattr(kind, "__deepcopy__", None) is not None
+        or kind.__reduce_ex__ is not object.__reduce_ex__
+        or kind.__reduce__ is not object.__reduce__
+        or kind.__getstate__ is not tnn.Module.__getstate__
+        or any("__slots__" in vars(k) for k in kind.__mro__)
+    )
+    if custom:
+        return copy.deepcopy(module, memo)
+    new = kind.__new__(kind)
+    memo[id(module)] = new
+    state = {}
+    for key, value in module.__dict__.items():
+        if key == "_modules":
+            state[key] = type(value)((n, None if c is None else _clone(c, memo)) for n, c in value.items())
+        elif key in ("_parameters", "_buffers"):
+            state[key] = type(value)((n, None if t is None else memo[id(t)]) for n, t in value.items())
+        elif type(value) in (dict, OrderedDict, set) and not value:  # the many empty hook tables
+            state[key] = type(value)()
+        elif type(value) in ATOMS or (type(value) is tuple and all(type(v) in ATOMS for v in value)):
+            state[key] = value  # immutable: deepcopy would return it too, slowly
+        else:
+            state[key] = copy.deepcopy(value, memo)
+    new.__dict__.update(state)
+    return new
+
+
 def _copy(model: tnn.Module, device: str, training: bool) -> tuple[tnn.Module, dict[int, tuple[str, int]]]:
     """A deep copy of the model whose parameters and buffers are new tensors on ``device`` (empty on meta,
     clones elsewhere); the model itself is read, never changed."""
@@ -502,7 +611,7 @@ def _copy(model: tnn.Module, device: str, training: bool) -> tuple[tnn.Module, d
     params: dict[int, tuple[str, int]] = {}
 
     def fresh(t):
-        return torch.empty_like(t, device="meta") if device == "meta" else t.detach().clone()
+        return torch.empty(t.shape, dtype=t.dtype, device="meta") if device == "meta" else t.detach().clone()
 
     for name, p in model.named_parameters():
         new = tnn.Parameter(fresh(p), requires_grad=p.requires_grad)
@@ -511,7 +620,7 @@ def _copy(model: tnn.Module, device: str, training: bool) -> tuple[tnn.Module, d
     for _, b in model.named_buffers():
         memo[id(b)] = fresh(b)
     try:
-        twin = copy.deepcopy(model, memo)
+        twin = _clone(model, memo)
     except Exception as err:
         raise SkanalyzeError(
             f"{type(model).__name__} cannot be copied to be traced safely ({type(err).__name__}: {err}); "
@@ -521,32 +630,54 @@ def _copy(model: tnn.Module, device: str, training: bool) -> tuple[tnn.Module, d
     return twin, params
 
 
+def aten_ops(twin: tnn.Module, shape: tuple) -> list[dict]:
+    """The counted ATen operators of one forward pass of a traced copy (on meta tensors), for the peers that
+    read them (FlopCounterMode, ptflops' aten backend); a second pass, run only when one of them is asked."""
+    dispatch = _AtenRecorder()
+    with torch.no_grad(), dispatch:
+        twin(torch.zeros(shape, device="meta"))
+    return dispatch.ops
+
+
 def _run(model: tnn.Module, shape: tuple, device: str, training: bool) -> Trace:
     twin, params = _copy(model, device, training)
-    recorder, dispatch = _Recorder(), _AtenRecorder()
+    recorder = _Recorder(set(params))
+    dispatch = _AtenRecorder() if device != "meta" else contextlib.nullcontext()  # meta: later, if asked
     calls: list[tuple] = []
-    names = {id(m): name for name, m in twin.named_modules()}
+    modules = dict(twin.named_modules())
+    names = {id(m): name for name, m in modules.items()}
 
     def enter(module, args):
         recorder.stack.append(names.get(id(module), ""))
 
     def leave(module, args, output):
         recorder.stack.pop()
-        first = output[0] if isinstance(output, (tuple, list)) and output else output
-        calls.append((module, tuple(shape_of(a) for a in args), shape_of(first)))
+        calls.append((module, args, output[0] if isinstance(output, (tuple, list)) and output else output))
 
-    for module in twin.modules():
+    for module in modules.values():
         module.register_forward_pre_hook(enter)
         module.register_forward_hook(leave)
     x = torch.zeros(shape, device=device)
+    recorder.data.add(id(x))
     with torch.no_grad(), recorder, dispatch:
         twin(x)
-    for module in twin.modules():  # the copy is kept for the peers' rules; it needs no hooks any more
+    for module in modules.values():  # the copy is kept for the peers' rules; it needs no hooks any more
         module._forward_hooks.clear()
         module._forward_pre_hooks.clear()
-    if device != "meta":
+    if device != "meta":  # keep shapes, not values
         twin = twin.to("meta")
-    return Trace(recorder.events, dispatch.ops, calls, twin, params, "meta" if device == "meta" else "zeros")
+        calls = [(m, tuple(_on_meta(a) for a in args), _on_meta(out)) for m, args, out in calls]
+    aten = dispatch.ops if device != "meta" else None
+    how = "meta" if device == "meta" else "zeros"
+    return Trace(recorder.events, aten, calls, twin, params, modules, how)
+
+
+def _on_meta(value):
+    return (
+        torch.empty(value.shape, dtype=value.dtype, device="meta")
+        if isinstance(value, torch.Tensor)
+        else value
+    )
 
 
 def trace(model: tnn.Module, shape: tuple, training: bool = False) -> Trace:
@@ -572,4 +703,4 @@ def numel(shape) -> int:
     return math.prod(int(d) for d in shape) if shape else 1
 
 
-__all__ = ["Trace", "trace", "shape_of", "numel", "ATEN_COUNTED"]
+__all__ = ["Trace", "trace", "aten_ops", "shape_of", "numel", "ATEN_COUNTED"]

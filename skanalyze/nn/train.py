@@ -34,6 +34,7 @@ from ..analyses.results import experiment_summary
 from ..core import symbols as S
 from ..core.catalog import resolve
 from ..core.errors import SkanalyzeError
+from ..core.outputs import write_text
 from . import data as datasets
 from .modules import dense_lines
 from .networks import build_network
@@ -171,10 +172,8 @@ def run_path(config: Config, design: str, seed: int, context: dict | None = None
 
 
 def write_atomic(path: Path, obj) -> None:
-    """Write JSON to a temporary file in the same folder, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
+    """Write JSON atomically (core.outputs: a temporary file beside it, renamed into place, the usual mode)."""
+    write_text(path, json.dumps(obj, indent=2, default=str), "result file")
 
 
 def claim(path: Path) -> bool:

@@ -521,7 +521,7 @@ def model(data: dict, style: str = "pretty") -> str:
     t = data["totals"]
     out = [
         f"{data['model']}: input {'x'.join(map(str, data['input']))} (traced on {data['traced_on']} tensors, "
-        f"{data['mode']} mode)",
+        f"{data['traced_mode']} mode)",
         "",
     ]
     out += [line(head), *(line(r) for r in rows), ""]

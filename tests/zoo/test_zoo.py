@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
+from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +32,22 @@ torch = pytest.importorskip("torch")
 
 from skanalyze.nn.importer import from_module  # noqa: E402
 from skanalyze.nn.peers import convention  # noqa: E402
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "model-import.md"
+
+
+@cache
+def documented() -> dict:
+    """(zoo, model) -> (params, MACs) as the zoo table of docs/model-import.md prints them."""
+    text = DOC.read_text()
+    table = text[text.index("<!-- zoo table -->") : text.index("<!-- end zoo table -->")]
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) > 5 and cells[0] in ("torchvision", "timm"):
+            rows[(cells[0], cells[1])] = (int(cells[3].replace(",", "")), int(cells[4].replace(",", "")))
+    return rows
+
 
 CASES = [("torchvision", n) for n in zoo.torchvision_names()] + [("timm", n) for n in zoo.TIMM]
 META_PEERS = ("torch", "ptflops-aten", "thop")
@@ -51,6 +70,7 @@ def test_zoo_model(family, name):
     before = zoo.fingerprint(model)
     m = from_module(model, shape)
     assert zoo.fingerprint(model) == before, "from_module changed the model"
+    assert m.traced_on == "meta"  # no zoo model needs real values (the fast paths of the trace included)
     row = {"zoo": family, "model": name, "params": m.params, "macs": m.macs, "input": list(shape)}
     flops = zoo.flop_counter(model, shape)
     row["params_ok"], row["flops_ok"] = m.params == numel, 2 * m.macs == flops
@@ -67,6 +87,7 @@ def test_zoo_model(family, name):
     else:
         row.update({peer: "not run (large)" for peer in CPU_PEERS})
     row["seconds"] = round(time.perf_counter() - start, 2)
+    doc = documented().get((family, name))
     out = os.environ.get("SKANALYZE_ZOO_OUT")
     if out:
         with open(out, "a") as f:
@@ -75,3 +96,34 @@ def test_zoo_model(family, name):
     assert row["flops_ok"], f"2 x MACs {2 * m.macs:,} != FlopCounterMode {flops:,}"
     for peer in META_PEERS + CPU_PEERS:
         assert row[peer] in ("ok", "not run (large)"), f"{peer}: {row[peer]} {row.get(peer + '_error', '')}"
+    assert doc == (m.params, m.macs), (
+        f"docs/model-import.md's zoo table says {doc} for {family}:{name}, the model has "
+        f"{(m.params, m.macs)}: regenerate it with benchmarks/zoo_table.py"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family, name", [("torchvision", "vit_b_16"), ("timm", "vit_small_patch16_224")])
+def test_cpu_fused_kernels_count_less_as_documented(family, name):
+    """FlopCounterMode on meta tensors and on a real CPU forward, as docs/model-import.md quotes them."""
+    meta, shape = zoo.build(family, name, "meta")
+    cpu, _ = zoo.build(family, name, "cpu")
+    on_meta, on_cpu = zoo.flop_counter(meta, shape), zoo.flop_counter(cpu, shape, "cpu")
+    assert on_meta == 2 * from_module(meta, shape).macs
+    row = next(line for line in DOC.read_text().splitlines() if line.startswith(f"| {family} `{name}`"))
+    numbers = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]{6,}", row)]
+    assert numbers[:3] == [on_meta, on_cpu, on_meta - on_cpu]
+
+
+@pytest.mark.slow
+def test_the_readme_command_on_a_torchvision_factory(cli):
+    """`skanalyze model torchvision.models:vit_b_16 --convention all` (the README's line) runs and agrees."""
+    code, out, err = cli("model", "torchvision.models:vit_b_16", "--convention", "all", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    meta, shape = zoo.build("torchvision", "vit_b_16", "meta")
+    flops = zoo.flop_counter(meta, shape)
+    assert data["traced_mode"] == "eval" and data["totals"]["flops"] == flops
+    totals = {c["convention"]: c["total"] for c in data["conventions"]}
+    assert totals["torch"] == flops and totals["thop"] == zoo.peer("thop", meta, shape)
+    assert data["totals"]["params"] == sum(p.numel() for p in meta.parameters())

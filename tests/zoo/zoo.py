@@ -96,7 +96,7 @@ def fingerprint(model) -> dict:
         data = (
             b""
             if t.device.type == "meta"
-            else t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()
+            else t.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes()
         )
         out[k] = (str(t.device), str(t.dtype), tuple(t.shape), hashlib.sha1(data).hexdigest(), id(t))
     return out
