@@ -75,9 +75,14 @@ def test_experiment_numbers(folder, designs, seeds):
         [d["width"] for d in found.values()], [[d["acc"][s] for s in common] for d in found.values()]
     )
     lo, hi = test["interval_95"]
+    t_lo, t_hi = test["t_interval_95"]
     flat = " ".join(text.split())
     assert f"b = {test['slope']:+.2f} points per doubling" in flat
-    assert f"95% interval {lo:+.2f} .. {hi:+.2f}" in flat
+    assert f"95% t interval {t_lo:+.2f} .. {t_hi:+.2f}" in flat
+    assert f"seed bootstrap {lo:+.2f} .. {hi:+.2f}" in flat
+    if folder == "decisive":  # the claim that 1 point per doubling is excluded, and the bound quoted after it
+        assert f"b >= 1: p = {test['t_p_one_point']:.3f}" in flat
+        assert f"({t_hi:+.2f}) excludes" in flat and test["t_p_one_point"] < 0.05
     assert f"p = {test['p_value']:.4f}" in flat
     assert f"**{test['verdict']}**" in flat
     for row in test["power"]:

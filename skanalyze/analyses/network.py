@@ -241,8 +241,8 @@ def evaluate(net: Network, width: int, groups: dict | None = None) -> tuple[dict
                 unit.design.at(values)
             except SkanalyzeError as err:
                 raise SkanalyzeError(f"width {width}, {key}: {err}") from None
-            p_sum += counting.params_at(unit.design, values, bn=lay.bn)
-            m_sum += counting.macs_at(unit.design, values)
+            p_sum += counting.params_at(unit.design, values, bn=lay.bn, validate=False)
+            m_sum += counting.macs_at(unit.design, values, validate=False)
         repeat = _num(block.repeat, base)
         params[key] = params.get(key, 0) + repeat * p_sum
         macs[key] = macs.get(key, 0) + repeat * m_sum

@@ -5,6 +5,7 @@ differs."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +29,37 @@ def load_runs(folder: str | Path) -> list[dict]:
             raise SkanalyzeError(f"{file} is not a result file: {err}") from None
         if not isinstance(record, dict) or "run" not in record or "status" not in record:
             raise SkanalyzeError(f"{file} is not a result file of skanalyze train (no run key)")
+        _check_record(file, record)
         records.append(record)
     if not records:
         raise SkanalyzeError(f"results folder {str(folder)!r} has no result files (*.json)")
     return records
+
+
+def _check_record(file: Path, record: dict) -> None:
+    """A result file's fields have the types skanalyze train writes (a hand-edited or truncated file is named)."""
+
+    def bad(field: str, what: str):
+        raise SkanalyzeError(f"{file}: {field} = {record.get(field, record['run'].get(field))!r} must be {what}")
+
+    def number(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    if not isinstance(record["run"], dict):
+        bad("run", "an object (the run key)")
+    for field in ("design", "notation"):
+        if not isinstance(record.get(field), str):
+            bad(field, "a string")
+    for field in ("width", "params"):
+        if not (isinstance(record.get(field), int) and not isinstance(record[field], bool) and record[field] > 0):
+            bad(field, "a positive integer")
+    if not isinstance(record["run"].get("seed"), int):
+        bad("seed", "an integer")
+    if record["status"] == "ok":
+        if not (number(record.get("accuracy")) and 0 <= record["accuracy"] <= 1):
+            bad("accuracy", "a number from 0 to 1 in a finished run (status ok)")
+        if not (number(record.get("images_per_sec")) and record["images_per_sec"] >= 0):
+            bad("images_per_sec", "a non-negative number")
 
 
 def experiment_of(record: dict) -> dict:

@@ -275,6 +275,8 @@ def parse_latency(text: str) -> Fraction:
         raise SkanalyzeError(f"latency {text!r} is not a time; e.g. 2ms, 500us, 0.01s") from None
     if value <= 0:
         raise SkanalyzeError(f"latency {text!r} must be positive; e.g. 2ms")
+    if value > 10**6:  # predicted times are floats: nothing beyond this is a budget a layer could meet
+        raise SkanalyzeError(f"latency {text!r} is over 10^6 s (11.6 days); a latency budget is at most that")
     return value
 
 

@@ -435,6 +435,8 @@ def space(
         if alphabet.strip() == "all"
         else tuple(a.strip() for a in alphabet.split(",") if a.strip())
     )
+    if names == ():
+        raise SkanalyzeError(f"--alphabet {alphabet!r} is empty; give kernel kinds, e.g. GConv,DW,PW, or all")
     fmt = _format("explain" if explain is not None else "space", fmt, json_out)
     if explain is not None:
         typer.echo(render("explain", space_report.explain_report(explain, names, regex), fmt), nl=False)
@@ -568,6 +570,8 @@ def network(
             _design(design), layout, seconds, load_profile(profile), batch or 1, vals
         )
     else:
+        if macs and budget is None:
+            raise SkanalyzeError("--macs says the budget counts MACs; it needs --budget (e.g. --budget 1e9 --macs)")
         data, (net, groups) = network_report(
             _design(design),
             layout,
@@ -692,6 +696,9 @@ def train(
         threads=threads,
         precision=precision,
     )
+    from ..nn.data import locate
+
+    locate(data)  # the data before any folder is made
     if out is None:  # one folder per experiment, so that two experiments never share one by accident
         from dataclasses import replace
 
@@ -1104,8 +1111,8 @@ def main(argv: list[str] | None = None) -> int:
         interrupted.append(True)
         signal.default_int_handler(signum, frame)
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, on_sigint)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
     try:
         result = command.main(args=args, prog_name=prog, standalone_mode=False)
     except SkanalyzeError as err:
@@ -1122,8 +1129,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _interrupted(prog, args)
     finally:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
     if interrupted:
         return _interrupted(prog, args)
     return result if isinstance(result, int) else 0

@@ -68,9 +68,11 @@ def given_designs(items: list[str] | None, flag: str = "--designs") -> list[str]
 
 def parse_blocks(text: str) -> tuple:
     """'2,2,2,2' -> (2, 2, 2, 2); 'B' -> (B, B, B, B); '3' -> (3, 3, 3, 3)."""
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
-    if not parts:
+    parts = [p.strip() for p in str(text).split(",")]
+    if not any(parts):
         raise SkanalyzeError(f"--blocks {text!r} is empty; e.g. 2,2,2,2 or B")
+    if not all(parts):  # 1,,2 is not 1,2: a stage was left out
+        raise SkanalyzeError(f"--blocks {text!r} has an empty entry; e.g. 2,2,2,2 or 3,4,6,3")
     out = []
     for part in parts:
         if part == "B":

@@ -27,6 +27,9 @@ def make_plot(
             else f"--profile belongs to plot speed, not plot {kind}"
         )
     a = parse_alpha(alpha)
+    for flag, value in (("--c", c), ("--f", f)):
+        if kind in ("ratio", "families") and value is not None and value <= 0:
+            raise SkanalyzeError(f"{flag} (={value}) must be a positive integer, e.g. {flag} 256")
     if kind == "speed":
         from ..analyses.roofline import load_profile, speed_rows
 
@@ -49,8 +52,6 @@ def make_plot(
         return plots.save(plots.network_params([resolve(n) for n in names] or None, log=log), out)
     if kind == "ratio":
         design = resolve(names[0]) if names else get("gconv-pwgconv")
-        if c <= 0 or (f is not None and f <= 0):
-            raise SkanalyzeError(f"--c (={c}) and --f (={f}) must be positive")
         fig = plots.ratio_vs_groups(design, c=c, f=f)
     else:
         designs = [resolve(n) for n in (names or DEFAULT_FORMULAS)]

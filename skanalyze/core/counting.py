@@ -108,9 +108,17 @@ def _compiled(design: Design, what: str, bn: bool):
     return syms, compile_exact(expr, syms)
 
 
-def _at(design: Design, values: dict, what: str, bn: bool = False) -> int:
+def _at(design: Design, values: dict, what: str, bn: bool = False, validate: bool = True) -> int:
     syms, fn = _compiled(design, what, bn)
     lookup = {str(k): v for k, v in values.items()}
+    unknown = sorted(k for k in lookup if k not in S.by_name and k not in {str(s) for s in syms})
+    if unknown:
+        raise SkanalyzeError(
+            f"{what} of {design.notation!r}: {', '.join(map(repr, unknown))} is no symbol; its symbols: "
+            + ", ".join(sorted({str(s) for s in syms} | {"C", "F"}, key=S.symbol_order))
+        )
+    if validate:
+        _buildable(design, values)
     missing = [str(s) for s in syms if str(s) not in lookup]
     if missing:
         raise SkanalyzeError(f"{what} of {design.notation!r} needs values for {', '.join(missing)}")
@@ -122,6 +130,19 @@ def _at(design: Design, values: dict, what: str, bn: bool = False) -> int:
     return value
 
 
+def _buildable(design: Design, values: dict) -> None:
+    """Raise, as verify does, when a group number does not divide the channels it splits or a width is not a
+    positive integer (K from the bottleneck rule when it is not given)."""
+    vals = S.keyed(values)
+    if S.K not in vals and design.uses_bottleneck:
+        k = sp.sympify(design.bottleneck).subs(vals)
+        if k.free_symbols:
+            return
+        vals[S.K] = k
+    if all(sym in vals for sym in design.free_symbols):
+        design.at(vals)
+
+
 def _exact_number(value, name: str):
     if isinstance(value, float):
         raise SkanalyzeError(f"{name}={value!r} is a float; give an int so that the count is exact")
@@ -131,19 +152,19 @@ def _exact_number(value, name: str):
     return number
 
 
-def params_at(design: Design, values: dict, *, bn: bool = False) -> int:
+def params_at(design: Design, values: dict, *, bn: bool = False, validate: bool = True) -> int:
     """Exact integer parameters at concrete values, at any size (integer arithmetic, compiled once).
 
     >>> from skanalyze.core.design import parse
     >>> params_at(parse("GConv(M)+PWGConv(N)"), {"C": 10**18, "F": 10**18, "M": 10**9, "N": 10**9})
     10000000000000000000000000000
     """
-    return _at(design, values, "params", bn)
+    return _at(design, values, "params", bn, validate)
 
 
-def macs_at(design: Design, values: dict) -> int:
+def macs_at(design: Design, values: dict, *, validate: bool = True) -> int:
     """Exact integer MACs at concrete values (H, W = the design's output size), at any size."""
-    return _at(design, values, "macs")
+    return _at(design, values, "macs", validate=validate)
 
 
 def standard(k=3) -> Design:

@@ -390,8 +390,8 @@ def parse_bottleneck(value: str) -> sp.Expr:
     extra = expr.free_symbols - {S.C, S.F}
     if extra:
         raise SkanalyzeError(f"bottleneck K={value!r} may use only C and F; e.g. F/4, 6*C or 64")
-    if expr.is_number and not expr.is_positive:
-        raise SkanalyzeError(f"bottleneck K={value!r} must be positive")
+    if expr.is_positive is False:  # a number <= 0, or an expression never positive for positive C and F (-F)
+        raise SkanalyzeError(f"bottleneck K={value!r} must be positive; e.g. F/4, 6*C or 64")
     return expr
 
 

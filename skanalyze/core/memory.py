@@ -66,6 +66,8 @@ def default_limit() -> int | None:
 
 def human(n: int) -> str:
     """Bytes in a short human form: 1.5 GB."""
+    if n >= 10**15:  # beyond a float's range in the end: the exact order of magnitude
+        return f"10^{len(str(n)) - 1} bytes"
     for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if n >= size:
             return f"{n / size:.1f} {unit}"

@@ -188,6 +188,10 @@ def parse_subs(items: list[str] | tuple[str, ...]) -> dict[sp.Symbol, sp.Expr]:
                 raise SkanalyzeError(
                     f"substitution {part!r}: unknown symbol {name!r}; valid: {', '.join(by_name)}"
                 )
+            if by_name[name] in out:
+                raise SkanalyzeError(
+                    f"substitution {part!r}: {name} is given twice ({name}={out[by_name[name]]} before); give it once"
+                )
             val = parse_expr(value, what=f"value of {name}")
             if val.is_number and not val.is_positive:
                 raise SkanalyzeError(f"substitution {part!r}: {name} must be positive")

@@ -101,10 +101,9 @@ class Dataset:
         return int(max(self.train_labels.max(), self.test_labels.max())) + 1
 
 
-def load(
-    directory: str | Path | None = None, *, limit_train: int | None = None, limit_test: int | None = None
-) -> Dataset:
-    """Load the four IDX files from a folder (default: Debian's Fashion-MNIST), optionally the first N of each split."""
+def locate(directory: str | Path | None = None) -> Path:
+    """The dataset folder (default: Debian's Fashion-MNIST), checked to hold the four IDX files; an error names
+    what is missing (checked before any folder is made or any work starts)."""
     directory = Path(directory) if directory is not None else DEFAULT_DIR
     missing = [stem for stem in FILES.values() if _find(directory, stem) is None]
     if missing:
@@ -115,6 +114,14 @@ def load(
         raise SkanalyzeError(
             f"dataset folder {str(directory)!r} lacks {', '.join(missing)} (IDX files, .gz or not)"
         )
+    return directory
+
+
+def load(
+    directory: str | Path | None = None, *, limit_train: int | None = None, limit_test: int | None = None
+) -> Dataset:
+    """Load the four IDX files from a folder (default: Debian's Fashion-MNIST), optionally the first N of each split."""
+    directory = locate(directory)
     arrays = {key: read_idx(_find(directory, stem)) for key, stem in FILES.items()}
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]

@@ -228,6 +228,11 @@ def apply(
         ]
         results = [(lay.name, _one_conv(kernel, lay, runs, modules)) for lay in targets]
     else:
+        if stem:
+            raise SkanalyzeError(
+                f"--apply-stem replaces the stem's conv by one kernel; {design.notation} is a design of "
+                f"{len(design.kernels)} (units, never the stem): drop --apply-stem or --apply one kernel"
+            )
         mode = "unit"
         results = [(u.name, _one_unit(design, model, u, runs, modules)) for u in spatial_units(model)]
     for name, result in results:
