@@ -27,7 +27,10 @@ def one_line_error(code, out, err, fragment):
         (("space", "--alphabet", " , "), "is empty"),
         (("formulas", "PW+DW+PW [K=-F]"), "must be positive"),
         (("formulas", "PW+DW+PW [K=0]"), "must be positive"),
-        (("optimize", "dw-pw", "--latency", "1e400s", "--hw", "28", "--profile", "h100-sxm-datasheet"), "10^6 s"),
+        (
+            ("optimize", "dw-pw", "--latency", "1e400s", "--hw", "28", "--profile", "h100-sxm-datasheet"),
+            "10^6 s",
+        ),
         (("plot", "families", "--c", "0", "--out", "never.png"), "--c (=0) must be a positive integer"),
     ],
 )

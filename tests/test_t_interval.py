@@ -27,7 +27,9 @@ def test_the_t_interval_is_mean_plus_minus_t_times_the_standard_error():
     for s in range(4):  # least squares of points on log2 width, one seed at a time
         y = [100 * acc[d][s] for d in range(3)]
         my = sum(y) / 3
-        slopes.append(sum((a - mx) * (b - my) for a, b in zip(x, y)) / sum((a - mx) ** 2 for a in x))
+        slopes.append(
+            sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True)) / sum((a - mx) ** 2 for a in x)
+        )
     mean = sum(slopes) / 4
     sd = math.sqrt(sum((v - mean) ** 2 for v in slopes) / 3)
     half = 3.182 * sd / 2  # t(0.975, 3) x sd / sqrt(4)

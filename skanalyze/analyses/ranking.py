@@ -239,4 +239,14 @@ def verdict_text(test: dict) -> str:
     )
 
 
-__all__ = ["TIE", "spearman", "ordering", "width_test", "t_cdf", "t_quantile", "seeds_for_power", "power_table", "verdict_text"]
+__all__ = [
+    "TIE",
+    "spearman",
+    "ordering",
+    "width_test",
+    "t_cdf",
+    "t_quantile",
+    "seeds_for_power",
+    "power_table",
+    "verdict_text",
+]

@@ -40,7 +40,9 @@ def _check_record(file: Path, record: dict) -> None:
     """A result file's fields have the types skanalyze train writes (a hand-edited or truncated file is named)."""
 
     def bad(field: str, what: str):
-        raise SkanalyzeError(f"{file}: {field} = {record.get(field, record['run'].get(field))!r} must be {what}")
+        raise SkanalyzeError(
+            f"{file}: {field} = {record.get(field, record['run'].get(field))!r} must be {what}"
+        )
 
     def number(value) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -51,7 +53,9 @@ def _check_record(file: Path, record: dict) -> None:
         if not isinstance(record.get(field), str):
             bad(field, "a string")
     for field in ("width", "params"):
-        if not (isinstance(record.get(field), int) and not isinstance(record[field], bool) and record[field] > 0):
+        if not (
+            isinstance(record.get(field), int) and not isinstance(record[field], bool) and record[field] > 0
+        ):
             bad(field, "a positive integer")
     if not isinstance(record["run"].get("seed"), int):
         bad("seed", "an integer")

@@ -571,7 +571,9 @@ def network(
         )
     else:
         if macs and budget is None:
-            raise SkanalyzeError("--macs says the budget counts MACs; it needs --budget (e.g. --budget 1e9 --macs)")
+            raise SkanalyzeError(
+                "--macs says the budget counts MACs; it needs --budget (e.g. --budget 1e9 --macs)"
+            )
         data, (net, groups) = network_report(
             _design(design),
             layout,
