@@ -62,25 +62,20 @@ def test_every_output_compiles(cli, tmp_path):
 
 
 def test_docs_formats_table_is_current():
+    """docs/output-formats.md's table is derived from the app: every command, its report's printers."""
     from pathlib import Path
 
+    from skanalyze.cli.app import COMMAND_REPORTS, FILE_ONLY, app
     from skanalyze.render import formats_for
 
+    commands = {info.name or info.callback.__name__.replace("_", "-") for info in app.registered_commands}
+    listed = {
+        c.split(" --")[0].replace("train summarize", "train-summarize")
+        for c in [*COMMAND_REPORTS, *FILE_ONLY]
+    }
+    assert listed == commands  # a new command must say what it prints
+    rows = [f"| `{c}` | {', '.join(formats_for(r))} |" for c, r in COMMAND_REPORTS.items()]
+    rows += [f"| `{c}` | {what} |" for c, what in FILE_ONLY.items()]
+    table = "\n".join(["| command | formats |", "|---|---|", *rows])
     doc = (Path(__file__).resolve().parents[1] / "docs" / "output-formats.md").read_text()
-    commands = [
-        ("formulas", "formulas"),
-        ("verify", "verify"),
-        ("efficiency", "efficiency"),
-        ("optimize", "optimize"),
-        ("field", "field"),
-        ("space", "space"),
-        ("space --explain", "explain"),
-        ("tables", "tables"),
-        ("network", "network"),
-        ("train", "training"),
-        ("compare", "compare"),
-        ("model", "model"),
-        ("designs", "catalog"),
-    ]
-    for command, report in commands:
-        assert f"| `{command}` | {', '.join(formats_for(report))} |" in doc, command
+    assert table in doc, "regenerate the table:\n" + table

@@ -18,6 +18,7 @@ integer polynomials (numerator over denominator), so the scan runs in integer ar
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
 from dataclasses import dataclass
@@ -63,6 +64,37 @@ class Optimum:
     def width_gap(self) -> float:
         """How much narrower the buildable width is than the continuous one (a fraction)."""
         return 1 - int(self.buildable.values[S.C]) / float(self.continuous_width)
+
+    # -- notebooks ------------------------------------------------------------------
+    def _rows(self) -> list[tuple[str, str, str]]:
+        """(what, plain text, LaTeX) of the optimum, for the notebook displays."""
+        values = ", ".join(f"{k}={v}" for k, v in self.buildable.values.items())
+        bound = "continuous optimum" if self.continuous_exact else "continuous bound"
+        what = f"{self.objective} budget" + (f" at {self.hw}x{self.hw}" if self.hw else "")
+        return [
+            (what, f"{self.budget:,}", f"{self.budget:,}".replace(",", "{,}")),
+            (bound, f"C = {sp.sstr(self.continuous_width)}", f"C = {sp.latex(self.continuous_width)}"),
+            ("buildable", values, values.replace("_", r"\_")),
+            ("params", f"{self.buildable.params:,}", f"{self.buildable.params:,}".replace(",", "{,}")),
+        ]
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter (Markdown front ends): the budget, the continuous and the buildable optimum as a table."""
+        rows = "\n".join(f"| {what} | `{text}` |" for what, text, _ in self._rows())
+        return f"**`{self.design.notation}`**, F = {self.alpha} C\n\n| | |\n|---|---|\n{rows}\n"
+
+    def _repr_latex_(self) -> str:
+        """Jupyter (LaTeX front ends): the same as display math."""
+        body = r" \\ ".join(rf"\text{{{what}}} &: {tex}" for what, _, tex in self._rows())
+        return rf"$$\begin{{aligned}} {body} \end{{aligned}}$$"
+
+    def _repr_html_(self) -> str:
+        """Jupyter (HTML front ends): the same as a table."""
+        rows = "".join(
+            f"<tr><td>{html.escape(what)}</td><td><code>{html.escape(text)}</code></td></tr>"
+            for what, text, _ in self._rows()
+        )
+        return f"<p><code>{html.escape(self.design.notation)}</code>, F = {self.alpha} C</p><table>{rows}</table>"
 
 
 def _cost_expr(design: Design, objective: str, hw: int | None) -> sp.Expr:

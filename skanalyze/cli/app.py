@@ -1085,6 +1085,89 @@ def designs(fmt: FormatOpt = None, json_out: JsonOpt = False) -> None:
     typer.echo(render("catalog", reports.catalog(), fmt), nl=False)
 
 
+# The report each command prints (its --format choices are that report's printers); docs/output-formats.md's
+# table and the format tests are derived from this and the app's commands, never kept by hand.
+COMMAND_REPORTS = {
+    "formulas": "formulas",
+    "verify": "verify",
+    "efficiency": "efficiency",
+    "optimize": "optimize",
+    "optimize --latency": "optimize_latency",
+    "field": "field",
+    "space": "space",
+    "space --explain": "explain",
+    "tables": "tables",
+    "network": "network",
+    "train": "training",
+    "train summarize": "training",
+    "compare": "compare",
+    "model": "model",
+    "device": "profile",
+    "latency": "latency",
+    "designs": "catalog",
+}
+FILE_ONLY = {"plot": "png, svg, pdf (by the --out file's suffix; no --format)"}
+
+# One or two examples per help page (shown under "Examples:"; tests/test_cli_help.py runs every one of them).
+EXAMPLES = {
+    "formulas": [
+        "skanalyze formulas",
+        "skanalyze formulas gconv-pwgconv --subs C=64 F=128 M=4 --format latex",
+    ],
+    "verify": ["skanalyze verify gconv-pwgconv --subs C=64 F=64 M=4 N=16"],
+    "efficiency": [
+        "skanalyze efficiency gconv-pwgconv",
+        "skanalyze efficiency gconv-pwgconv --at C=64 F=128",
+    ],
+    "optimize": [
+        "skanalyze optimize dw-pw --budget 1M",
+        "skanalyze optimize gconv-pwgconv --budget 1e9 --macs --hw 56",
+    ],
+    "plot": [
+        "skanalyze plot width --out width-vs-params.png",
+        "skanalyze plot ratio gconv-pwgconv --c 256 --out ratio.svg",
+    ],
+    "field": ["skanalyze field gconv-pwgconv --subs C=64 F=64 M=4 N=16"],
+    "space": ["skanalyze space", "skanalyze space --explain DW+PW"],
+    "tables": ["skanalyze tables"],
+    "network": ["skanalyze network dw-pw --width 64", "skanalyze network dw-pw --budget 11.2M"],
+    "train": [
+        "skanalyze train --budget 50k --epochs 4 --seeds 3",
+        "skanalyze train summarize results/decisive",
+    ],
+    "train-summarize": ["skanalyze train summarize results/decisive"],
+    "compare": ["skanalyze compare --budget 1M"],
+    "model": [
+        "skanalyze model examples/models.py:resnet18 --input 1x3x224x224",
+        "skanalyze model examples/models.py:mobilenet_v2 --suggest",
+    ],
+    "device": [
+        "skanalyze device show h100-sxm-datasheet",
+        "skanalyze device calibrate --out this-machine.json",
+    ],
+    "latency": ["skanalyze latency dw-pw --subs C=64 F=64 --hw 28"],
+    "designs": ["skanalyze designs"],
+}
+OVERVIEW = """skanalyze: symbolic efficiency analysis of sparse-kernel CNN designs (group, depthwise, pointwise,
+shuffle, bottleneck), after "Penetrating the Fog".
+
+Start with one of these:
+  skanalyze formulas                        closed-form params, MACs and ratios of the paper's designs
+  skanalyze optimize dw-pw --budget 1M      the widest layer a parameter budget buys
+  skanalyze model FILE.py:NAME              your own PyTorch model, read in the notation
+
+Every command: skanalyze --help; one command: skanalyze COMMAND --help (each with examples).
+"""
+
+
+def _examples() -> None:
+    """Put each command's examples under its help text."""
+    for info in app.registered_commands:
+        name = info.name or info.callback.__name__.replace("_", "-")
+        lines = EXAMPLES.get(name, [])
+        info.epilog = "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines) if lines else None
+
+
 def _command_for(argv: list[str]):
     """The click command to run: only the requested subcommand is built (building all costs ~50 ms)."""
     name = argv[0] if argv and not argv[0].startswith("-") else None
@@ -1092,7 +1175,8 @@ def _command_for(argv: list[str]):
         if name is not None and (info.name or info.callback.__name__.replace("_", "-")) == name:
             single = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
             single.registered_commands.append(info)
-            return typer.main.get_command(single), argv[1:], f"skanalyze {name}"
+            shown = "train summarize" if name == "train-summarize" else name
+            return typer.main.get_command(single), argv[1:], f"skanalyze {shown}"
     return typer.main.get_command(app), argv, "skanalyze"
 
 
@@ -1103,6 +1187,9 @@ def main(argv: list[str] | None = None) -> int:
         from .. import __version__
 
         typer.echo(f"skanalyze {__version__}")
+        return 0
+    if not argv:  # a short overview, not the whole usage
+        typer.echo(OVERVIEW, nl=False)
         return 0
     if argv[:2] == ["train", "summarize"]:  # a subcommand of train, without making train a group
         argv = ["train-summarize", *argv[2:]]
@@ -1156,3 +1243,6 @@ def _interrupted(prog: str, args: list[str]) -> int:
 def entry() -> None:
     """Console-script entry point."""
     sys.exit(main())
+
+
+_examples()

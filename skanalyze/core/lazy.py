@@ -20,7 +20,7 @@ def lazy_exports(package: str, public: dict[str, str], namespace: dict) -> tuple
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:
-        """The public API and the package's own attributes."""
-        return sorted({*namespace, *public})
+        """The public API and the package's dunder attributes (no implementation names such as this helper)."""
+        return sorted({*public, *(n for n in namespace if n.startswith("__") and n.endswith("__"))})
 
     return __getattr__, __dir__

@@ -22,6 +22,7 @@ multiply-accumulates of convolutions, linear layers, matrix products and attenti
 
 from __future__ import annotations
 
+import html
 import inspect
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -43,6 +44,7 @@ from .peers import CONVENTIONS, convention
 from .trace import aten_ops, trace
 
 MAC_KINDS = ("conv", "linear", "matmul", "attention")
+SHOWN = ("conv", "linear", "matmul", "attention", "bn", "pool", "shuffle")  # the layers a table shows
 
 
 @dataclass
@@ -81,6 +83,43 @@ class Model:
             f"Model({'x'.join(map(str, self.input_size))}: {len(self.layers)} layers, {len(self.units)} units, "
             f"{self.params:,} params, {self.macs:,} MACs, traced on {self.traced_on})"
         )
+
+    # -- notebooks: the per-layer table torchinfo users expect ------------------------------
+    def _table(self) -> list[tuple[str, str, str, str, str]]:
+        return [
+            (
+                lay.name or "(the model)",
+                lay.notation,
+                "x".join(map(str, lay.out_shape or ())),
+                f"{lay.params:,}",
+                f"{lay.macs:,}",
+            )
+            for lay in self.layers
+            if lay.kind in SHOWN or (lay.kind == "norm" and lay.params)
+        ]
+
+    def _totals(self) -> str:
+        mode = "train" if self.training else "eval"
+        return (
+            f"input {'x'.join(map(str, self.input_size))} (traced on {self.traced_on} tensors, {mode} mode): "
+            f"{self.params:,} params, {self.macs:,} MACs ({2 * self.macs:,} FLOPs)"
+        )
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter (Markdown front ends): the per-layer table and the totals."""
+        rows = "\n".join(f"| {n} | `{k}` | {o} | {p} | {m} |" for n, k, o, p, m in self._table())
+        return f"{self._totals()}\n\n| layer | notation | output | params | MACs |\n|---|---|---|---:|---:|\n{rows}\n"
+
+    def _repr_html_(self) -> str:
+        """Jupyter (HTML front ends): the per-layer table and the totals."""
+        esc = html.escape
+        rows = "".join(
+            f"<tr><td>{esc(n)}</td><td><code>{esc(k)}</code></td><td>{o}</td>"
+            f"<td style='text-align:right'>{p}</td><td style='text-align:right'>{m}</td></tr>"
+            for n, k, o, p, m in self._table()
+        )
+        head = "<tr><th>layer</th><th>notation</th><th>output</th><th>params</th><th>MACs</th></tr>"
+        return f"<p>{esc(self._totals())}</p><table>{head}{rows}</table>"
 
 
 def is_module(obj) -> bool:
