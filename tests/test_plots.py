@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from skanalyze.analyses.optimize import optimize
 from skanalyze.core import catalog
@@ -59,3 +60,37 @@ def test_macs_plot():
     fig = plots.macs_vs_width([catalog.get("standard")], hw=7, widths=(8, 64))
     x, y = fig.axes[0].get_lines()[0].get_data()
     assert np.allclose(y, 49 * 9 * x * x)
+
+
+def test_network_plot_shows_every_design_and_marks_curves_that_coincide():
+    from skanalyze.render import plots
+
+    fig = plots.network_params()
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines() if not line.get_label().startswith("_")}
+    covered = [label for label in lines if " (on " in label]
+    assert covered  # the paper's rows include designs with the same parameters at every width
+    for label in covered:
+        other = label.split(" (on ")[1][:-1]
+        mine = lines[label].get_ydata()
+        theirs = next(v for k, v in lines.items() if k.split(" (on ")[0] == other).get_ydata()
+        assert lines[label].get_linestyle() != "-"  # drawn dashed over the one it covers, so both show
+        assert abs(mine / theirs - 1).max() < 0.13
+
+
+def test_width_plot_legend_says_what_the_markers_are():
+    from skanalyze import parse
+    from skanalyze.render import plots
+
+    fig = plots.width_vs_params([parse("DW+PW")], budget=10**6)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "open marker: buildable optimum" in labels and "x: buildable C at that P" in labels
+
+
+def test_closed_form_plot_draws_params_and_macs_apart_at_the_asked_resolution(cli, tmp_path):
+    from skanalyze.core import symbols as S
+    from skanalyze.render import plots
+
+    a, h, w = S.alpha_w, S.H_in, S.W_in
+    fig = plots.model_scaling("m", 100 * a**2, 7 * h * w * a**2, (320, 320), step=sp.Rational(1, 8))
+    assert [ax.get_ylabel() for ax in fig.axes] == ["parameters", "MACs at 320x320"]

@@ -937,7 +937,7 @@ def model(
 
             step = data["closed_form"]["alpha_w_step"]
             fig = plots.model_scaling(
-                target.rpartition(":")[2], forms.params, forms.macs, shape[2:], step=step
+                target.rpartition(":")[2], forms.params, forms.macs, size or shape[2:], step=step
             )
             plots.save(fig, plot)
     if suggest:

@@ -87,12 +87,14 @@ def width_vs_params(
 
     The continuous and buildable optima at ``budget`` are annotated.
     """
-    fig, ax = _figure()
+    fig, ax = _figure(9.0, 4.6)  # the legend stands beside the axes
     grid = np.logspace(math.log10(budgets[0]), math.log10(budgets[1]), 200)
     table = []
     for i, design in enumerate(designs):
         curve = _width_curve(design, grid, alpha)
-        (line,) = ax.plot(grid, curve, lw=2, label=_label(design))
+        marker = _MARKERS[i % len(_MARKERS)]
+        # the legend entry shows both: the line (continuous) and this design's marker (buildable)
+        (line,) = ax.plot(grid, curve, lw=2, label=_label(design), marker=marker, markevery=[], mfc="white")
         pts = np.logspace(math.log10(budgets[0]), math.log10(budgets[1]), buildable_points)
         xs, ys = [], []
         for p in pts:
@@ -102,7 +104,7 @@ def width_vs_params(
                 continue
             xs.append(opt.buildable.cost)
             ys.append(int(opt.buildable.values[S.C]))
-        ax.plot(xs, ys, _MARKERS[i % len(_MARKERS)], color=line.get_color(), ms=5, mfc="white", mew=1.4)
+        ax.plot(xs, ys, marker, color=line.get_color(), ms=5, mfc="white", mew=1.4)
         if budget is not None:
             opt = optimize(design, int(budget), alpha)
             c_star = float(opt.continuous_width)
@@ -123,9 +125,12 @@ def width_vs_params(
     ax.set_ylabel("greatest width C (input channels)")
     alpha_txt = f"F = {sp.nsimplify(alpha)}·C" if alpha != 1 else "F = C"
     ax.set_title(f"Width a parameter budget buys ({alpha_txt})")
-    ax.plot([], [], "k-", lw=2, label="continuous optimum")
-    ax.plot([], [], "ko", mfc="white", label="buildable optimum")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.plot([], [], "k-", lw=2, label="line: continuous optimum")
+    ax.plot([], [], "ko", mfc="white", ls="none", label="open marker: buildable optimum")
+    if budget is not None:
+        ax.plot([], [], "ko", ls="none", ms=8, label=f"filled dot: continuous C* at P = {budget:.3g}")
+        ax.plot([], [], "kx", ls="none", ms=7, label="x: buildable C at that P")
+    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside, not over
     return fig
 
 
@@ -306,6 +311,8 @@ def network_params(designs: list[Design] | None = None, *, widths=(16, 1024), lo
         chosen = [next((r for r in rows if r.design == d.notation), None) or d for d in designs]
     fig, ax = _figure(7.6, 5.0)
     xs = np.logspace(math.log10(widths[0]), math.log10(widths[1]), 200)
+    drawn: list[tuple[str, np.ndarray]] = []
+    styles = ["--", ":", "-."]
     for item in chosen:
         if hasattr(item, "design") and isinstance(item.design, str):
             design, layout = tables.row_setup(item, best)
@@ -315,7 +322,14 @@ def network_params(designs: list[Design] | None = None, *, widths=(16, 1024), lo
             label = item.notation
         total = counts(network(design, layout)).total_params
         fn = sp.lambdify(S.width, total, modules="numpy")
-        (line,) = ax.plot(xs, np.asarray(fn(xs), dtype=float) / 1e6 * np.ones_like(xs), lw=1.8, label=label)
+        ys = np.asarray(fn(xs), dtype=float) / 1e6 * np.ones_like(xs)
+        # a curve that lies on an earlier one (within 12% at every width: one line on a log scale) is dashed
+        # and its label says which one it covers
+        same = [name for name, other in drawn if np.max(np.abs(np.log10(ys / other))) < 0.05]
+        style = {"ls": styles[(len(same) - 1) % len(styles)], "lw": 2.4} if same else {"lw": 1.8}
+        shown = f"{label} (on {same[0]})" if same else label
+        (line,) = ax.plot(xs, ys, label=shown, **style)
+        drawn.append((label, ys))
         for r in rows:
             if r.design != label:
                 continue
@@ -387,37 +401,33 @@ def accuracy_vs_width(summary: dict) -> Figure:
 def model_scaling(
     label: str, params: sp.Expr, macs: sp.Expr | None, size: tuple[int, int], *, step
 ) -> Figure:
-    """An imported model's params and MACs against the width multiplier alpha_w (the closed forms at the
-    traced input size), the model as it is (alpha_w = 1) marked."""
-    fig, ax = _figure(6.8, 4.4)
+    """An imported model's params and MACs against the width multiplier alpha_w (the closed forms; the MACs at
+    the input ``size``), one panel each so that neither curve hides the other, the model as it is
+    (alpha_w = 1) marked."""
+    panels = 2 if macs is not None else 1
+    fig = Figure(figsize=(6.8, 2.6 * panels + 0.8), layout="constrained")
+    axes = fig.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
     grid = np.linspace(
         float(step), 2.0, 200
     )  # the forms are polynomials: a smooth curve from the smallest step
-    p_fn = sp.lambdify(S.alpha_w, params, modules="numpy")
-    ax.plot(grid, p_fn(grid) * np.ones_like(grid), "-", color="C0", label="params")
-    ax.plot(
-        [1.0],
-        [float(params.subs(S.alpha_w, 1))],
-        "o",
-        color="C0",
-        ms=8,
-        label=f"{label} as it is (alpha_w = 1)",
-    )
-    ax.set_xlabel("width multiplier alpha_w (every scaled channel count times alpha_w)")
-    ax.set_ylabel("parameters", color="C0")
-    ax.set_yscale("log")
+    curves = [("parameters", params, "C0", "o")]
     if macs is not None:
         h, w = size
-        m = macs.subs({S.H_in: h, S.W_in: w})
-        m_fn = sp.lambdify(S.alpha_w, m, modules="numpy")
-        right = ax.twinx()
-        right.plot(grid, m_fn(grid) * np.ones_like(grid), "--", color="C1", label=f"MACs at {h}x{w}")
-        right.plot([1.0], [float(m.subs(S.alpha_w, 1))], "s", color="C1", ms=7)
-        right.set_ylabel(f"MACs at {h}x{w}", color="C1")
-        right.set_yscale("log")
-        right.legend(fontsize=8, loc="lower right")
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(f"{label}: params and MACs vs width multiplier (closed forms, exact)", fontsize=10)
+        curves.append((f"MACs at {h}x{w}", macs.subs({S.H_in: h, S.W_in: w}), "C1", "s"))
+    for ax, (what, expr, color, marker) in zip(axes, curves, strict=True):
+        ax.grid(True, which="major", alpha=0.35)
+        ax.grid(True, which="minor", alpha=0.12)
+        fn = sp.lambdify(S.alpha_w, expr, modules="numpy")
+        ax.plot(grid, fn(grid) * np.ones_like(grid), "-", color=color, label=what)
+        at_one = float(expr.subs(S.alpha_w, 1))
+        ax.plot(
+            [1.0], [at_one], marker, color=color, ms=8, label=f"{label} as it is (alpha_w = 1): {at_one:,.0f}"
+        )
+        ax.set_ylabel(what)
+        ax.set_yscale("log")
+        ax.legend(fontsize=8, loc="lower right")
+    axes[-1].set_xlabel("width multiplier alpha_w (every scaled channel count times alpha_w)")
+    axes[0].set_title(f"{label}: closed forms in the width multiplier (exact)", fontsize=10)
     return fig
 
 
