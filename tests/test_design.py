@@ -172,3 +172,28 @@ def test_symbolic_kernel_size():
     d = parse("Conv(k=k)")
     assert d.kernels[0].k == S.k
     assert sp.simplify(d.layers[0].params() - S.k**2 * S.C * S.F) == 0
+
+
+def test_the_shufflenet_entry_says_where_its_shuffle_is():
+    """The catalog's description names the order the unit is counted, built and trafficked in (the planner
+    puts the shuffle before the second grouped conv); the paper's order, written out, moves more elements in a
+    strided unit and has the same params and MACs."""
+    from skanalyze.core.catalog import get
+    from skanalyze.core.counting import macs_at, params_at
+    from skanalyze.core.traffic import traffic_at
+
+    unit = get("shufflenet-v1")
+    kinds = [type(layer.kernel).__name__ for layer in unit.layers]
+    assert kinds == ["PWGConv", "DW", "Shuffle", "PWGConv"]
+    assert "PWGConv(g), DW, shuffle, PWGConv(g)" in unit_description("shufflenet-v1")
+    ours, paper = parse("PWGConv(4)+DW(s=2)+PWGConv(4)"), parse("PWGConv(4)+Shuffle+DW(s=2)+PWGConv(4)")
+    values = {"C": 16, "F": 32, "K": 8, "H": 4, "W": 4}
+    assert params_at(ours, values) == params_at(paper, values)
+    assert macs_at(ours, values) == macs_at(paper, values)
+    assert traffic_at(ours, values) < traffic_at(paper, values)  # the shuffle runs on the stride-2 output
+
+
+def unit_description(name):
+    from skanalyze.core.catalog import ENTRIES
+
+    return next(e.description for e in ENTRIES if e.name == name)

@@ -278,6 +278,12 @@ def test_docs_prose_numbers():
     assert f"hold {three:,} of DenseNet-40's {numel(model):,} parameters" in text
     assert f"{100 * 2 / 3:.1f}%" in text
     fixed = apply(model, "Line(orient=fixed)", (1, 3, 32, 32))
+    # two-weight segments (2 of 9 weights), by arithmetic on the 3-weight rebuild: the 3x3 convs' MACs are
+    # 3/2 of what three-weight segments remove
+    conv_macs = (fixed.macs_before - fixed.macs) * 3 // 2
+    two_params = 100 * (three * 7 / 9) / numel(model)
+    two_macs = 100 * (conv_macs * 7 / 9) / fixed.macs_before
+    assert f"give {two_params:.1f}% fewer parameters and {two_macs:.1f}% fewer MACs" in text
     learned = apply(model, "Line(orient=filter)", (1, 3, 32, 32))
     assert f"({learned.params - fixed.params} in all)" in text
     assert learned.params - fixed.params == sum(r.values["F"] for r in learned.replaced)

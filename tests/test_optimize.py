@@ -239,3 +239,36 @@ def test_efficiency_at_cli(cli):
     ):
         code, out, err = cli("efficiency", *args)
         assert code == 2 and fragment in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("c", [60, 36, 48])
+def test_efficiency_at_marks_tied_co_optima(cli, c):
+    """`efficiency --at`: every configuration as cheap as the best is listed as tied, and the runner-up is the
+    next cheaper one, against a brute force over all integer group numbers written here."""
+    import json
+
+    from skanalyze.core.counting import params_at
+    from skanalyze.core.design import parse
+    from skanalyze.core.errors import SkanalyzeError as Error
+    from skanalyze.core.infofield import field
+
+    d = parse("PWGConv(M)+DW+PWGConv(N)")
+    costs = {}
+    for m in range(1, c + 1):
+        for n in range(1, c + 1):
+            values = {"C": c, "F": c, "K": c // 4, "M": m, "N": n}
+            try:
+                p = params_at(d, values)
+                full = int(field(d, values).c) == c
+            except Error:
+                continue
+            if full:
+                costs[(m, n)] = p
+    best = min(costs.values())
+    code, out, err = cli("efficiency", "pwgconv-dw-pwgconv", "--at", f"C={c}", f"F={c}", "--json")
+    at = json.loads(out)["at"]
+    listed = [at["best"], *at["tied"]]
+    assert sorted((r["groups"]["M"], r["groups"]["N"]) for r in listed) == sorted(
+        k for k, v in costs.items() if v == best
+    )
+    assert at["runner_up"]["params"] == min(v for v in costs.values() if v > best)

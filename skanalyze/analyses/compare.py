@@ -40,7 +40,12 @@ def comparison_rows(names, budget: int, c: int) -> list[dict]:
             p_ratio, note = eff.optimum.ratio, " (optimal groups)"
         elif design.group_symbols:
             p_ratio = p_ratio.subs({g: 2 for g in design.group_symbols})
-            note = " (" + ", ".join(f"{g}=2" for g in design.group_symbols) + ")"
+            # no group number gives a full field: there is no optimum to show, only an example value, said so
+            note = (
+                " ("
+                + ", ".join(f"{g}=2" for g in design.group_symbols)
+                + ": an example; no full-field optimum)"
+            )
         values = {S.C: c, S.F: c}
         if design.uses_bottleneck:
             values[S.K] = sp.sympify(design.bottleneck).subs(values)

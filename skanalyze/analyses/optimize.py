@@ -356,11 +356,13 @@ def at_report(design: Design, c: int, f: int) -> dict:
         )
     values = {S.C: sp.Integer(c), S.F: sp.Integer(f)}
     design.validate({**values, **({S.K: design.bottleneck.subs(values)} if design.uses_bottleneck else {})})
-    ranked = ranked_at(design, c, f)
+    ranked = ranked_at(design, c, f, top=1 << 30)
     if not ranked:
         raise SkanalyzeError(
             f"no integer group numbers give {design.notation!r} a full field at C={c}, F={f}"
         )
+    tied = [b for b in ranked[1:] if b.params == ranked[0].params]  # co-optima: equally few parameters
+    rest = [b for b in ranked[1:] if b.params > ranked[0].params]
     p_ratio = design.substitute_bottleneck(ratios(design)[0])
 
     def row(b: Buildable) -> dict:
@@ -381,6 +383,7 @@ def at_report(design: Design, c: int, f: int) -> dict:
         "C": c,
         "F": f,
         "best": row(ranked[0]),
-        "runner_up": row(ranked[1]) if len(ranked) > 1 else None,
+        "tied": [row(b) for b in tied],
+        "runner_up": row(rest[0]) if rest else None,
         "real_optimum": real,
     }

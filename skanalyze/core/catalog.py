@@ -57,7 +57,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(
         "shufflenet-v1",
         "PWGConv({0})+DW+PWGConv({0})",
-        "ShuffleNet v1 unit: PWGConv(g), shuffle, DW, PWGConv(g), bottleneck K = F/4",
+        "ShuffleNet v1 unit: PWGConv(g), DW, shuffle, PWGConv(g) (the shuffle before the second grouped conv; "
+        "the paper shuffles before the DW: same params, MACs and field, more traffic in a strided unit; "
+        "PWGConv(g)+Shuffle+DW+PWGConv(g) is its order), bottleneck K = F/4",
         knob="groups g",
         default=4,
     ),

@@ -435,7 +435,12 @@ def families(rows: list[dict], *, budget: int, c: int) -> Figure:
     """The related kernel families beside the paper's designs: parameter ratio and greatest width at a budget."""
     fig = Figure(figsize=(10.0, 4.8), layout="constrained")
     left, right = fig.subplots(1, 2, sharey=True)
-    names = [r["design"] for r in rows]
+    # a ratio at an example group number (no full-field optimum) says so in the design's label
+    names = [
+        r["design"]
+        + (f" ({r['ratio_note'].split(':')[0].strip(' (')} example)" if "example" in r["ratio_note"] else "")
+        for r in rows
+    ]
     colors = [
         "tab:orange" if r["name"] in FAMILIES else ("0.5" if r["design"] == "Conv" else "tab:blue")
         for r in rows

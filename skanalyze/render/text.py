@@ -152,6 +152,10 @@ def efficiency_rows(data: dict, e) -> list[tuple[str, str]]:
                 f"params {at['best']['params']:,}, ratio {e(at['best']['param_ratio'])}",
             )
         )
+        for r in at.get("tied", []):
+            rows.append(
+                ("  tied (equally best)", f"{groups(r)}: params {r['params']:,}, ratio {e(r['param_ratio'])}")
+            )
         if at["runner_up"]:
             r = at["runner_up"]
             rows.append(("  runner-up", f"{groups(r)}: params {r['params']:,}, ratio {e(r['param_ratio'])}"))
