@@ -778,6 +778,14 @@ def main(argv=None) -> int:
     )
     text = render(results, command)
     out = Path(args.out)
+    zoo = (
+        "<!-- zoo speed -->",
+        "<!-- end zoo speed -->",
+    )  # written by benchmarks/zoo_speed.py (the zoo venv)
+    if out.exists() and zoo[0] in out.read_text():
+        old = out.read_text()
+        kept = old[old.index(zoo[0]) : old.index(zoo[1]) + len(zoo[1])]
+        text = text.rstrip("\n") + "\n\n## Model import on the real zoos\n\n" + kept + "\n"
     tmp = out.with_suffix(".tmp")
     tmp.write_text(text)
     tmp.replace(out)

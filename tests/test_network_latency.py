@@ -49,12 +49,16 @@ def brute_widest(design, layout, seconds, widths):
     return best
 
 
-@pytest.mark.parametrize("name, seconds", [("dw-pw", 2e-3), ("gconv-pwgconv", 2e-3), ("pw-dw-pw", 1e-3)])
+# gconv-pwgconv at a budget whose widest network is narrow: its brute force over every pair of dividing group
+# numbers costs seconds per width (the oracle is unchanged, its size is what runs in seconds)
+@pytest.mark.parametrize("name, seconds", [("dw-pw", 2e-3), ("gconv-pwgconv", 4e-4), ("pw-dw-pw", 1e-3)])
 def test_widest_network_is_the_brute_force_one(name, seconds):
     design = get(name)
     found = R.widest_network_within(design, SMALL, seconds, PROFILE)
     assert found.predicted_s <= seconds
-    assert found.width == brute_widest(design, SMALL, seconds, range(1, found.width + 40))
+    # the greatest fitting width of a window that starts at the answer: it fits, and nothing wider in the
+    # window does (so a search that stops too early or too late both fail)
+    assert found.width == brute_widest(design, SMALL, seconds, range(found.width, found.width + 24))
     net = network(design, SMALL)
     groups = {S.by_name[k]: v for k, v in found.groups.items()}
     assert found.predicted_s == pytest.approx(R.network_time(net, found.width, groups, PROFILE), rel=1e-12)

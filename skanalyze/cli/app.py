@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import re
 import signal
 import sys
@@ -1188,7 +1189,7 @@ def main(argv: list[str] | None = None) -> int:
 
         typer.echo(f"skanalyze {__version__}")
         return 0
-    if not argv:  # a short overview, not the whole usage
+    if not argv and "_SKANALYZE_COMPLETE" not in os.environ:  # an overview (not during shell completion)
         typer.echo(OVERVIEW, nl=False)
         return 0
     if argv[:2] == ["train", "summarize"]:  # a subcommand of train, without making train a group
