@@ -4,6 +4,7 @@
 """
 
 import importlib.util
+import os
 import re
 from pathlib import Path
 
@@ -24,6 +25,18 @@ def pytest_ignore_collect(collection_path, config):
     if collection_path.name == "zoo.py" and collection_path.parent.name == "zoo":
         return True
     return None
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (the README's command runs one worker per core), each worker and the processes it
+    starts use one thread, so that two workers do not oversubscribe the cores."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[var] = "1"
+        if HAS_TORCH:
+            import torch
+
+            torch.set_num_threads(1)
 
 
 def pytest_report_header(config):

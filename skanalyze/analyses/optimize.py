@@ -214,8 +214,9 @@ def best_at_width(design: Design, c: int, alpha: Fraction, objective: str = "par
     return Buildable(values, int(params), int(cost))
 
 
-def ranked_at(design: Design, c: int, f: int, top: int = 2) -> list[Buildable]:
-    """The `top` cheapest buildable configurations (by parameters, then group numbers) at widths C and F
+def ranked_at(design: Design, c: int, f: int, top: int | None = 2) -> list[Buildable]:
+    """The `top` cheapest buildable configurations (all of them: ``top=None``; by parameters, then group
+    numbers) at widths C and F
     with a full field: every integer group number that divides what it splits is tried."""
     plan = _plan(design, "params", None)
     wargs, candidates, reason = _widths_and_divisors(plan, c, f)
@@ -229,7 +230,7 @@ def ranked_at(design: Design, c: int, f: int, top: int = 2) -> list[Buildable]:
             found.append((plan.params(*args), combo))
     found.sort()
     out = []
-    for params, combo in found[:top]:
+    for params, combo in found[:top] if top is not None else found:
         values = {S.C: sp.Integer(c), S.F: sp.Integer(f)}
         if plan.bottleneck is not None:
             values[S.K] = sp.Integer(kk)
@@ -356,7 +357,7 @@ def at_report(design: Design, c: int, f: int) -> dict:
         )
     values = {S.C: sp.Integer(c), S.F: sp.Integer(f)}
     design.validate({**values, **({S.K: design.bottleneck.subs(values)} if design.uses_bottleneck else {})})
-    ranked = ranked_at(design, c, f, top=1 << 30)
+    ranked = ranked_at(design, c, f, top=None)
     if not ranked:
         raise SkanalyzeError(
             f"no integer group numbers give {design.notation!r} a full field at C={c}, F={f}"

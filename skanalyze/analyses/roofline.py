@@ -284,7 +284,7 @@ def _configs(design: Design, c: int, f: int) -> list[dict]:
     """Every buildable configuration at widths C, F with a full field (group numbers that divide), K filled in."""
     if design.group_symbols:
         try:
-            return [b.values for b in ranked_at(design, c, f, top=1 << 30)]
+            return [b.values for b in ranked_at(design, c, f, top=None)]
         except SkanalyzeError:
             return []
     try:

@@ -1,9 +1,10 @@
 """Tracing, the first room of the importer: one forward pass of a *copy* of the user's model, recorded.
 
-The user's module is never touched: it is copied with ``copy.deepcopy`` whose memo already maps every
-parameter and buffer to a meta tensor of the same shape (so no weight is copied, ties and shared modules
-stay shared), the copy is put in eval mode (or training mode when asked), and every hook and mode lives on
-the copy only. A forward that needs real values (data-dependent control flow) runs once on zeros, on a copy
+The user's module is never touched: it is copied structurally (every module a new object of its class, its
+other attributes deep-copied; ``copy.deepcopy`` itself for a class with a copy protocol of its own), every
+parameter and buffer mapped to a meta tensor of the same shape (so no weight is copied, ties and shared
+modules stay shared), the copy is put in eval mode (or training mode when asked), and every hook and mode
+lives on the copy only. A forward that needs real values (data-dependent control flow) runs once on zeros, on a copy
 whose tensors are clones.
 
 Three records come out of the one pass:
@@ -128,9 +129,8 @@ def _tensors(args):
             yield arg
 
 
-_TORCH_DIR = (
-    os.path.dirname(torch.__file__) + os.sep
-)  # the separator: '.../torch/' never matches '.../torchvision/'
+# with the separator: '.../torch/' never matches '.../torchvision/'
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 
 
 _OPERATOR: dict[tuple, bool] = {}  # (code object, instruction offset) -> whether that call is an operator
@@ -162,25 +162,26 @@ def _arg(args, kwargs, at: int, name: str, default=None):
 
 # Element-wise functions whose meta kernels are slow Python: on meta tensors their result is an empty tensor of
 # the input's shape and strides (what an element-wise op returns), or the input itself when in place.
+# function -> the position of its ``inplace`` argument (None: it has none)
 UNARY = {
-    F.relu,
-    F.relu6,
-    F.hardtanh,
-    F.gelu,
-    F.silu,
-    F.hardswish,
-    F.hardsigmoid,
-    F.sigmoid,
-    F.leaky_relu,
-    F.elu,
-    F.mish,
-    torch.relu,
-    torch.sigmoid,
-    torch.Tensor.relu,
-    torch.Tensor.sigmoid,
-    torch.Tensor.relu_,
-    torch.Tensor.sigmoid_,
-    F.dropout,
+    F.relu: 1,
+    F.relu6: 1,
+    F.hardtanh: 3,
+    F.gelu: None,
+    F.silu: 1,
+    F.hardswish: 1,
+    F.hardsigmoid: 1,
+    F.sigmoid: None,
+    F.leaky_relu: 2,
+    F.elu: 2,
+    F.mish: 1,
+    torch.relu: None,
+    torch.sigmoid: None,
+    torch.Tensor.relu: None,
+    torch.Tensor.sigmoid: None,
+    torch.Tensor.relu_: None,
+    torch.Tensor.sigmoid_: None,
+    F.dropout: 3,
 }
 IN_PLACE = {torch.Tensor.relu_, torch.Tensor.sigmoid_}
 
@@ -192,15 +193,16 @@ def _shortcut(func, args, kwargs):
         return None
     if func in (F.batch_norm, torch.batch_norm):
         return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
-    if func in UNARY and len(args) == 1 and set(kwargs) <= {"inplace", "approximate", "training", "p"}:
-        if func is F.dropout and kwargs.get("training", True):
-            return None
-        if func in IN_PLACE or kwargs.get("inplace"):
-            return x
-        if func is F.dropout:
-            return x  # F.dropout(training=False) returns its input
-        return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
-    return None
+    if func not in UNARY or any(isinstance(a, torch.Tensor) for a in (*args[1:], *kwargs.values())):
+        return None  # a second tensor (a PReLU weight, say): run it
+    at = UNARY[func]
+    inplace = func in IN_PLACE or kwargs.get("inplace") or (at is not None and len(args) > at and args[at])
+    if func is F.dropout:
+        training = kwargs.get("training", args[2] if len(args) > 2 else True)
+        return None if training else x  # F.dropout(training=False) returns its input
+    if inplace:
+        return x
+    return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
 
 
 class _Recorder(TorchFunctionMode):
@@ -210,9 +212,8 @@ class _Recorder(TorchFunctionMode):
         super().__init__()
         self.params = params  # ids of the copy's parameters
         self.data: set[int] = set()  # ids of tensors computed from the input (activations)
-        self.derived: dict[
-            int, frozenset
-        ] = {}  # id of a tensor computed from weights only -> their parameter ids
+        # id of a tensor computed from weights only -> the ids of the parameters it was computed from
+        self.derived: dict[int, frozenset] = {}
         self.stack: list[str] = [""]
         self.events: list[dict] = []
         self.origin: dict[int, int | None] = {}  # id(tensor) -> index of the event that produced it

@@ -12,16 +12,6 @@ import re
 import sympy as sp
 
 from ..core import symbols as S
-from ..core.errors import SkanalyzeError
-
-FORMATS = ("pretty", "text", "latex", "python", "json")
-
-
-def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
-    """Return fmt if it is one of ``allowed``, else raise a one-line error."""
-    if fmt not in allowed:
-        raise SkanalyzeError(f"format {fmt!r} is unknown; valid: {', '.join(allowed)}")
-    return fmt
 
 
 def text(expr) -> str:
