@@ -70,10 +70,15 @@ def section(rows: list[dict]) -> str:
         "|---|---|---|",
         f"| import <= 1x FlopCounterMode on meta, every model | median {statistics.median(ratios):.2f}x, worst "
         f"{ratios and max(ratios):.2f}x ({meta[0]['model']}); {len(over)} of {len(rows)} over | "
-        f"{'yes' if not over else 'MISSED'} |",
+        f"{'yes' if not [r for r in rows if r['import'] > 0.9 * r['meta']] else 'MISSED'} |",
         f"| import <= 0.5x a CPU FlopCounterMode forward ({len(cpu)} models up to 30 M params) | worst "
         f"{worst_cpu['import'] / worst_cpu['cpu']:.3f}x ({worst_cpu['model']}); {len(over_cpu)} over | "
-        f"{'yes' if not over_cpu else 'MISSED'} |",
+        f"{'yes' if not [r for r in cpu if r['import'] > 0.45 * r['cpu']] else 'MISSED'} |",
+        "",
+        f"FlopCounterMode alone on meta tensors takes longer than the real CPU forward on "
+        f"{sum(r['meta'] > r['cpu'] for r in cpu)} of the {len(cpu)} models timed on the CPU (torch's meta "
+        "kernels run in Python, a small model's CPU kernels are fast): a trace on meta cannot reach half a CPU "
+        "forward there. A target met by less than 10% counts as missed.",
         "",
         "The ten slowest imports relative to FlopCounterMode on meta:",
         "",

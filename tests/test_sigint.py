@@ -37,3 +37,35 @@ def test_ctrl_c_says_what_stopped(tmp_path, args):
     )
     assert "Traceback" not in stderr and "nothing was written" in stderr
     assert not out.exists() and not list(tmp_path.iterdir())  # no file, no temporary left behind
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_training_says_what_finished(tmp_path):
+    """train: the harness says which runs finished and how to resume, then one line says what stopped."""
+    pytest.importorskip("torch")
+    import numpy as np
+
+    from skanalyze.nn.data import write_idx
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 4096), ("t10k", 256)):
+        write_idx(tmp_path / f"{split}-images-idx3-ubyte", rng.integers(0, 255, (n, 28, 28)).astype(np.uint8))
+        write_idx(tmp_path / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n).astype(np.uint8))
+    argv = ["train", "--designs", "dw-pw", "--budget", "20k", "--epochs", "200", "--seeds", "1"]
+    argv += ["--data", str(tmp_path), "--out", str(tmp_path / "runs")]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from skanalyze.cli import main; sys.exit(main())", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(6)  # past start-up and torch's import, inside the first run
+    if proc.poll() is not None:
+        pytest.skip("training finished in under 6 s: nothing to interrupt")
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    lines = stderr.strip().splitlines()
+    assert "0 of 1 runs finished" in stderr and "resumes" in stderr
+    assert lines[-1] == "skanalyze: interrupted: skanalyze train stopped (its finished runs are saved)"
+    assert not list((tmp_path / "runs").glob("**/*.json"))  # nothing half-written
