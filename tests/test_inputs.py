@@ -58,9 +58,8 @@ def test_apply_stem_needs_one_kernel(cli):
 def test_a_refused_train_creates_nothing(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = cli("train", "--data", str(tmp_path / "nowhere"), "--out", "t1")
-    if "torch is not installed" in err:
-        pytest.skip("torch is not installed")
-    one_line_error(code, out, err, "lacks")
+    # without torch the refusal is that torch is missing; either way nothing is created
+    one_line_error(code, out, err, "needs torch" if "needs torch" in err else "lacks")
     assert not (tmp_path / "t1").exists() and not (tmp_path / "runs").exists()
 
 
