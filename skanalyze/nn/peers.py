@@ -374,7 +374,7 @@ def _pt_functional(lay: Layer):
 
 
 # -- walking the module tree as the hook-based peers do ----------------------------------------------------
-def _hooked_totals(model, rule_of, nested: bool) -> dict[int, int | Fraction]:
+def _hooked_totals(model, rule_of) -> dict[int, int]:
     """Per module (by id), the sum of its rule over its calls."""
     totals: dict[int, int] = {}
     for module, args, output in model.calls:
@@ -401,12 +401,11 @@ def _paths(root) -> dict[int, int]:
 
 
 def _thop_total(model) -> int:
-    totals = _hooked_totals(model, THOP_RULES.get, False)
-    registrations = _paths(
-        model.copy
-    )  # thop registers its hooks once per visit of apply: each call counts k times
+    totals = _hooked_totals(model, THOP_RULES.get)
+    # thop registers its hooks once per visit of Module.apply: a module reached by k paths counts each call k times
+    registrations = _paths(model.copy)
 
-    def dfs(m) -> float:
+    def dfs(m) -> int:
         total = registrations[id(m)] * totals.get(id(m), 0)
         for child in m.children():
             if type(child) in THOP_RULES and not isinstance(child, (tnn.Sequential, tnn.ModuleList)):
@@ -419,7 +418,7 @@ def _thop_total(model) -> int:
 
 
 def _ptflops_modules(model) -> int:
-    totals = _hooked_totals(model, _pt_rule, False)
+    totals = _hooked_totals(model, _pt_rule)
 
     def accumulate(m) -> int:
         if _pt_rule(type(m)) is not None:
