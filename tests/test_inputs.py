@@ -98,3 +98,7 @@ def result_file(folder, **changes):
 def test_train_summarize_names_a_broken_result_file(cli, tmp_path, changes, fragment):
     folder = result_file(tmp_path / "runs", **changes)
     one_line_error(*cli("train", "summarize", str(folder)), fragment)
+
+
+def test_efficiency_at_an_absurd_width_is_refused_at_once(cli):
+    one_line_error(*cli("efficiency", "gconv-pwgconv", "--at", "C=1e400"), "at most 10^18")

@@ -242,6 +242,12 @@ def efficiency(
     typer.echo(render("efficiency", data, fmt), nl=False)
 
 
+def _short(n: int) -> str:
+    """A huge integer in a line: 10^400 rather than its 401 digits."""
+    digits = str(int(n))
+    return digits if len(digits) <= 20 else f"{digits[0]}.{digits[1:4]}e{len(digits) - 1}"
+
+
 def _at_widths(widths: dict) -> tuple[int, int]:
     """C and F of --at as positive integers (F defaults to C); no other symbol."""
     extra = sorted(str(k) for k in widths if k not in (S.C, S.F))
@@ -256,6 +262,10 @@ def _at_widths(widths: dict) -> tuple[int, int]:
         value = widths.get(sym, widths[S.C])
         if not (getattr(value, "is_Integer", False) and value > 0):
             raise SkanalyzeError(f"--at {sym}={value} must be a positive integer")
+        if value > 10**18:  # the group search enumerates divisors: beyond this it would not return
+            raise SkanalyzeError(
+                f"--at {sym}={_short(value)} is beyond the widths --at searches (at most 10^18)"
+            )
         out.append(int(value))
     return out[0], out[1]
 
