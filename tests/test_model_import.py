@@ -844,3 +844,25 @@ def test_closed_form_budget_is_checked_on_the_factory(cli):
     assert widest["built"]["fits"] == (real <= 2_000_000)
     code, out, err = cli("model", "examples/models.py:mobilenet_v2", "--closed-form", "--budget", "2M")
     assert ("OVER the budget" in out) == (real > 2_000_000) and f"{real:,} params" in out
+
+
+@pytest.mark.parametrize(
+    "equation, shapes",
+    [
+        ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+        ("ij,jk", [(3, 4), (4, 5)]),
+        ("bhqd,bhkd->bhqk", [(1, 2, 5, 4), (1, 2, 6, 4)]),
+        ("...ij,...jk->...ik", [(2, 3, 3, 4), (3, 4, 5)]),
+        ("bi,bi->b", [(3, 7), (3, 7)]),
+        ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]),
+        ("bchw,bc->bhw", [(2, 8, 4, 4), (2, 8)]),
+    ],
+)
+def test_einsum_macs_equal_flop_counter_mode(equation, shapes):
+    """einsum's MACs, contracted as torch contracts them, against FlopCounterMode on meta tensors."""
+    from skanalyze.nn.layers import einsum_macs
+
+    operands = [torch.zeros(s, device="meta") for s in shapes]
+    with FlopCounterMode(display=False) as counter:
+        torch.einsum(equation, *operands)
+    assert 2 * einsum_macs(equation, shapes) == counter.get_total_flops()

@@ -16,6 +16,7 @@ container) form a design unit; a conv that starts from the block's input beside 
 from __future__ import annotations
 
 import math
+import string
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -112,10 +113,16 @@ def einsum_macs(equation: str, shapes: list[tuple]) -> int:
     product of the sizes of every index the pair shares or keeps (an index only one side has and the result
     drops is summed out first, free)."""
     equation = equation.replace(" ", "")
-    inputs, _, output = equation.partition("->")
+    inputs, arrow, output = equation.partition("->")
     terms = inputs.split(",")
-    if not output:
-        output = "".join(sorted(c for c in set(inputs) - {","} if inputs.count(c) == 1))
+    if "..." in equation:  # the ellipsis: as many fresh index letters as the dimensions it stands for
+        ranks = [len(s) - (len(t) - 3) if "..." in t else 0 for t, s in zip(terms, shapes, strict=False)]
+        fresh = "".join(c for c in string.ascii_letters if c not in equation)[: max(ranks)]
+        terms = [t.replace("...", fresh[len(fresh) - r :]) for t, r in zip(terms, ranks, strict=False)]
+        output = output.replace("...", fresh) if arrow else fresh
+        inputs = ",".join(terms)
+    if not arrow:
+        output += "".join(sorted(c for c in set(inputs) - {","} - set(output) if inputs.count(c) == 1))
     sizes: dict[str, int] = {}
     for term, shape in zip(terms, shapes, strict=False):
         for c, d in zip(term, shape, strict=False):
