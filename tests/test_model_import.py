@@ -866,3 +866,28 @@ def test_einsum_macs_equal_flop_counter_mode(equation, shapes):
     with FlopCounterMode(display=False) as counter:
         torch.einsum(equation, *operands)
     assert 2 * einsum_macs(equation, shapes) == counter.get_total_flops()
+
+
+class Scaled(tnn.Module):
+    """A CNN with element-wise products by a scalar parameter and a 1-D tensor, and an interpolation."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = tnn.Conv2d(3, 8, 3, padding=1), tnn.Linear(8, 4)
+        self.scale, self.shift = tnn.Parameter(torch.ones(1)), tnn.Parameter(torch.zeros(8))
+
+    def forward(self, x):
+        x = tnn.functional.interpolate(self.conv(x) * self.scale, scale_factor=2)
+        v = x.mean(dim=(2, 3))
+        return self.fc(torch.add(v, self.shift.mul(2)))  # a 1-D product: no channel dimension
+
+
+def test_closed_forms_skip_what_has_no_channels_of_its_own():
+    from skanalyze.core import symbols as S
+
+    model = Scaled()
+    m = from_module(model, (1, 3, 8, 8))
+    forms = closed_forms(m, model)
+    # at alpha_w = 1 the forms give the model itself: sum(p.numel()) and, at the traced input, its MACs
+    assert forms.params.subs(S.alpha_w, 1) == sum(p.numel() for p in model.parameters())
+    assert forms.macs is None or forms.macs.subs({S.alpha_w: 1, S.H_in: 8, S.W_in: 8}) == m.macs

@@ -27,6 +27,9 @@ class ClosedForms:
     note: str = ""
 
 
+SCALED = ("conv", "linear", "bn", "norm", "pool", "act", "shuffle", "add")  # the layers whose channels scale
+
+
 def _scaled(model) -> tuple[set[int], set[int]]:
     """Indices of the layers whose input / output channels stay fixed under a width multiplier: what reads
     the image keeps its input channels, the last FC keeps its outputs (the classes)."""
@@ -64,6 +67,12 @@ def build(model, second: list[tuple] | None, note: str = "") -> ClosedForms:
     group_rules: list[tuple[int, tuple[int, ...]]] = []
     resolution_ok = second is not None and len(second) == len(model.layers)
     for lay in model.layers:
+        if (
+            lay.kind not in SCALED
+            or len(lay.in_shape or ()) < 2
+            or (lay.kind == "add" and len(lay.in_shape) != 4)
+        ):
+            continue  # element-wise products, interpolation, scalars: no channel count of their own
         c_in, c_out = (lay.in_shape[1], lay.out_shape[-1] if lay.kind == "linear" else lay.out_shape[1])
         if lay.kind == "linear":
             c_in = lay.in_shape[-1]
