@@ -891,3 +891,39 @@ def test_closed_forms_skip_what_has_no_channels_of_its_own():
     # at alpha_w = 1 the forms give the model itself: sum(p.numel()) and, at the traced input, its MACs
     assert forms.params.subs(S.alpha_w, 1) == sum(p.numel() for p in model.parameters())
     assert forms.macs is None or forms.macs.subs({S.alpha_w: 1, S.H_in: 8, S.W_in: 8}) == m.macs
+
+
+class Recurrent(tnn.Module):
+    """Every recurrent layer: LSTM (two layers, bidirectional, batch first), GRU, RNN (relu), the cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = tnn.Conv2d(3, 8, 3)
+        self.lstm = tnn.LSTM(8, 6, num_layers=2, bidirectional=True, batch_first=True)
+        self.gru, self.rnn = tnn.GRU(12, 5), tnn.RNN(5, 4, nonlinearity="relu")
+        self.lcell, self.gcell, self.rcell = tnn.LSTMCell(4, 3), tnn.GRUCell(3, 3), tnn.RNNCell(3, 2)
+
+    def forward(self, x):
+        y = self.conv(x).flatten(2).transpose(1, 2)  # batch x steps x 8
+        y = self.lstm(y)[0].transpose(0, 1)  # steps x batch x 12
+        y = self.rnn(self.gru(y)[0])[0][-1]  # batch x 4
+        h, _ = self.lcell(y)
+        return self.rcell(self.gcell(h))
+
+
+def test_recurrent_layers_are_counted_as_flop_counter_mode_counts_them():
+    model = Recurrent().eval()
+    m = from_module(model, (2, 3, 6, 6))
+    assert m.params == sum(p.numel() for p in model.parameters()) and not m.unmodelled
+    assert 2 * m.macs == flops_on_meta(Recurrent(), (2, 3, 6, 6))
+    assert "LSTM(in=8, hidden=6, layers=2, bidirectional)" in [lay.notation for lay in m.layers]
+
+
+@pytest.mark.parametrize("peer", ["torch", "fvcore", "ptflops", "ptflops-aten", "thop"])
+def test_conventions_reproduce_each_peer_on_recurrent_layers(peer):
+    from skanalyze.nn.importer import convention
+
+    device = "cpu" if peer in ("fvcore", "ptflops") else "meta"
+    # ptflops runs one image whatever the model is traced at: compare at batch 1
+    expected = peer_total(peer, Recurrent(), (1, 3, 6, 6), device)
+    assert convention(from_module(Recurrent(), (1, 3, 6, 6)), peer)["total"] == expected

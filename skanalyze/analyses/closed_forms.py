@@ -48,7 +48,7 @@ def build(model, second: list[tuple] | None, note: str = "") -> ClosedForms:
         {
             lay.notation if lay.kind == "conv" else lay.kind
             for lay in model.layers
-            if lay.kind in ("matmul", "attention")
+            if lay.kind in ("matmul", "attention", "rnn")
             or (lay.kind == "conv" and lay.detail.get("dims", 2) != 2)
             or (lay.kind == "conv" and lay.detail.get("transposed"))
         }

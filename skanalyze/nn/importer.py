@@ -43,8 +43,8 @@ from .layers import Layer, Unit, conv_kernel, layers_of, units_of
 from .peers import CONVENTIONS, convention
 from .trace import aten_ops, trace
 
-MAC_KINDS = ("conv", "linear", "matmul", "attention")
-SHOWN = ("conv", "linear", "matmul", "attention", "bn", "pool", "shuffle")  # the layers a table shows
+MAC_KINDS = ("conv", "linear", "matmul", "attention", "rnn")
+SHOWN = ("conv", "linear", "matmul", "attention", "rnn", "bn", "pool", "shuffle")  # the layers a table shows
 
 
 @dataclass

@@ -212,6 +212,15 @@ def _row(ev: dict) -> Layer:
         heads = inp[-3] if len(inp) >= 3 else 1
         tokens = f"{inp[-2]}" if inp[-2] == ev["key"][-2] else f"{inp[-2]}x{ev['key'][-2]}"
         notation = f"Attention(heads={heads}, tokens={tokens}, dim={inp[-1]})"
+    elif kind == "rnn":  # every step multiplies the input and the hidden state by the 2-D weights
+        macs = ev["steps"] * ev["batch"] * sum(numel(w) for w in ev["weights"])
+        hidden = ev["weights"][1][1] if len(ev["weights"]) > 1 else 0
+        notation = (
+            f"{ev['op']}(in={inp[-1]}, hidden={hidden}"
+            + (f", layers={ev['layers']}" if ev["layers"] > 1 else "")
+            + (", bidirectional" if ev["bidirectional"] else "")
+            + ")"
+        )
     elif kind == "shuffle":
         kernel = Shuffle(g=ev["groups"])
         notation = f"Shuffle({ev['groups']})"
@@ -232,7 +241,9 @@ def layers_of(tr: Trace) -> tuple[list[Layer], list[tuple[str, int]]]:
     index_of: dict[int, int] = {}
     for i, ev in enumerate(tr.events):
         lay = _row(ev)
-        lay.detail.update({k: v for k, v in ev.items() if k not in ("name", "source", "tensors", "sources")})
+        lay.detail.update(
+            {k: v for k, v in ev.items() if k not in ("name", "source", "tensors", "sources", "owned")}
+        )
         module = modules.get(ev["name"])
         lay.detail["module"] = module
         lay.detail["module_type"] = type(module) if module is not None else None
@@ -244,6 +255,10 @@ def layers_of(tr: Trace) -> tuple[list[Layer], list[tuple[str, int]]]:
                 lay.params += tr.params[tid][1]
                 if role == "bias":
                     lay.bias = tr.params[tid][1]
+        for tid in ev.get("owned", ()):  # a recurrent layer's weights and biases, all passed in one list
+            if tid in tr.params and tid not in counted:
+                counted.add(tid)
+                lay.params += tr.params[tid][1]
         for tid in ev.get("weight_from", ()):  # a computed weight: the parameters it was computed from
             if tid not in counted:
                 counted.add(tid)

@@ -148,6 +148,10 @@ FVCORE_RULES = {
         "upsample nearest 2-D: 1 per output element, bilinear: 4 (others: 0)",
     ),
     "grid_sample": (lambda lay: 4 * numel(lay.out_shape), "grid_sampler: 4 per output element"),
+    "rnn": (
+        lambda lay: lay.macs if lay.detail["op"].endswith("Cell") else 0,
+        "aten::lstm/gru/rnn: 0 (no handle); a cell is traced as its linear products: MACs",
+    ),
 }
 
 
@@ -183,6 +187,36 @@ def _thop_upsample(m, ins, out) -> int:
 
 def _zero(m, ins, out) -> int:
     return 0
+
+
+def _thop_cell(kind: str, i: int, h: int, bias: bool) -> int:
+    """thop's operations of one recurrent cell step (rnn_hooks.py's _count_*_cell)."""
+    extra = 2 * h if bias else 0
+    if kind == "RNN":
+        return h * (i + h) + h + extra
+    state = (i + h) * h + h + extra
+    if kind == "GRU":
+        return 2 * state + (h + i) * h + h + extra + h + 3 * h
+    return 4 * state + 3 * h + h  # LSTM
+
+
+def _thop_rnn(kind: str):
+    def rule(m, ins, out) -> int:
+        x = ins[0]
+        batch, steps = (x[0], x[1]) if m.batch_first else (x[1], x[0])
+        dirs = 2 if m.bidirectional else 1
+        total = _thop_cell(kind, m.input_size, m.hidden_size, m.bias) * dirs
+        total += (m.num_layers - 1) * _thop_cell(kind, m.hidden_size * dirs, m.hidden_size, m.bias) * dirs
+        return total * steps * batch
+
+    return rule
+
+
+def _thop_rnn_cell(kind: str):
+    def rule(m, ins, out) -> int:
+        return _thop_cell(kind, m.input_size, m.hidden_size, m.bias) * ins[0][0]
+
+    return rule
 
 
 THOP_RULES = {
@@ -232,14 +266,14 @@ THOP_RULES = {
             tnn.Dropout,
             tnn.Sequential,
             tnn.PixelShuffle,
-            tnn.RNNCell,
-            tnn.GRUCell,
-            tnn.LSTMCell,
-            tnn.RNN,
-            tnn.GRU,
-            tnn.LSTM,
         )
     },
+    tnn.RNN: _thop_rnn("RNN"),
+    tnn.GRU: _thop_rnn("GRU"),
+    tnn.LSTM: _thop_rnn("LSTM"),
+    tnn.RNNCell: _thop_rnn_cell("RNN"),
+    tnn.GRUCell: _thop_rnn_cell("GRU"),
+    tnn.LSTMCell: _thop_rnn_cell("LSTM"),
 }
 
 
@@ -264,6 +298,34 @@ def _pt_mha(m, ins, out) -> int:
     flops += heads * (qlen * klen * (qdim // heads) + qlen * klen + qlen * klen * (vdim // heads))
     flops += qlen * vdim * (vdim + 1)
     return flops * batch
+
+
+def _pt_rnn_step(m, w_ih, w_hh) -> int:
+    """ptflops' rnn_flops: both weight products, then the element-wise work per kind of cell."""
+    flops = w_ih.shape[0] * w_ih.shape[1] + w_hh.shape[0] * w_hh.shape[1]
+    h = m.hidden_size
+    if isinstance(m, (tnn.RNN, tnn.RNNCell)):
+        return flops + h
+    if isinstance(m, (tnn.GRU, tnn.GRUCell)):
+        return flops + h + 3 * h + 3 * h
+    return flops + 4 * h + 3 * h + 3 * h  # LSTM, LSTMCell
+
+
+def _pt_rnn(m, ins, out) -> int:
+    flops = 0
+    for i in range(m.num_layers):  # ptflops counts one direction per layer, then doubles
+        flops += _pt_rnn_step(m, getattr(m, f"weight_ih_l{i}"), getattr(m, f"weight_hh_l{i}"))
+        if m.bias:
+            flops += getattr(m, f"bias_ih_l{i}").shape[0] + getattr(m, f"bias_hh_l{i}").shape[0]
+    flops *= ins[0][0] * ins[0][1]  # ptflops takes the batch first, whatever batch_first says
+    return flops * (2 if m.bidirectional else 1)
+
+
+def _pt_rnn_cell(m, ins, out) -> int:
+    flops = _pt_rnn_step(m, m.weight_ih, m.weight_hh)
+    if m.bias:
+        flops += m.bias_ih.shape[0] + m.bias_hh.shape[0]
+    return flops * ins[0][0]
 
 
 def _pt_timm_attention(m, ins, out) -> int:
@@ -317,7 +379,8 @@ PTFLOPS_RULES = {
     ),
     tnn.Upsample: lambda m, ins, out: numel(out[1:]),  # ptflops reads output[0]: the first image's elements
     tnn.MultiheadAttention: _pt_mha,
-    **{t: _zero for t in (tnn.RNN, tnn.GRU, tnn.LSTM, tnn.RNNCell, tnn.LSTMCell, tnn.GRUCell)},
+    **{t: _pt_rnn for t in (tnn.RNN, tnn.GRU, tnn.LSTM)},
+    **{t: _pt_rnn_cell for t in (tnn.RNNCell, tnn.LSTMCell, tnn.GRUCell)},
 }
 # classes ptflops hooks when their package is installed (it imports them itself): (module, name) -> rule
 PTFLOPS_OPTIONAL = {("timm.models.vision_transformer", "Attention"): _pt_timm_attention}
@@ -439,6 +502,7 @@ def _lines(name: str, model) -> tuple[str, list[tuple[str, int, str]]]:
             ("FC", by_kind.get("linear", 0), "multiply-accumulates of linear layers"),
             ("matmul", by_kind.get("matmul", 0), "matmul, bmm, mm, addmm, baddbmm, einsum"),
             ("attention", by_kind.get("attention", 0), "scaled dot-product attention: Q K^T and A V"),
+            ("recurrent", by_kind.get("rnn", 0), "RNN/GRU/LSTM and cells: every step's weight products"),
         ]
     if name in ("torch", "ptflops-aten"):
         rules = TORCH_RULES if name == "torch" else PTFLOPS_ATEN_RULES

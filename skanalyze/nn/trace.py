@@ -100,6 +100,13 @@ NORMS = {F.layer_norm: "layer_norm", F.group_norm: "group_norm", F.instance_norm
 ADDS = {torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.add_, torch.Tensor.__iadd__}
 MULS = {torch.mul, torch.Tensor.mul, torch.Tensor.__mul__}
 INTERPOLATE = {F.interpolate: "interpolate", F.upsample: "upsample"}
+RNNS = {torch.lstm: "LSTM", torch.gru: "GRU", torch.rnn_tanh: "RNN", torch.rnn_relu: "RNN"}
+RNN_CELLS = {
+    torch.lstm_cell: "LSTMCell",
+    torch.gru_cell: "GRUCell",
+    torch.rnn_tanh_cell: "RNNCell",
+    torch.rnn_relu_cell: "RNNCell",
+}
 
 
 @dataclass
@@ -255,7 +262,7 @@ class _Recorder(TorchFunctionMode):
             event["weight_from"] = self._made_of_id(event["tensors"]["weight"])
         if event is not None:
             index = self.emit(event, source, out if not isinstance(out, (tuple, list)) else out[0])
-            produces = event["kind"] in ("conv", "linear", "shuffle", "matmul", "attention")
+            produces = event["kind"] in ("conv", "linear", "shuffle", "matmul", "attention", "rnn")
             mark = index if produces else source
         else:
             mark = source
@@ -369,6 +376,37 @@ class _Recorder(TorchFunctionMode):
                 "mode": _arg(args, kwargs, 3, "mode", "nearest"),
                 "size": _arg(args, kwargs, 1, "size"),
                 "scale_factor": _arg(args, kwargs, 2, "scale_factor"),
+            }
+        if func in RNNS and len(args) > 8 and isinstance(args[2], (list, tuple)):  # not a packed sequence
+            weights = [w for w in args[2] if isinstance(w, torch.Tensor) and w.dim() == 2]
+            x, batch_first = args[0], bool(args[8])
+            steps, batch = (
+                (x.shape[0], 1) if x.dim() == 2 else (x.shape[1], x.shape[0]) if batch_first else x.shape[:2]
+            )
+            return {
+                "kind": "rnn",
+                "op": RNNS[func],
+                "input": shape_of(x),
+                "steps": int(steps),
+                "batch": int(batch),
+                "weights": [shape_of(w) for w in weights],
+                "layers": int(args[4]),
+                "bidirectional": bool(args[7]),
+                "owned": [id(w) for w in args[2]],
+            }
+        if func in RNN_CELLS:
+            weights = [w for w in args[2:4] if isinstance(w, torch.Tensor)]
+            x = args[0]
+            return {
+                "kind": "rnn",
+                "op": RNN_CELLS[func],
+                "input": shape_of(x),
+                "steps": 1,
+                "batch": int(x.shape[0]) if x.dim() == 2 else 1,
+                "weights": [shape_of(w) for w in weights],
+                "layers": 1,
+                "bidirectional": False,
+                "owned": [id(w) for w in args[2:6] if isinstance(w, torch.Tensor)],
             }
         if func is F.grid_sample:
             return {"kind": "grid_sample", "input": shape_of(args[0])}
