@@ -47,6 +47,12 @@ MAC_KINDS = ("conv", "linear", "matmul", "attention", "rnn")
 SHOWN = ("conv", "linear", "matmul", "attention", "rnn", "bn", "pool", "shuffle")  # the layers a table shows
 
 
+def shown(lay: Layer) -> bool:
+    """Whether a layer is a row of the per-layer table (report and notebook): not element-wise work, and a
+    norm only when it holds parameters."""
+    return lay.kind in SHOWN or (lay.kind == "norm" and bool(lay.params))
+
+
 @dataclass
 class Model:
     """A traced model: its layers, units, unmodelled parameters and totals (and what the peers' rules read)."""
@@ -95,13 +101,17 @@ class Model:
                 f"{lay.macs:,}",
             )
             for lay in self.layers
-            if lay.kind in SHOWN or (lay.kind == "norm" and lay.params)
+            if shown(lay)
         ]
 
+    @property
+    def mode(self) -> str:
+        """The mode the copy was traced in: eval or train."""
+        return "train" if self.training else "eval"
+
     def _totals(self) -> str:
-        mode = "train" if self.training else "eval"
         return (
-            f"input {'x'.join(map(str, self.input_size))} (traced on {self.traced_on} tensors, {mode} mode): "
+            f"input {'x'.join(map(str, self.input_size))} (traced on {self.traced_on} tensors, {self.mode} mode): "
             f"{self.params:,} params, {self.macs:,} MACs ({2 * self.macs:,} FLOPs)"
         )
 
@@ -374,7 +384,7 @@ def report(model: Model, label: str = "model", conventions: tuple[str, ...] = ()
         "model": label,
         "input": list(model.input_size),
         "traced_on": model.traced_on,
-        "traced_mode": "train" if model.training else "eval",
+        "traced_mode": model.mode,
         "layers": [
             {
                 "name": lay.name,
@@ -389,8 +399,7 @@ def report(model: Model, label: str = "model", conventions: tuple[str, ...] = ()
                 "unit": lay.unit,
             }
             for lay in model.layers
-            if lay.kind not in ("add", "mul", "act", "interpolate", "grid_sample")
-            and (lay.kind != "norm" or lay.params)
+            if shown(lay)
         ],
         "units": [
             {

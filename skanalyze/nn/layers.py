@@ -237,6 +237,14 @@ def layers_of(tr: Trace) -> tuple[list[Layer], list[tuple[str, int]]]:
     """The layers of a trace, every parameter of the model counted once, and what no layer consumed."""
     modules = tr.modules
     counted: set[int] = set()
+
+    def claim(tid) -> int:
+        """The size of a parameter not yet counted (marking it counted); 0 for anything else."""
+        if tid not in tr.params or tid in counted:
+            return 0
+        counted.add(tid)
+        return tr.params[tid][1]
+
     layers: list[Layer] = []
     index_of: dict[int, int] = {}
     for i, ev in enumerate(tr.events):
@@ -248,21 +256,11 @@ def layers_of(tr: Trace) -> tuple[list[Layer], list[tuple[str, int]]]:
         lay.detail["module"] = module
         lay.detail["module_type"] = type(module) if module is not None else None
         tensors = ev.get("tensors", {})
-        for role in ("weight", "bias"):
-            tid = tensors.get(role)
-            if tid in tr.params and tid not in counted:
-                counted.add(tid)
-                lay.params += tr.params[tid][1]
-                if role == "bias":
-                    lay.bias = tr.params[tid][1]
-        for tid in ev.get("owned", ()):  # a recurrent layer's weights and biases, all passed in one list
-            if tid in tr.params and tid not in counted:
-                counted.add(tid)
-                lay.params += tr.params[tid][1]
-        for tid in ev.get("weight_from", ()):  # a computed weight: the parameters it was computed from
-            if tid not in counted:
-                counted.add(tid)
-                lay.params += tr.params[tid][1]
+        lay.params += claim(tensors.get("weight"))
+        lay.bias = claim(tensors.get("bias"))
+        lay.params += lay.bias
+        # a recurrent layer's weights and biases (all passed in one list); a computed weight's parameters
+        lay.params += sum(claim(tid) for tid in (*ev.get("owned", ()), *ev.get("weight_from", ())))
         lay.source = index_of.get(ev["source"]) if ev["source"] is not None else None
         lay.index = len(layers)
         index_of[i] = lay.index

@@ -461,8 +461,7 @@ class _Recorder(TorchFunctionMode):
         heads = int(a["num_heads"])
         need_weights = a.get("need_weights", True)
         source = self._source(q)
-        with torch.no_grad():
-            out = F.multi_head_attention_forward(*args, **kwargs)
+        out = F.multi_head_attention_forward(*args, **kwargs)  # the trace runs under no_grad already
         batched = q.dim() == 3
         tokens_q = q.shape[0]
         tokens_k = k.shape[0]
