@@ -254,45 +254,17 @@ class Mixed(tnn.Module):
 
 
 def peer_total(peer, model, shape, device="cpu"):
-    """The peer's own total on the model (eval mode), on ``device``'s tensors."""
-    import contextlib
-    import io
-    import warnings
+    """The peer's own total on the model (eval mode), on ``device``'s tensors: the zoo test's runner
+    (tests/zoo/zoo.py); a peer that is not installed skips, one that fails fails the test."""
+    from .zoo import zoo
 
     model.eval().to(device)
-    x = torch.zeros(shape, device=device)
-    if peer == "torch":
-        return flops(model, shape) if device == "cpu" else flops_on_meta(model, shape)
-    with (
-        warnings.catch_warnings(),
-        contextlib.redirect_stdout(io.StringIO()),
-        contextlib.redirect_stderr(io.StringIO()),
-    ):
-        warnings.simplefilter("ignore")
-        if peer == "fvcore":
-            analysis = pytest.importorskip(
-                "fvcore.nn", reason="fvcore is not installed: pip install 'skanalyze[peers]'"
-            )
-            counter = analysis.FlopCountAnalysis(model, x)
-            counter.unsupported_ops_warnings(False)
-            counter.uncalled_modules_warnings(False)
-            return counter.total()
-        if peer in ("ptflops", "ptflops-aten"):
-            ptflops = pytest.importorskip(
-                "ptflops", reason="ptflops is not installed: pip install 'skanalyze[peers]'"
-            )
-            backend = {"backend": "aten"} if peer == "ptflops-aten" else {}  # default: "pytorch"
-            macs, _ = ptflops.get_model_complexity_info(
-                model, shape[1:], as_strings=False, print_per_layer_stat=False, **backend
-            )
-            return macs
-        thop = pytest.importorskip("thop", reason="thop is not installed: pip install 'skanalyze[peers]'")
-        total, _ = thop.profile(model, inputs=(x,), verbose=False)
-        for m in model.modules():  # thop leaves its counters behind; a later peer must not see them
-            for attr in ("total_ops", "total_params"):
-                if attr in m._buffers:
-                    del m._buffers[attr]
-        return int(total)
+    total = zoo.peer(peer, model, shape, device)
+    if isinstance(total, ImportError):
+        pytest.skip(f"{peer} is not installed: pip install 'skanalyze[peers]'")
+    if isinstance(total, Exception):
+        raise total
+    return total
 
 
 class Written(tnn.Module):

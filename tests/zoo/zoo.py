@@ -147,6 +147,9 @@ def peer(name: str, model, shape, device="meta"):
             import thop
 
             total, _ = thop.profile(model, inputs=(x,), verbose=False)
+            for m in model.modules():  # older thop releases leave their counters behind
+                for attr in ("total_ops", "total_params"):
+                    m._buffers.pop(attr, None)
             return int(total)
     except Exception as err:  # noqa: BLE001 - a peer that fails is reported, not hidden
         return err
