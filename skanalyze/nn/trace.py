@@ -340,12 +340,11 @@ class _Recorder(TorchFunctionMode):
                 "value": shape_of(_arg(args, kwargs, 2, "value")),
             }
         if func in (F.batch_norm, torch.batch_norm):
-            if func is F.batch_norm:
-                weight, bias = _arg(args, kwargs, 3, "weight"), _arg(args, kwargs, 4, "bias")
-                training = _arg(args, kwargs, 5, "training", False)
-            else:
-                weight, bias = _arg(args, kwargs, 1, "weight"), _arg(args, kwargs, 2, "bias")
-                training = _arg(args, kwargs, 5, "training", False)
+            at = (
+                3 if func is F.batch_norm else 1
+            )  # F.batch_norm(x, mean, var, weight, ...); torch's: (x, weight, ...)
+            weight, bias = _arg(args, kwargs, at, "weight"), _arg(args, kwargs, at + 1, "bias")
+            training = _arg(args, kwargs, 5, "training", False)
             return {
                 "kind": "bn",
                 "input": shape_of(args[0]),
