@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dis
+import gc
 import math
 import os
 import sys
@@ -189,19 +190,335 @@ UNARY = {
     torch.Tensor.relu_: None,
     torch.Tensor.sigmoid_: None,
     F.dropout: 3,
+    F.softplus: None,
+    F.tanh: None,
+    torch.tanh: None,
+    torch.Tensor.tanh: None,
+    torch.exp: None,
+    torch.Tensor.exp: None,
+    torch.sqrt: None,
+    torch.Tensor.sqrt: None,
+    torch.rsqrt: None,
+    torch.Tensor.rsqrt: None,
+    torch.neg: None,
+    torch.Tensor.neg: None,
+    torch.Tensor.__neg__: None,
+    torch.abs: None,
+    torch.Tensor.abs: None,
+    torch.pow: None,
+    torch.Tensor.pow: None,
+    torch.Tensor.__pow__: None,
+    torch.clamp: None,
+    torch.Tensor.clamp: None,
+    torch.Tensor.clamp_min: None,
+    torch.Tensor.clamp_max: None,
 }
 IN_PLACE = {torch.Tensor.relu_, torch.Tensor.sigmoid_}
 
 
-def _shortcut(func, args, kwargs):
-    """The result of a call on meta tensors without running its slow meta kernel, or None to run it."""
-    x = args[0] if args else None
-    if not isinstance(x, torch.Tensor) or x.device.type != "meta" or type(x) is not torch.Tensor:
+_PLAIN = (torch.Tensor, tnn.Parameter)
+
+
+def _plain_meta(*values) -> bool:
+    """Whether every value is a plain meta tensor (or parameter, not another subclass) of one dtype."""
+    return all(type(v) in _PLAIN and v.device.type == "meta" for v in values) and (
+        len({v.dtype for v in values}) == 1
+    )
+
+
+def _broadcast(*shapes) -> tuple | None:
+    """The broadcast of shapes (torch's rule), or None where they do not broadcast."""
+    out: list[int] = []
+    length = max(len(s) for s in shapes)
+    for at in range(1, length + 1):
+        sizes = {s[-at] for s in shapes if len(s) >= at} - {1}
+        if len(sizes) > 1:
+            return None
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(reversed(out))
+
+
+def _empty(shape, like) -> torch.Tensor:
+    return torch.empty(shape, dtype=like.dtype, device="meta")
+
+
+def _window(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, ceil: bool = False
+) -> int | None:
+    """The output length of a sliding window (a convolution or a pool), torch's formula; None if empty."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    if span < 0 or stride <= 0:
         return None
+    out = (span + (stride - 1 if ceil else 0)) // stride + 1
+    if ceil and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def _per_dim(value, dims: int) -> tuple | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,) * dims
+    if isinstance(value, (tuple, list)) and all(type(v) is int for v in value):
+        return tuple(value) * dims if len(value) == 1 else tuple(value) if len(value) == dims else None
+    return None
+
+
+def _conv_shape(func, args, kwargs) -> tuple | None:
+    dims, transposed = CONVS[func]
+    x, w = args[0], _arg(args, kwargs, 1, "weight")
+    bias = _arg(args, kwargs, 2, "bias")
+    if transposed or not _plain_meta(x, w) or x.dim() != dims + 2 or w.dim() != dims + 2:
+        return None
+    if bias is not None and not (_plain_meta(x, bias) and tuple(bias.shape) == (w.shape[0],)):
+        return None
+    stride = _per_dim(_arg(args, kwargs, 3, "stride", 1), dims)
+    padding = _arg(args, kwargs, 4, "padding", 0)
+    dilation = _per_dim(_arg(args, kwargs, 5, "dilation", 1), dims)
+    groups = _arg(args, kwargs, 6, "groups", 1)
+    if stride is None or dilation is None or type(groups) is not int or groups <= 0:
+        return None
+    if x.shape[1] != w.shape[1] * groups or w.shape[0] % groups:
+        return None
+    if padding == "valid":
+        padding = (0,) * dims
+    elif padding == "same":
+        if any(s != 1 for s in stride):
+            return None
+        return (x.shape[0], w.shape[0], *x.shape[2:])
+    padding = _per_dim(padding, dims)
+    if padding is None:
+        return None
+    spatial = [
+        _window(n, k, s, p, d)
+        for n, k, s, p, d in zip(x.shape[2:], w.shape[2:], stride, padding, dilation, strict=True)
+    ]
+    return None if None in spatial or 0 in spatial else (x.shape[0], w.shape[0], *spatial)
+
+
+POOL_DIMS = {F.max_pool2d: 2, torch.max_pool2d: 2, F.avg_pool2d: 2, torch._C._nn.avg_pool2d: 2}
+ADAPTIVE = {F.adaptive_avg_pool2d: 2, torch._C._nn.adaptive_avg_pool2d: 2, F.adaptive_avg_pool1d: 1}
+
+
+def _pool_shape(func, args, kwargs) -> tuple | None:
+    x = args[0]
+    if func in ADAPTIVE:
+        dims = ADAPTIVE[func]
+        size = _arg(args, kwargs, 1, "output_size")
+        size = _per_dim(size, dims)
+        if size is None or x.dim() not in (dims + 1, dims + 2) or min(size) <= 0:
+            return None
+        return (*x.shape[:-dims], *size)
+    dims = POOL_DIMS[func]
+    names = ("kernel_size", "stride", "padding")
+    kernel, stride, padding = (_arg(args, kwargs, i + 1, n) for i, n in enumerate(names))
+    is_max = func in (F.max_pool2d, torch.max_pool2d)
+    dilation = _arg(args, kwargs, 4, "dilation", 1) if is_max else 1
+    ceil = _arg(args, kwargs, 5 if is_max else 4, "ceil_mode", False)
+    if is_max and _arg(args, kwargs, 6, "return_indices", False):
+        return None
+    kernel = _per_dim(kernel, dims)
+    stride = kernel if stride is None or stride == [] or stride == () else _per_dim(stride, dims)
+    padding, dilation = _per_dim(padding if padding is not None else 0, dims), _per_dim(dilation, dims)
+    if (
+        None in (kernel, stride, padding, dilation)
+        or type(ceil) is not bool
+        or x.dim() not in (dims + 1, dims + 2)
+    ):
+        return None
+    if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
+        return None
+    spatial = [
+        _window(n, k, s, p, d, ceil)
+        for n, k, s, p, d in zip(x.shape[-dims:], kernel, stride, padding, dilation, strict=True)
+    ]
+    return None if None in spatial or 0 in spatial else (*x.shape[:-dims], *spatial)
+
+
+BINARY = {
+    torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.__radd__,
+    torch.mul, torch.Tensor.mul, torch.Tensor.__mul__, torch.Tensor.__rmul__,
+    torch.sub, torch.Tensor.sub, torch.Tensor.__sub__,
+    torch.div, torch.Tensor.div, torch.Tensor.__truediv__,
+}  # fmt: skip
+BINARY_IN_PLACE = {torch.Tensor.add_, torch.Tensor.__iadd__, torch.Tensor.mul_, torch.Tensor.__imul__}
+
+
+def _binary(func, args, kwargs):
+    if len(args) != 2 or set(kwargs) - {"alpha"} or (func in (torch.div, torch.Tensor.div) and kwargs):
+        return None
+    a, b = args
+    tensors = [t for t in (a, b) if isinstance(t, torch.Tensor)]
+    if not _plain_meta(*tensors):
+        return None
+    if len(tensors) == 1:  # a tensor and a Python number: the tensor's shape, if it is floating point
+        number = b if tensors[0] is a else a
+        if type(number) not in (int, float) or not tensors[0].is_floating_point():
+            return None
+        shape = tuple(tensors[0].shape)
+    else:
+        shape = _broadcast(tuple(a.shape), tuple(b.shape))
+        if shape is None or (
+            not a.is_floating_point() and func in (torch.div, torch.Tensor.div, torch.Tensor.__truediv__)
+        ):
+            return None
+    if func in BINARY_IN_PLACE:
+        return a if isinstance(a, torch.Tensor) and shape == tuple(a.shape) else None
+    return _empty(shape, tensors[0])
+
+
+def _linear(args, kwargs):
+    x, w = args[0], _arg(args, kwargs, 1, "weight")
+    bias = _arg(args, kwargs, 2, "bias")
+    if not _plain_meta(x, w) or w.dim() != 2 or x.dim() < 1 or x.shape[-1] != w.shape[1]:
+        return None
+    if bias is not None and not (_plain_meta(x, bias) and tuple(bias.shape) == (w.shape[0],)):
+        return None
+    return _empty((*x.shape[:-1], w.shape[0]), x)
+
+
+def _norm(func, args, kwargs):
+    x = args[0]
+    op = NORMS[func]
+    if op == "layer_norm":
+        shape = _arg(args, kwargs, 1, "normalized_shape")
+        shape = (
+            tuple(shape) if isinstance(shape, (tuple, list)) else None
+        )  # torch.Size too; an int is refused
+        if shape is None or not shape or tuple(x.shape[-len(shape) :]) != shape:
+            return None
+    elif op == "group_norm":
+        groups = _arg(args, kwargs, 1, "num_groups")
+        if type(groups) is not int or groups <= 0 or x.dim() < 2 or x.shape[1] % groups:
+            return None
+        shape = (x.shape[1],)
+    else:
+        return None
+    at = 2
+    weight, bias = _arg(args, kwargs, at, "weight"), _arg(args, kwargs, at + 1, "bias")
+    for t in (weight, bias):
+        if t is not None and not (_plain_meta(x, t) and tuple(t.shape) == shape):
+            return None
+    return _empty(x.shape, x)
+
+
+def _attention(args, kwargs):
+    q, k, v = args[0], _arg(args, kwargs, 1, "key"), _arg(args, kwargs, 2, "value")
+    mask = _arg(args, kwargs, 3, "attn_mask")
+    if kwargs.get("enable_gqa") or not _plain_meta(q, k, v) or q.dim() < 2:
+        return None
+    if q.shape[:-2] != k.shape[:-2] or k.shape[:-1] != v.shape[:-1] or q.shape[-1] != k.shape[-1]:
+        return None
+    if mask is not None:
+        full = (*q.shape[:-1], k.shape[-2])
+        if type(mask) is not torch.Tensor or _broadcast(tuple(mask.shape), full) != full:
+            return None
+    return _empty((*q.shape[:-1], v.shape[-1]), q)
+
+
+def _matmul(args, kwargs):
+    if len(args) != 2 or kwargs:
+        return None
+    a, b = args
+    if not _plain_meta(a, b) or a.dim() < 2 or b.dim() < 2 or a.shape[-1] != b.shape[-2]:
+        return None
+    batch = _broadcast(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    return None if batch is None else _empty((*batch, a.shape[-2], b.shape[-1]), a)
+
+
+MODES = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "area": (1, 2, 3), "linear": (1,), "bilinear": (2,),
+         "bicubic": (2,), "trilinear": (3,)}  # fmt: skip
+
+
+def _interpolate(args, kwargs):
+    x = args[0]
+    names = ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias")
+    a = dict(zip(names, args[1:], strict=False)) | kwargs
+    dims, mode = x.dim() - 2, a.get("mode", "nearest")
+    if set(a) - set(names) or mode not in MODES or dims not in MODES[mode]:
+        return None
+    if (a.get("align_corners") is not None and mode in ("nearest", "nearest-exact", "area")) or (
+        a.get("antialias") and mode not in ("bilinear", "bicubic")
+    ):
+        return None
+    size, scale = a.get("size"), a.get("scale_factor")
+    if (size is None) == (scale is None):
+        return None
+    if size is not None:
+        spatial = _per_dim(size, dims)
+    else:
+        scales = (scale,) * dims if type(scale) in (int, float) else tuple(scale)
+        if len(scales) != dims or any(type(f) not in (int, float) or f <= 0 for f in scales):
+            return None
+        spatial = tuple(math.floor(float(n) * f) for n, f in zip(x.shape[2:], scales, strict=True))
+    return None if spatial is None or min(spatial) <= 0 else _empty((*x.shape[:2], *spatial), x)
+
+
+def _cat(args, kwargs):
+    tensors, dim = _arg(args, kwargs, 0, "tensors"), _arg(args, kwargs, 1, "dim", 0)
+    if set(kwargs) - {"tensors", "dim"} or not isinstance(tensors, (list, tuple)) or not tensors:
+        return None
+    if type(dim) is not int or not _plain_meta(*tensors):
+        return None
+    first = tensors[0]
+    if first.dim() == 0 or not -first.dim() <= dim < first.dim():
+        return None
+    dim %= first.dim()
+    rest = [tuple(t.shape[:dim]) + tuple(t.shape[dim + 1 :]) for t in tensors]
+    if any(t.dim() != first.dim() for t in tensors) or len(set(rest)) != 1:
+        return None  # torch's legacy rule for 1-D empty tensors among others: run it
+    return _empty((*first.shape[:dim], sum(t.shape[dim] for t in tensors), *first.shape[dim + 1 :]), first)
+
+
+SOFTMAX = {F.softmax, torch.softmax, torch.Tensor.softmax}
+MATMULS = {torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__}
+
+
+def meta_shortcut(func, args, kwargs):
+    """The result of a call on meta tensors without running its meta kernel (torch's are slow Python), or None
+    to run it: the output's shape by torch's own rule, for the calls a model makes most; anything unusual (a
+    subclass, mixed dtypes, a shape the rule does not cover) runs the real kernel, which raises what it raises.
+    tests/test_trace_shortcut.py checks each rule against torch's meta kernels."""
+    x = args[0] if args else None
+    if func is torch.cat:
+        return _cat(args, kwargs)
+    if type(x) is not torch.Tensor or x.device.type != "meta":
+        if func in BINARY and isinstance(args[1] if len(args) > 1 else None, torch.Tensor):
+            return _binary(func, args, kwargs)  # 1 + x
+        return None
+    if func in BINARY or func in BINARY_IN_PLACE:
+        return _binary(func, args, kwargs)
+    if func in LINEARS:
+        return _linear(args, kwargs)
+    if func in CONVS:
+        shape = _conv_shape(func, args, kwargs)
+        return None if shape is None else _empty(shape, x)
+    if func in POOL_DIMS or func in ADAPTIVE:
+        shape = _pool_shape(func, args, kwargs)
+        return None if shape is None else _empty(shape, x)
+    if func in NORMS:
+        return _norm(func, args, kwargs)
+    if func is F.scaled_dot_product_attention:
+        return _attention(args, kwargs)
+    if func in MATMULS:
+        return _matmul(args, kwargs)
+    if func is F.interpolate:
+        return _interpolate(args, kwargs)
+    if func in SOFTMAX:
+        dim = _arg(args, kwargs, 1, "dim")
+        if type(dim) is not int or kwargs.get("dtype") is not None or (len(args) > 3 and args[3] is not None):
+            return None
+        return _empty(x.shape, x) if -max(x.dim(), 1) <= dim < max(x.dim(), 1) else None
     if func in (F.batch_norm, torch.batch_norm):
         return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
+    if func is F.normalize:
+        dim = _arg(args, kwargs, 2, "dim", 1)
+        if _arg(args, kwargs, 4, "out") is not None or type(dim) is not int or not -x.dim() <= dim < x.dim():
+            return None
+        return _empty(x.shape, x) if x.is_floating_point() else None
     if func not in UNARY or any(isinstance(a, torch.Tensor) for a in (*args[1:], *kwargs.values())):
         return None  # a second tensor (a PReLU weight, say): run it
+    if not x.is_floating_point() or any(type(a) not in (int, float, bool, str, type(None)) for a in args[1:]):
+        return None  # an integer tensor (exp makes it floating point), a complex exponent: run it
     at = UNARY[func]
     inplace = func in IN_PLACE or kwargs.get("inplace") or (at is not None and len(args) > at and args[at])
     if func is F.dropout:
@@ -249,14 +566,19 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         if func is F.multi_head_attention_forward:
             return self._attention_module(args, kwargs)
-        out = _shortcut(func, args, kwargs)
+        out = meta_shortcut(func, args, kwargs)
         if out is None:
             out = func(*args, **kwargs)
-        first = next((t for t in _tensors(args) if isinstance(t, torch.Tensor)), None)
-        source = self._source(first)
+            if not isinstance(out, (torch.Tensor, tuple, list)):
+                return out  # a size, a flag, None (x.shape, torch._assert): nothing to record
+        inputs = [t for t in _tensors(args) if isinstance(t, torch.Tensor)]
+        first = inputs[0] if inputs else None
+        if kwargs:
+            inputs += [t for t in _tensors(kwargs.values()) if isinstance(t, torch.Tensor)]
+        source = self.origin.get(id(first)) if first is not None else None
         event = self._event(func, args, kwargs, first, out)
-        inputs = [t for t in (*_tensors(args), *_tensors(kwargs.values())) if isinstance(t, torch.Tensor)]
-        from_data = any(id(t) in self.data for t in inputs)
+        data = self.data
+        from_data = any(id(t) in data for t in inputs)
         made_of = frozenset() if from_data else frozenset().union(*(self._made_of(t) for t in inputs))
         if event is not None and "tensors" in event:
             event["weight_from"] = self._made_of_id(event["tensors"]["weight"])
@@ -605,6 +927,8 @@ class _AtenRecorder(TorchDispatchMode):
 
 
 ATOMS = (int, float, bool, str, type(None))
+EMPTY_TABLES = (dict, OrderedDict, set)
+_CUSTOM: dict[type, bool] = {}  # module class -> whether it has a copy protocol of its own
 
 
 def _clone(module: tnn.Module, memo: dict) -> tnn.Module:
@@ -614,27 +938,32 @@ def _clone(module: tnn.Module, memo: dict) -> tnn.Module:
     if id(module) in memo:
         return memo[id(module)]
     kind = type(module)
-    custom = (
-        getattr(kind, "__deepcopy__", None) is not None
-        or kind.__reduce_ex__ is not object.__reduce_ex__
-        or kind.__reduce__ is not object.__reduce__
-        or kind.__getstate__ is not tnn.Module.__getstate__
-        or any("__slots__" in vars(k) for k in kind.__mro__)
-    )
+    custom = _CUSTOM.get(kind)
+    if custom is None:
+        custom = _CUSTOM[kind] = (
+            getattr(kind, "__deepcopy__", None) is not None
+            or kind.__reduce_ex__ is not object.__reduce_ex__
+            or kind.__reduce__ is not object.__reduce__
+            or kind.__getstate__ is not tnn.Module.__getstate__
+            or any("__slots__" in vars(k) for k in kind.__mro__)
+        )
     if custom:
         return copy.deepcopy(module, memo)
     new = kind.__new__(kind)
     memo[id(module)] = new
     state = {}
     for key, value in module.__dict__.items():
-        if key == "_modules":
-            state[key] = type(value)((n, None if c is None else _clone(c, memo)) for n, c in value.items())
-        elif key in ("_parameters", "_buffers"):
-            state[key] = type(value)((n, None if t is None else memo[id(t)]) for n, t in value.items())
-        elif type(value) in (dict, OrderedDict, set) and not value:  # the many empty hook tables
-            state[key] = type(value)()
-        elif type(value) in ATOMS or (type(value) is tuple and all(type(v) in ATOMS for v in value)):
+        kind = type(value)
+        if kind in ATOMS:
             state[key] = value  # immutable: deepcopy would return it too, slowly
+        elif kind in EMPTY_TABLES and not value:  # the many empty hook tables
+            state[key] = kind()
+        elif key == "_modules":
+            state[key] = kind((n, None if c is None else _clone(c, memo)) for n, c in value.items())
+        elif key in ("_parameters", "_buffers"):
+            state[key] = kind((n, None if t is None else memo[id(t)]) for n, t in value.items())
+        elif kind is tuple and all(type(v) in ATOMS for v in value):
+            state[key] = value
         else:
             state[key] = copy.deepcopy(value, memo)
     new.__dict__.update(state)
@@ -650,12 +979,16 @@ def _copy(model: tnn.Module, device: str, training: bool) -> tuple[tnn.Module, d
     def fresh(t):
         return torch.empty(t.shape, dtype=t.dtype, device="meta") if device == "meta" else t.detach().clone()
 
-    for name, p in model.named_parameters():
-        new = tnn.Parameter(fresh(p), requires_grad=p.requires_grad)
-        memo[id(p)] = new
-        params[id(new)] = (name, p.numel())
-    for _, b in model.named_buffers():
-        memo[id(b)] = fresh(b)
+    modules = list(model.named_modules())
+    for prefix, module in modules:  # named_parameters() and named_buffers() in one walk: the same names
+        for name, p in module._parameters.items():
+            if p is not None and id(p) not in memo:
+                new = tnn.Parameter(fresh(p), requires_grad=p.requires_grad)
+                memo[id(p)] = new
+                params[id(new)] = (f"{prefix}.{name}" if prefix else name, p.numel())
+        for b in module._buffers.values():
+            if b is not None and id(b) not in memo:
+                memo[id(b)] = fresh(b)
     try:
         twin = _clone(model, memo)
     except Exception as err:
@@ -663,7 +996,12 @@ def _copy(model: tnn.Module, device: str, training: bool) -> tuple[tnn.Module, d
             f"{type(model).__name__} cannot be copied to be traced safely ({type(err).__name__}: {err}); "
             "skanalyze never runs the user's own module"
         ) from None
-    twin.train(training)
+    copies = [memo.get(id(m)) for _, m in modules]
+    if None in copies or any(type(m).train is not tnn.Module.train for _, m in modules):
+        twin.train(training)  # a class with a train() of its own (one that freezes its norms, say) runs it
+    else:
+        for twin_module in copies:
+            twin_module.training = training
     return twin, params
 
 
@@ -674,6 +1012,9 @@ def aten_ops(twin: tnn.Module, shape: tuple) -> list[dict]:
     with torch.no_grad(), dispatch:
         twin(torch.zeros(shape, device="meta"))
     return dispatch.ops
+
+
+_ENTER, _LEAVE = "skanalyze: enter", "skanalyze: leave"  # keys that no handle's integer id can collide with
 
 
 def _run(model: tnn.Module, shape: tuple, device: str, training: bool) -> Trace:
@@ -691,9 +1032,9 @@ def _run(model: tnn.Module, shape: tuple, device: str, training: bool) -> Trace:
         recorder.stack.pop()
         calls.append((module, args, output[0] if isinstance(output, (tuple, list)) and output else output))
 
-    for module in modules.values():
-        module.register_forward_pre_hook(enter)
-        module.register_forward_hook(leave)
+    for module in modules.values():  # the copy's own hook tables (register_forward_hook's handles are slow)
+        module._forward_pre_hooks[_ENTER] = enter
+        module._forward_hooks[_LEAVE] = leave
     x = torch.zeros(shape, device=device)
     recorder.data.add(id(x))
     with torch.no_grad(), recorder, dispatch:
@@ -719,6 +1060,24 @@ def _on_meta(value):
 
 def trace(model: tnn.Module, shape: tuple, training: bool = False) -> Trace:
     """One forward pass of a copy of the model (eval mode unless ``training``) on meta tensors, else on zeros."""
+    with _no_collection():
+        return _trace(model, shape, training)
+
+
+@contextlib.contextmanager
+def _no_collection():
+    """The cyclic garbage collector paused for the trace (its many small objects made it run often, for
+    nothing: a forward pass makes few cycles), and restored as it was."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _trace(model: tnn.Module, shape: tuple, training: bool) -> Trace:
     try:
         return _run(model, shape, "meta", training)
     except SkanalyzeError:
@@ -740,4 +1099,4 @@ def numel(shape) -> int:
     return math.prod(int(d) for d in shape) if shape else 1
 
 
-__all__ = ["Trace", "trace", "aten_ops", "shape_of", "numel", "ATEN_COUNTED"]
+__all__ = ["Trace", "trace", "aten_ops", "shape_of", "numel", "meta_shortcut", "ATEN_COUNTED"]
