@@ -78,7 +78,7 @@ def section(rows: list[dict]) -> str:
         f"FlopCounterMode alone on meta tensors takes longer than the real CPU forward on "
         f"{sum(r['meta'] > r['cpu'] for r in cpu)} of the {len(cpu)} models timed on the CPU (torch's meta "
         "kernels run in Python, a small model's CPU kernels are fast); the import answers the common calls' "
-        "shapes itself (`skanalyze.nn.trace.meta_shortcut`, each rule checked against torch's meta kernels) and "
+        "shapes itself (`skanalyze.nn.meta_shapes`, each rule checked against torch's meta kernels) and "
         "runs the rest. A target met by less than 10% counts as missed.",
         "",
     ]

@@ -10,7 +10,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from skanalyze.nn.trace import meta_shortcut  # noqa: E402
+from skanalyze.nn.meta_shapes import meta_shortcut  # noqa: E402
 
 
 def meta(*shape, dtype=torch.float32):
@@ -63,6 +63,7 @@ def test_the_common_calls_are_answered_without_torch():
     assert all(a is not None for a in answered)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
 @settings(max_examples=300, deadline=None)
 @given(
     dims=st.sampled_from([1, 2, 3]),

@@ -84,3 +84,30 @@ def parse_blocks(text: str) -> tuple:
                 f"--blocks {text!r}: {part!r} is not a positive integer or B; e.g. 2,2,2,2 or 3,4,6,3"
             )
     return tuple(out) if len(out) > 1 else (out[0],) * 4
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """--shard I/N: '2/8' -> (2, 8), with 1 <= I <= N."""
+    i, sep, n = text.partition("/")
+    if not sep or not i.strip().isdigit() or not n.strip().isdigit() or not 1 <= int(i) <= int(n):
+        raise SkanalyzeError(f"--shard {text} must be I/N with 1 <= I <= N, e.g. 1/4")
+    return int(i), int(n)
+
+
+def parse_width_step(text: str) -> Fraction:
+    """--width-step: 1/n for a positive integer n ('1/64', '0.01')."""
+    try:
+        step = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        step = None
+    if step is None or step <= 0 or (1 / step).denominator != 1:
+        raise SkanalyzeError(f"--width-step {text!r} must be 1/n for a positive integer n, e.g. 1/64 or 0.01")
+    return step
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    """--resolution H x W: '320x320' -> (320, 320)."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise SkanalyzeError(f"--resolution {text!r} must be H x W positive integers, e.g. 320x320")
+    return int(parts[0]), int(parts[1])

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from ..core.catalog import DEFAULT_FORMULAS, get, resolve
 from ..core.errors import SkanalyzeError
+from .common import DesignsOpt
 
 KINDS = ("width", "ratio", "macs", "funnel", "network", "families", "speed")
 
@@ -64,3 +69,38 @@ def make_plot(
                 raise SkanalyzeError(f"--hw (={hw}) must be positive")
             fig = plots.macs_vs_width(designs, hw=hw, alpha=a, log=log)
     return plots.save(fig, out)
+
+
+def plot(
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="width | ratio | macs | funnel | network | families | speed (for funnel, --designs is the "
+            "alphabet; speed needs --profile)"
+        ),
+    ],
+    designs: DesignsOpt = None,
+    more: Annotated[list[str] | None, typer.Argument(help="More designs.", show_default=False)] = None,
+    out: Annotated[str, typer.Option("--out", help="Output file: .png, .svg or .pdf.")] = "plot.png",
+    budget: Annotated[str | None, typer.Option("--budget", help="Budget to annotate (width plot).")] = "1M",
+    alpha: Annotated[str, typer.Option("--alpha", help="F/C as a rational.")] = "1",
+    log: Annotated[bool, typer.Option("--log/--linear", help="Log scales (default) or linear.")] = True,
+    hw: Annotated[int, typer.Option("--hw", help="Output size for the MAC plot.")] = 56,
+    c: Annotated[int, typer.Option("--c", help="C for the ratio plot.")] = 256,
+    f: Annotated[int | None, typer.Option("--f", help="F for the ratio plot (default C).")] = None,
+    max_length: Annotated[int, typer.Option("--max-length", help="Longest design for the funnel plot.")] = 6,
+    regex: Annotated[
+        str, typer.Option("--regex", help="Composition reading for the funnel plot.")
+    ] = "fullmatch",
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Device profile of the speed plot (file or shipped name).")
+    ] = None,
+) -> None:
+    """Write a figure: width (width vs params), ratio (ratio vs groups), macs (MACs vs width), funnel (design space)."""
+    from .parsing import given_designs, split_designs
+
+    names = [*(given_designs(designs) or []), *split_designs(more or [])]
+    path = make_plot(
+        kind, names, out, budget, alpha, log, hw, c, f, max_length=max_length, regex=regex, profile=profile
+    )
+    typer.echo(f"wrote {path}")

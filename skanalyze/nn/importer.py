@@ -149,11 +149,11 @@ def from_module(model: tnn.Module, input_size=(1, 3, 224, 224), training: bool =
         )
     tr = trace(model, shape, training)
     layers, unmodelled = layers_of(tr)
+    units = units_of(tr.modules, layers)
     if not any(lay.kind == "conv" for lay in layers):
         raise SkanalyzeError(
             f"{type(model).__name__} has no convolution to analyse (skanalyze reads convolutional models)"
         )
-    units = units_of(tr.modules, layers)
     return Model(shape, layers, units, unmodelled, tr.how, training, tr.aten, tr.calls, tr.copy)
 
 

@@ -15,6 +15,7 @@ container) form a design unit; a conv that starts from the block's input beside 
 
 from __future__ import annotations
 
+import functools
 import math
 import string
 from dataclasses import dataclass, field
@@ -28,7 +29,8 @@ from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.infofield import field as info_field
 from ..core.kernels import DW, PW, Conv, GConv, Kernel, PWGConv, Shuffle
-from .trace import Trace, numel
+from .ops import numel
+from .trace import Trace
 
 CONTAINERS = (tnn.Sequential, tnn.ModuleList, tnn.ModuleDict)
 PLANS = ("auto", "early", "keep", "bottleneck")
@@ -152,25 +154,29 @@ def attention_macs(ev: dict) -> int:
 
 
 # -- events -> layers ----------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)
+def _conv_reading(
+    c_in: int, c_out: int, k: tuple, stride: tuple, padding: tuple, dilation: tuple, groups: int
+):
+    """A 2-D conv's kernel in the notation, its notation and its MACs per output position (kernels are frozen:
+    one reading serves every layer with the same settings, in every model)."""
+    kernel = conv_kernel(c_in, c_out, k, stride, padding, dilation, groups)
+    if kernel is None:
+        return None, None, None
+    return kernel, kernel.notation(), int(kernel.macs_per_position(c_in, c_out))
+
+
 def _conv(ev: dict) -> tuple[str, int, Kernel | None, dict]:
     weight, out = ev["weight"], ev["output"]
     groups = int(ev.get("groups", 1))
     if ev["dims"] == 2 and not ev["transposed"]:
         c_out, c_in_g, kh, kw = weight
         c_in = c_in_g * groups
-        kernel = conv_kernel(
-            c_in,
-            c_out,
-            (kh, kw),
-            _pair(ev.get("stride", 1)),
-            _pair(ev.get("padding", 0)),
-            _pair(ev.get("dilation", 1)),
-            groups,
-        )
+        settings = (_pair(ev.get("stride", 1)), _pair(ev.get("padding", 0)), _pair(ev.get("dilation", 1)))
+        kernel, notation, per_position = _conv_reading(c_in, c_out, (kh, kw), *settings, groups)
         positions = out[0] * out[2] * out[3]
         if kernel is not None:
-            macs = int(kernel.macs_per_position(c_in, c_out)) * positions
-            return kernel.notation(), macs, kernel, {"groups": groups, "kh": kh, "kw": kw}
+            return notation, per_position * positions, kernel, {"groups": groups, "kh": kh, "kw": kw}
         return (
             f"conv {kh}x{kw} (not in the notation)",
             numel(weight) * positions,

@@ -24,7 +24,7 @@ from torch import nn as tnn
 
 from ..core.errors import SkanalyzeError
 from .layers import Layer, attention_macs, einsum_macs, matmul_macs
-from .trace import numel, shape_of
+from .ops import numel, shape_of
 
 CONVENTIONS = ("skanalyze", "torch", "fvcore", "ptflops", "ptflops-aten", "thop")
 
