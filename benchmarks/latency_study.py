@@ -150,7 +150,8 @@ def probes(profile: dict) -> list[dict]:
 
 def predicted(record: dict, profile: dict) -> float:
     """The roofline prediction of one record with a profile (the package's predictor, batch 1)."""
-    from skanalyze.analyses.roofline import predict, profile_from_dict
+    from skanalyze.analyses.profiles import profile_from_dict
+    from skanalyze.analyses.roofline import predict
     from skanalyze.core.catalog import resolve
 
     return predict(resolve(record["design"]), record["values"], profile_from_dict(profile))
@@ -197,7 +198,7 @@ def statistics(run: dict) -> dict:
 
 def run_once(i: int, configs: list[dict], threads: int, fresh: bool, log, quick: bool) -> dict:
     """One run: calibrate, time the grid, predict; saved to benchmarks/results/latency-run<i>.json."""
-    from skanalyze.analyses.roofline import profile_dict
+    from skanalyze.analyses.profiles import profile_dict
     from skanalyze.core.outputs import write_text
     from skanalyze.nn import calibrate
 

@@ -618,7 +618,8 @@ def section_roofline() -> dict:
     configuration `predict`, and a full `calibrate` (the three constants)."""
     import numpy as np
 
-    from skanalyze.analyses.roofline import load_profile, predict, predictor
+    from skanalyze.analyses.profiles import load_profile
+    from skanalyze.analyses.roofline import predict, predictor
     from skanalyze.core import catalog
 
     profile = load_profile("h100-sxm-datasheet")

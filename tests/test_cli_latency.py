@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from skanalyze.analyses import profiles as P
 from skanalyze.analyses import roofline as R
 
 PROFILE = {
@@ -40,7 +41,7 @@ def test_optimize_latency_matches_the_analysis(cli, profile_file):
     from skanalyze.core.design import parse
 
     found = R.widest_within(
-        parse("GConv(M)+PWGConv(N)"), R.parse_latency("60us"), R.load_profile(profile_file), 14
+        parse("GConv(M)+PWGConv(N)"), R.parse_latency("60us"), P.load_profile(profile_file), 14
     )
     assert doc["buildable"] == found.values and doc["predicted_s"] <= 60e-6
     assert doc["params"] == found.params and doc["report"] == "optimize_latency"
@@ -117,7 +118,7 @@ def test_speed_rows_against_the_paper_ratio_and_a_hand_roofline():
 
     from skanalyze.core.catalog import get
 
-    prof = R.profile_from_dict(PROFILE)
+    prof = P.profile_from_dict(PROFILE)
     (row,) = [r for r in R.speed_rows([get("dw-pw")], prof, widths=(64,), hw=14)]
     assert row["param_ratio"] == Fraction(9 + 64, 9 * 64)
     c, hw, peak, bw, over = 64, 14, 2e10, 1e10, 1e-5
@@ -159,5 +160,5 @@ def test_device_calibrate_writes_a_profile(cli, tmp_path):
     path = tmp_path / "me.json"
     code, out, _ = cli("device", "calibrate", "--quick", "--threads", "1", "--out", str(path), "--name", "me")
     assert code == 0 and f"written to {path}" in out
-    p = R.load_profile(str(path))
+    p = P.load_profile(str(path))
     assert p.name == "me" and p.details["threads"] == 1

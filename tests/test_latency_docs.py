@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from skanalyze.analyses.roofline import predict, profile_from_dict
+from skanalyze.analyses.profiles import profile_from_dict
+from skanalyze.analyses.roofline import predict
 from skanalyze.core.catalog import resolve
 
 ROOT = Path(__file__).resolve().parents[1]

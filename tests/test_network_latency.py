@@ -10,7 +10,8 @@ from itertools import product
 
 import pytest
 
-from skanalyze.analyses import roofline as R
+from skanalyze.analyses import network_latency as NL
+from skanalyze.analyses import profiles as P
 from skanalyze.analyses.layout import PAPER_LAYOUT
 from skanalyze.analyses.network import evaluate, full_field_ok, network
 from skanalyze.core import symbols as S
@@ -18,7 +19,7 @@ from skanalyze.core.catalog import get
 from skanalyze.core.errors import SkanalyzeError
 from skanalyze.core.exact import divisors
 
-PROFILE = R.profile_from_dict(
+PROFILE = P.profile_from_dict(
     {
         "name": "toy",
         "peak_macs_per_s": 2e10,
@@ -43,7 +44,7 @@ def brute_widest(design, layout, seconds, widths):
                 evaluate(net, w, groups)
             except SkanalyzeError:
                 continue
-            if full_field_ok(net, w, groups) and R.network_time(net, w, groups, PROFILE) <= seconds:
+            if full_field_ok(net, w, groups) and NL.network_time(net, w, groups, PROFILE) <= seconds:
                 best = w
                 break
     return best
@@ -54,19 +55,19 @@ def brute_widest(design, layout, seconds, widths):
 @pytest.mark.parametrize("name, seconds", [("dw-pw", 2e-3), ("gconv-pwgconv", 4e-4), ("pw-dw-pw", 1e-3)])
 def test_widest_network_is_the_brute_force_one(name, seconds):
     design = get(name)
-    found = R.widest_network_within(design, SMALL, seconds, PROFILE)
+    found = NL.widest_network_within(design, SMALL, seconds, PROFILE)
     assert found.predicted_s <= seconds
     # the greatest fitting width of a window that starts at the answer: it fits, and nothing wider in the
     # window does (so a search that stops too early or too late both fail)
     assert found.width == brute_widest(design, SMALL, seconds, range(found.width, found.width + 24))
     net = network(design, SMALL)
     groups = {S.by_name[k]: v for k, v in found.groups.items()}
-    assert found.predicted_s == pytest.approx(R.network_time(net, found.width, groups, PROFILE), rel=1e-12)
+    assert found.predicted_s == pytest.approx(NL.network_time(net, found.width, groups, PROFILE), rel=1e-12)
 
 
 def test_an_unreachable_latency_is_one_error():
     with pytest.raises(SkanalyzeError, match="even width 1 needs"):
-        R.widest_network_within(get("dw-pw"), SMALL, 1e-6, PROFILE)
+        NL.widest_network_within(get("dw-pw"), SMALL, 1e-6, PROFILE)
 
 
 @pytest.mark.parametrize(
@@ -92,14 +93,14 @@ def test_bad_input_is_one_line(cli, args, needle):
 
 def test_cli_network_latency_json(cli, tmp_path):
     path = tmp_path / "toy.json"
-    path.write_text(json.dumps(R.profile_dict(PROFILE)))
+    path.write_text(json.dumps(P.profile_dict(PROFILE)))
     code, out, _ = cli(
         "network", "gconv-pwgconv", "--latency", "2ms", "--profile", str(path), "--resolution", "64",
         "--classes", "10", "--json",
     )  # fmt: skip
     assert code == 0
     doc = json.loads(out)
-    found = R.widest_network_within(get("gconv-pwgconv"), SMALL, 2e-3, PROFILE)
+    found = NL.widest_network_within(get("gconv-pwgconv"), SMALL, 2e-3, PROFILE)
     assert doc["width"] == found.width and doc["groups"] == found.groups
     assert doc["predicted_s"] == pytest.approx(found.predicted_s) and doc["latency_budget_s"] == 2e-3
 
@@ -154,4 +155,4 @@ def test_network_time_against_the_torch_layers(name, width, groups):
     g = {S.by_name[k]: v for k, v in groups.items()}
     module = build_network(net, width, g).eval()
     expected = hand_roofline(module, (1, 3, 64, 64), PROFILE)
-    assert R.network_time(net, width, g, PROFILE) == pytest.approx(expected, rel=1e-9)
+    assert NL.network_time(net, width, g, PROFILE) == pytest.approx(expected, rel=1e-9)

@@ -70,7 +70,7 @@ FIGURES = {
     "speed": lambda: plots.speed(
         __import__("skanalyze.analyses.roofline", fromlist=["x"]).speed_rows(
             [catalog.get(n) for n in catalog.DEFAULT_FORMULAS],
-            __import__("skanalyze.analyses.roofline", fromlist=["x"]).load_profile("h100-sxm-datasheet"),
+            __import__("skanalyze.analyses.profiles", fromlist=["x"]).load_profile("h100-sxm-datasheet"),
             hw=56,
         ),
         profile="h100-sxm-datasheet",

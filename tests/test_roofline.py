@@ -7,11 +7,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from skanalyze.analyses import profiles as P
 from skanalyze.analyses import roofline as R
 from skanalyze.core.design import parse
 from skanalyze.core.errors import SkanalyzeError
 
-PROFILE = R.Profile(
+PROFILE = P.Profile(
     "test", peak_macs_per_s=2e10, bandwidth_bytes_per_s=1e10, overhead_s=1e-5, element_bytes=4
 )
 
@@ -109,29 +110,29 @@ def test_parse_latency_rejects(text):
     ],
 )
 def test_bad_profiles(change, needle):
-    data = {**R.profile_dict(PROFILE), **change}
+    data = {**P.profile_dict(PROFILE), **change}
     with pytest.raises(SkanalyzeError, match=needle):
-        R.profile_from_dict(data)
+        P.profile_from_dict(data)
 
 
 def test_missing_constant_and_unknown_profile(tmp_path):
-    data = R.profile_dict(PROFILE)
+    data = P.profile_dict(PROFILE)
     del data["overhead_s"]
     with pytest.raises(SkanalyzeError, match="has no overhead_s"):
-        R.profile_from_dict(data)
+        P.profile_from_dict(data)
     with pytest.raises(SkanalyzeError, match="shipped: h100-sxm-datasheet"):
-        R.load_profile("no-such-device")
+        P.load_profile("no-such-device")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(SkanalyzeError, match="not readable JSON"):
-        R.load_profile(str(bad))
+        P.load_profile(str(bad))
 
 
 def test_shipped_h100_profile_is_the_datasheet():
-    p = R.load_profile("h100-sxm-datasheet")
+    p = P.load_profile("h100-sxm-datasheet")
     assert p.peak_macs_per_s == 989.5e12 / 2 and p.bandwidth_bytes_per_s == 3.35e12 and p.element_bytes == 2
     assert "datasheet, not measured" in p.source and "assumed" in p.source
-    assert R.profile_from_dict(R.profile_dict(p)) == p
+    assert P.profile_from_dict(P.profile_dict(p)) == p
 
 
 def test_the_speed_plot_claim_in_docs_latency():
@@ -145,7 +146,7 @@ def test_the_speed_plot_claim_in_docs_latency():
     assert "only the widest DW+PW and PW+DW+PW layers are predicted faster" in text
     rows = R.speed_rows(
         [catalog.get(n) for n in catalog.DEFAULT_FORMULAS if n != "standard"],
-        R.load_profile("h100-sxm-datasheet"),
+        P.load_profile("h100-sxm-datasheet"),
         widths=(32, 64, 128, 256, 512),
         hw=56,
     )
@@ -181,7 +182,7 @@ def test_time_module_measures_a_known_time():
 def test_calibrate_gives_a_usable_profile(tmp_path):
     p = L.calibrate(threads=1, quick=True, name="quick")
     assert p.name == "quick" and p.details["calibrated"] and p.details["threads"] == 1
-    for key in R.CONSTANTS:
+    for key in P.CONSTANTS:
         assert math.isfinite(getattr(p, key)) and getattr(p, key) > 0
     # the peak is what the dense conv reached: recompute it from the recorded timing
     conv = p.details["dense_conv"]
@@ -189,8 +190,8 @@ def test_calibrate_gives_a_usable_profile(tmp_path):
         9 * conv["channels"] ** 2 * conv["size"] ** 2 / conv["median_s"]
     )
     path = tmp_path / "p.json"
-    path.write_text(json.dumps(R.profile_dict(p)))
-    assert R.load_profile(str(path)) == p
+    path.write_text(json.dumps(P.profile_dict(p)))
+    assert P.load_profile(str(path)) == p
 
 
 def test_latency_report_counts_are_exact_and_prediction_is_the_roofline():

@@ -5,7 +5,7 @@ produced (``skanalyze.nn.importer``) and the output shapes of a second trace at 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sympy as sp
@@ -38,19 +38,14 @@ def _scaled(model) -> tuple[set[int], set[int]]:
     return fixed_in, set(linears[-1:])
 
 
-def build(model, second: list[tuple] | None, note: str = "") -> ClosedForms:
-    """Exact expressions of a traced model (its ``layers``, ``unmodelled`` and ``input_size``, duck-typed):
-    every channel count (but the image's and the classes) times alpha_w, group numbers of grouped convs and
-    shuffles fixed, depthwise groups = channels; MACs at an input H_in x W_in from ``second``, the output
-    shape of every layer traced again at twice the input size (None: no MACs form)."""
-    a, h, w = S.alpha_w, S.H_in, S.W_in
+def _refuse_beyond(model) -> None:
+    """Closed forms cover 2-D convs, linear layers and norms: anything else is a one-line error."""
     beyond = sorted(
         {
             lay.notation if lay.kind == "conv" else lay.kind
             for lay in model.layers
             if lay.kind in ("matmul", "attention", "rnn")
-            or (lay.kind == "conv" and lay.detail.get("dims", 2) != 2)
-            or (lay.kind == "conv" and lay.detail.get("transposed"))
+            or (lay.kind == "conv" and (lay.detail.get("dims", 2) != 2 or lay.detail.get("transposed")))
         }
     )
     if beyond:
@@ -58,84 +53,104 @@ def build(model, second: list[tuple] | None, note: str = "") -> ClosedForms:
             "closed forms cover models of 2-D convs, linear layers and norms; this one also has "
             + ", ".join(beyond[:3])
         )
-    fixed_in, fixed_out = _scaled(model)
-    n, _, h0, w0 = model.input_size
-    params = sp.Integer(sum(p for _, p in model.unmodelled))
-    macs = sp.Integer(0)
-    strides: list[int] = []
-    counts: list[int] = []
-    group_rules: list[tuple[int, tuple[int, ...]]] = []
-    resolution_ok = second is not None and len(second) == len(model.layers)
-    for lay in model.layers:
-        if (
-            lay.kind not in SCALED
-            or len(lay.in_shape or ()) < 2
-            or (lay.kind == "add" and len(lay.in_shape) != 4)
-        ):
-            continue  # element-wise products, interpolation, scalars: no channel count of their own
-        c_in, c_out = (lay.in_shape[1], lay.out_shape[-1] if lay.kind == "linear" else lay.out_shape[1])
+
+
+@dataclass
+class _Sums:
+    """The forms being summed over the layers, and what they must satisfy."""
+
+    model: object
+    second: list[tuple] | None
+    note: str
+    params: sp.Expr = sp.Integer(0)
+    macs: sp.Expr = sp.Integer(0)
+    strides: list = field(default_factory=list)
+    counts: list = field(default_factory=list)  # every scaled channel count at alpha_w = 1
+    group_rules: list = field(default_factory=list)
+    resolution_ok: bool = True
+
+    def positions(self, lay) -> sp.Expr:
+        """Output positions of a conv or linear layer, in H_in x W_in where they scale with the input."""
+        if self.second is None or not self.resolution_ok:
+            return sp.Integer(1)
+        n, _, h0, w0 = self.model.input_size
+        other, mine = self.second[lay.index], lay.out_shape
         if lay.kind == "linear":
-            c_in = lay.in_shape[-1]
-        ci = sp.Integer(c_in) if lay.index in fixed_in else a * c_in
-        co = sp.Integer(c_out) if lay.index in fixed_out else a * c_out
-        counts += [
-            c for c, fixed in ((c_in, lay.index in fixed_in), (c_out, lay.index in fixed_out)) if not fixed
-        ]
-        positions = sp.Integer(1)
-        if lay.kind in ("conv", "linear") and resolution_ok:
-            other = second[lay.index]
-            mine = lay.out_shape
-            if lay.kind == "conv":
-                hh, ww = mine[2], mine[3]
-                if other[2] == 2 * hh and other[3] == 2 * ww and h0 % hh == 0 and w0 % ww == 0:
-                    positions = n * (h / (h0 // hh)) * (w / (w0 // ww))
-                    strides += [h0 // hh, w0 // ww]
-                elif tuple(other[2:]) == tuple(mine[2:]):
-                    positions = sp.Integer(n * hh * ww)
-                else:
-                    resolution_ok = False
-                    note = f"the output of {lay.name or 'a layer'} is not proportional to the input size"
-            else:
-                rows = math.prod(mine[:-1])
-                if math.prod(other[:-1]) != rows:
-                    resolution_ok = False
-                    note = f"the rows of {lay.name or 'a linear layer'} change with the input size"
-                positions = sp.Integer(rows)
+            rows = math.prod(mine[:-1])
+            if math.prod(other[:-1]) != rows:
+                self.resolution_ok = False
+                self.note = f"the rows of {lay.name or 'a linear layer'} change with the input size"
+            return sp.Integer(rows)
+        hh, ww = mine[2], mine[3]
+        if other[2] == 2 * hh and other[3] == 2 * ww and h0 % hh == 0 and w0 % ww == 0:
+            self.strides += [h0 // hh, w0 // ww]
+            return n * (S.H_in / (h0 // hh)) * (S.W_in / (w0 // ww))
+        if tuple(other[2:]) == tuple(mine[2:]):
+            return sp.Integer(n * hh * ww)
+        self.resolution_ok = False
+        self.note = f"the output of {lay.name or 'a layer'} is not proportional to the input size"
+        return sp.Integer(1)
+
+    def add(self, lay, fixed_in: bool, fixed_out: bool) -> None:
+        """One layer's parameters and MACs, with its channel counts scaled unless fixed."""
+        a = S.alpha_w
+        c_in = lay.in_shape[-1] if lay.kind == "linear" else lay.in_shape[1]
+        c_out = lay.out_shape[-1] if lay.kind == "linear" else lay.out_shape[1]
+        ci = sp.Integer(c_in) if fixed_in else a * c_in
+        co = sp.Integer(c_out) if fixed_out else a * c_out
+        self.counts += [c for c, fixed in ((c_in, fixed_in), (c_out, fixed_out)) if not fixed]
         if lay.kind == "conv":
             g = lay.detail["groups"]
             depthwise = g == c_in and g > 1
-            groups = ci if depthwise else sp.Integer(g)
             if g > 1 and not depthwise:
-                group_rules.append(
-                    (g, tuple(c for c, f in ((c_in, lay.index in fixed_in), (c_out, False)) if not f))
-                )
-            weights = co * (ci / groups) * lay.detail["kh"] * lay.detail["kw"]
+                self.group_rules.append((g, (c_out,) if fixed_in else (c_in, c_out)))
+            weights = co * (ci / (ci if depthwise else sp.Integer(g))) * lay.detail["kh"] * lay.detail["kw"]
             if lay.params:  # a shared module's second call adds no parameters
-                params += weights + (co if lay.bias else 0)
-            macs += weights * positions
+                self.params += weights + (co if lay.bias else 0)
+            self.macs += weights * self.positions(lay)
         elif lay.kind == "linear":
             if lay.params:
-                params += ci * co + (co if lay.bias else 0)
-            macs += ci * co * positions
+                self.params += ci * co + (co if lay.bias else 0)
+            self.macs += ci * co * self.positions(lay)
         elif lay.kind == "bn" and lay.params:
-            params += 2 * (sp.Integer(c_in) if lay.index in fixed_in else a * c_in)
+            self.params += 2 * ci
         elif lay.kind == "norm" and lay.params:  # layer/group norms: kept as they are (not scaled)
-            params += lay.params
+            self.params += lay.params
         elif lay.kind == "shuffle":
-            group_rules.append((int(lay.kernel.g), (c_in,)))
+            self.group_rules.append((int(lay.kernel.g), (c_in,)))
+
+
+def build(model, second: list[tuple] | None, note: str = "") -> ClosedForms:
+    """Exact expressions of a traced model (its ``layers``, ``unmodelled`` and ``input_size``, duck-typed):
+    every channel count (but the image's and the classes) times alpha_w, group numbers of grouped convs and
+    shuffles fixed, depthwise groups = channels; MACs at an input H_in x W_in from ``second``, the output
+    shape of every layer traced again at twice the input size (None: no MACs form)."""
+    _refuse_beyond(model)
+    fixed_in, fixed_out = _scaled(model)
+    ok = second is not None and len(second) == len(model.layers)
+    sums = _Sums(model, second if ok else None, note, resolution_ok=ok)
+    sums.params = sp.Integer(sum(p for _, p in model.unmodelled))
+    for lay in model.layers:
+        if (
+            lay.kind in SCALED
+            and len(lay.in_shape or ()) >= 2
+            and (lay.kind != "add" or len(lay.in_shape) == 4)
+        ):
+            sums.add(lay, lay.index in fixed_in, lay.index in fixed_out)
+        # else: element-wise products, interpolation, scalars: no channel count of their own
     base = 0
-    for c in counts:
+    for c in sums.counts:
         base = math.gcd(base, c)
     stride = 1
-    for r in strides:
+    for r in sums.strides:
         stride = math.lcm(stride, r)
     return ClosedForms(
-        sp.expand(params),
-        sp.expand(macs) if resolution_ok else None,
+        sp.expand(sums.params),
+        sp.expand(sums.macs) if sums.resolution_ok else None,
         stride,
         base or 1,
-        tuple(dict.fromkeys(group_rules)),
-        note,
+        tuple(dict.fromkeys(sums.group_rules)),
+        sums.note,
     )
 
 

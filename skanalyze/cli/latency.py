@@ -49,7 +49,7 @@ def device(
 ) -> None:
     """A roofline device profile: measure this machine's peak MAC rate, bandwidth and per-layer overhead, or
     show a profile (shipped: h100-sxm-datasheet)."""
-    from ..analyses.roofline import check_threads, load_profile, profile_dict, shipped_profiles
+    from ..analyses.profiles import check_threads, load_profile, profile_dict, shipped_profiles
     from ..core.outputs import write_text
     from ..render import render
     from . import checks
@@ -110,8 +110,8 @@ def latency(
 ) -> None:
     """Time the design's torch module (warm-up, median of repeats, IQR, fixed threads), beside its MACs, bytes
     and, with --profile, the roofline prediction."""
+    from ..analyses.profiles import check_threads, load_profile
     from ..analyses.reports import complete_values, require_values
-    from ..analyses.roofline import check_threads, load_profile
     from ..render import render
     from . import checks
 

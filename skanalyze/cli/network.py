@@ -115,7 +115,9 @@ def network(
                     f"{flag} belongs to a latency budget: add --latency 2ms (or drop {flag})"
                 )
     if latency is not None:
-        from ..analyses.roofline import load_profile, network_latency_report, parse_latency
+        from ..analyses.network_latency import network_latency_report
+        from ..analyses.profiles import load_profile
+        from ..analyses.roofline import parse_latency
 
         clash = [f for f, v in (("--width", width), ("--budget", budget), ("--macs", macs or None)) if v]
         if clash:

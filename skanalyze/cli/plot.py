@@ -10,15 +10,13 @@ from ..core.catalog import DEFAULT_FORMULAS, get, resolve
 from ..core.errors import SkanalyzeError
 from .common import DesignsOpt
 
-KINDS = ("width", "ratio", "macs", "funnel", "network", "families", "speed")
-
 
 def make_plot(
     kind, names, out, budget, alpha, log, hw, c, f, *, max_length=6, regex="fullmatch", profile=None
 ):
     """Build the requested figure and save it; returns the path."""
     from ..core.outputs import PLOT_FORMATS, writable_file
-    from .parsing import parse_alpha, parse_budget
+    from .parsing import parse_alpha
 
     if kind not in KINDS:
         raise SkanalyzeError(f"plot kind {kind!r} is unknown; valid: {', '.join(KINDS)}")
@@ -35,40 +33,74 @@ def make_plot(
     for flag, value in (("--c", c), ("--f", f)):
         if kind in ("ratio", "families") and value is not None and value <= 0:
             raise SkanalyzeError(f"{flag} (={value}) must be a positive integer, e.g. {flag} 256")
-    if kind == "speed":
-        from ..analyses.roofline import load_profile, speed_rows
+    options = {"budget": budget, "alpha": a, "log": log, "hw": hw, "c": c, "f": f, "profile": profile}
+    options |= {"max_length": max_length, "regex": regex}
+    return plots.save(FIGURES[kind](plots, names, **options), out)
 
-        chosen = load_profile(profile)
-        if hw <= 0:
-            raise SkanalyzeError(f"--hw (={hw}) must be positive")
-        rows = speed_rows([resolve(n) for n in (names or DEFAULT_FORMULAS)], chosen, hw=hw)
-        return plots.save(plots.speed(rows, profile=chosen.name, hw=hw), out)
-    if kind == "funnel":
-        from ..analyses.space import PAPER_ALPHABET, reduce_space
 
-        return plots.save(plots.funnel(reduce_space(tuple(names) or PAPER_ALPHABET, max_length, regex)), out)
-    if kind == "families":
-        from ..analyses.compare import comparison_rows
-        from ..core.catalog import COMPARISON
+def _positive_hw(hw: int) -> int:
+    if hw <= 0:
+        raise SkanalyzeError(f"--hw (={hw}) must be positive")
+    return hw
 
-        p = parse_budget(budget or "1M")
-        return plots.save(plots.families(comparison_rows(names or COMPARISON, p, c), budget=p, c=c), out)
-    if kind == "network":
-        return plots.save(plots.network_params([resolve(n) for n in names] or None, log=log), out)
-    if kind == "ratio":
-        design = resolve(names[0]) if names else get("gconv-pwgconv")
-        fig = plots.ratio_vs_groups(design, c=c, f=f)
-    else:
-        designs = [resolve(n) for n in (names or DEFAULT_FORMULAS)]
-        if kind == "width":
-            fig = plots.width_vs_params(
-                designs, budget=parse_budget(budget) if budget else None, alpha=a, log=log
-            )
-        else:
-            if hw <= 0:
-                raise SkanalyzeError(f"--hw (={hw}) must be positive")
-            fig = plots.macs_vs_width(designs, hw=hw, alpha=a, log=log)
-    return plots.save(fig, out)
+
+def _speed(plots, names, *, profile, hw, **_):
+    from ..analyses.profiles import load_profile
+    from ..analyses.roofline import speed_rows
+
+    chosen = load_profile(profile)
+    rows = speed_rows([resolve(n) for n in (names or DEFAULT_FORMULAS)], chosen, hw=_positive_hw(hw))
+    return plots.speed(rows, profile=chosen.name, hw=hw)
+
+
+def _funnel(plots, names, *, max_length, regex, **_):
+    from ..analyses.space import PAPER_ALPHABET, reduce_space
+
+    return plots.funnel(reduce_space(tuple(names) or PAPER_ALPHABET, max_length, regex))
+
+
+def _families(plots, names, *, budget, c, **_):
+    from ..analyses.compare import comparison_rows
+    from ..core.catalog import COMPARISON
+    from .parsing import parse_budget
+
+    p = parse_budget(budget or "1M")
+    return plots.families(comparison_rows(names or COMPARISON, p, c), budget=p, c=c)
+
+
+def _network(plots, names, *, log, **_):
+    return plots.network_params([resolve(n) for n in names] or None, log=log)
+
+
+def _ratio(plots, names, *, c, f, **_):
+    return plots.ratio_vs_groups(resolve(names[0]) if names else get("gconv-pwgconv"), c=c, f=f)
+
+
+def _width(plots, names, *, budget, alpha, log, **_):
+    from .parsing import parse_budget
+
+    designs = [resolve(n) for n in (names or DEFAULT_FORMULAS)]
+    return plots.width_vs_params(
+        designs, budget=parse_budget(budget) if budget else None, alpha=alpha, log=log
+    )
+
+
+def _macs(plots, names, *, hw, alpha, log, **_):
+    designs = [resolve(n) for n in (names or DEFAULT_FORMULAS)]
+    return plots.macs_vs_width(designs, hw=_positive_hw(hw), alpha=alpha, log=log)
+
+
+# plot kind -> the function that draws it (plots module, design names, options)
+FIGURES = {
+    "width": _width,
+    "ratio": _ratio,
+    "macs": _macs,
+    "funnel": _funnel,
+    "network": _network,
+    "families": _families,
+    "speed": _speed,
+}
+KINDS = tuple(FIGURES)
 
 
 def plot(

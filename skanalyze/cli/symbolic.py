@@ -213,7 +213,8 @@ def _latency_optimize(
     design, latency_budget, profile, hw, alpha, batch, budget, macs, bottleneck, shuffle, fmt
 ):
     """optimize --latency: the widest buildable layer predicted to fit the time on the profile."""
-    from ..analyses.roofline import latency_report, load_profile, parse_latency
+    from ..analyses.profiles import load_profile
+    from ..analyses.roofline import latency_report, parse_latency
     from ..render import render
     from .parsing import parse_alpha
 

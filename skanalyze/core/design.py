@@ -228,24 +228,7 @@ class Design:
         for layer, fns in zip(self.layers, compiled.layers, strict=True):
             c_in, c_out = _int(fns[0](*args)), _int(fns[1](*args))
             ops = tuple((op[0], *(_int(f(*args)) for f in op[1:])) for op in fns[2])
-            name = layer.kernel.name
-            if c_in is None or c_out is None or c_in <= 0 or c_out <= 0:
-                raise SkanalyzeError(
-                    f"design {self.notation!r}: {name} widths ({c_in}, {c_out}) must be positive integers at {show_values(values)}"
-                )
-            if layer.kernel.keeps_width and c_in != c_out:
-                raise SkanalyzeError(f"design {self.notation!r}: {name} keeps the width, {c_in} != {c_out}")
-            width = c_in
-            for op in ops:
-                g = op[1]
-                targets = (width, op[2]) if op[0] == "group" else (width,)
-                for w in targets:
-                    if g is None or g <= 0 or w is None or w % g:
-                        raise SkanalyzeError(
-                            f"design {self.notation!r}: {name} group number (={g}) must be a positive integer "
-                            f"dividing the {w} channels it splits"
-                        )
-                width = op[2] if op[0] == "group" else width
+            self._check_layer(layer.kernel, c_in, c_out, ops, values)
             for what, divisor_fn, width_fn in fns[3]:
                 g, w = _int(divisor_fn(*args)), _int(width_fn(*args))
                 if g is None or g <= 0 or w is None or w % g:
@@ -254,6 +237,27 @@ class Design:
                     )
             out.append(IntLayer(layer, c_in, c_out, ops))
         return tuple(out)
+
+    def _check_layer(self, kernel, c_in, c_out, ops: tuple, values: dict) -> None:
+        """One layer at concrete sizes: positive integer widths, its kept width, every group number dividing
+        the channels it splits."""
+        name = kernel.name
+        if c_in is None or c_out is None or c_in <= 0 or c_out <= 0:
+            raise SkanalyzeError(
+                f"design {self.notation!r}: {name} widths ({c_in}, {c_out}) must be positive integers at {show_values(values)}"
+            )
+        if kernel.keeps_width and c_in != c_out:
+            raise SkanalyzeError(f"design {self.notation!r}: {name} keeps the width, {c_in} != {c_out}")
+        width = c_in
+        for op in ops:
+            g = op[1]
+            for w in (width, op[2]) if op[0] == "group" else (width,):
+                if g is None or g <= 0 or w is None or w % g:
+                    raise SkanalyzeError(
+                        f"design {self.notation!r}: {name} group number (={g}) must be a positive integer "
+                        f"dividing the {w} channels it splits"
+                    )
+            width = op[2] if op[0] == "group" else width
 
     def subs_groups(self, groups: dict) -> Design:
         """The design with group numbers substituted (no longer the catalog entry, so without its label)."""

@@ -16,7 +16,7 @@ EMPTY_TABLES = (dict, OrderedDict, set)
 _CUSTOM: dict[type, bool] = {}  # module class -> whether it has a copy protocol of its own
 
 
-def _clone(module: tnn.Module, memo: dict) -> tnn.Module:
+def _clone(module: tnn.Module, memo: dict, training: bool) -> tnn.Module:
     """A structural deep copy of a module tree (``copy.deepcopy``'s result, faster): every module a new object
     of its class, its parameters and buffers taken from ``memo``, every other attribute deep-copied; a class
     with a copy protocol of its own (a parametrized module) is copied by ``copy.deepcopy`` itself."""
@@ -44,13 +44,15 @@ def _clone(module: tnn.Module, memo: dict) -> tnn.Module:
         elif kind in EMPTY_TABLES and not value:  # the many empty hook tables
             state[key] = kind()
         elif key == "_modules":
-            state[key] = kind((n, None if c is None else _clone(c, memo)) for n, c in value.items())
+            state[key] = kind((n, None if c is None else _clone(c, memo, training)) for n, c in value.items())
         elif key in ("_parameters", "_buffers"):
             state[key] = kind((n, None if t is None else memo[id(t)]) for n, t in value.items())
         elif kind is tuple and all(type(v) in ATOMS for v in value):
             state[key] = value
         else:
             state[key] = copy.deepcopy(value, memo)
+    if "training" in state:
+        state["training"] = training  # the mode asked for (Module.train() would walk the tree again)
     new.__dict__.update(state)
     return new
 
@@ -78,18 +80,17 @@ def copy_model(
             if b is not None and id(b) not in memo:
                 memo[id(b)] = fresh(b)
     try:
-        twin = _clone(model, memo)
+        twin = _clone(model, memo, training)
     except Exception as err:
         raise SkanalyzeError(
             f"{type(model).__name__} cannot be copied to be traced safely ({type(err).__name__}: {err}); "
             "skanalyze never runs the user's own module"
         ) from None
     copies = [memo.get(id(m)) for _, m in modules]
-    if None in copies or any(type(m).train is not tnn.Module.train for _, m in modules):
-        twin.train(training)  # a class with a train() of its own (one that freezes its norms, say) runs it
-    else:
-        for twin_module in copies:
-            twin_module.training = training
+    if None in copies or any(
+        _CUSTOM.get(type(m), True) or type(m).train is not tnn.Module.train for _, m in modules
+    ):
+        twin.train(training)  # a class copied by its own protocol, or with a train() of its own, runs it
     if None in copies:  # a class copied by its own protocol: walk the copy itself
         return twin, params, dict(twin.named_modules())
     return twin, params, {name: twin_module for (name, _), twin_module in zip(modules, copies, strict=True)}

@@ -39,9 +39,10 @@ from ..core.counting import params_at
 from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.infofield import field as info_field
+from .aten import aten_ops
 from .layers import Layer, Unit, conv_kernel, layers_of, units_of
 from .peers import CONVENTIONS, convention
-from .trace import aten_ops, trace
+from .trace import trace
 
 MAC_KINDS = ("conv", "linear", "matmul", "attention", "rnn")
 SHOWN = ("conv", "linear", "matmul", "attention", "rnn", "bn", "pool", "shuffle")  # the layers a table shows

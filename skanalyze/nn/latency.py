@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn as tnn
 
-from ..analyses.roofline import Profile, check_threads, full_values, predict_layers
+from ..analyses.profiles import Profile, check_threads
+from ..analyses.roofline import full_values, predict_layers
 from ..core import counting
 from ..core import symbols as S
 from ..core.errors import SkanalyzeError

@@ -83,13 +83,15 @@ def shape_of(value):
     return tuple(value.shape) if isinstance(value, torch.Tensor) else None
 
 
-def tensors_in(args):
-    """The arguments, with one level of lists and tuples opened (torch.cat's tensors)."""
-    for arg in args:
-        if isinstance(arg, (list, tuple)):
-            yield from arg
-        else:
-            yield arg
+def tensors_in(args) -> list:
+    """The tensors among the arguments, with one level of lists and tuples opened (torch.cat's tensors)."""
+    out = []
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            out.append(a)
+        elif isinstance(a, (list, tuple)):
+            out += [t for t in a if isinstance(t, torch.Tensor)]
+    return out
 
 
 def arg(args, kwargs, at: int, name: str, default=None):

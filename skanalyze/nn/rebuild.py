@@ -95,17 +95,16 @@ def _stride_of(lay_in: tuple, lay_out: tuple) -> int | None:
     return h // oh
 
 
-def _one_unit(design: Design, model: Model, unit, runs: dict, modules: dict):
-    """(Replaced, surgery) for one unit, or a reason it cannot be replaced."""
+def _unit_obstacle(model: Model, unit, chain: list, runs: dict, modules: dict):
+    """Why a unit's convs cannot be swapped (a string), else (its stride, the BNs that read its inner
+    channels and go with it)."""
     layers = model.layers
-    # a traced shuffle is not replaced: it stays in the forward
-    chain = [layers[i] for i in unit.layers if layers[i].kind == "conv"]
-    first, last = chain[0], chain[-1]
     for lay in chain:
         if not isinstance(modules.get(lay.name), tnn.Conv2d) or runs[lay.name] > 1:
             return f"{lay.name or 'a conv'} is not a Conv2d module run once"
         if lay.kernel.d != 1 or lay.kernel.p is not None:
             return f"{lay.name} has a dilation or padding other than 'same' at d = 1"
+    first, last = chain[0], chain[-1]
     s = _stride_of(first.in_shape, last.out_shape)
     if s is None:
         return f"its input {first.in_shape[2]}x{first.in_shape[3]} is not a stride times its output"
@@ -121,13 +120,32 @@ def _one_unit(design: Design, model: Model, unit, runs: dict, modules: dict):
         if lay.kind != "bn" or not isinstance(modules.get(lay.name), tnn.BatchNorm2d) or runs[lay.name] > 1:
             return f"{lay.name or 'a layer'} ({lay.notation}) reads the unit's inner channels"
         between.append(lay)
+    return s, between
+
+
+def _strided(design: Design, s: int):
+    """The design with its first spatial kernel at stride s, or why it cannot downsample."""
+    if s == 1:
+        return design
     kernels = list(design.kernels)
     spatial = [i for i, k in enumerate(kernels) if k.spatial]
-    if s > 1:
-        if not spatial:
-            return f"it downsamples by {s} and {design.notation} has no spatial kernel to stride"
-        kernels[spatial[0]] = replace(kernels[spatial[0]], s=s)
-    strided = replace(design, kernels=tuple(kernels))
+    if not spatial:
+        return f"it downsamples by {s} and {design.notation} has no spatial kernel to stride"
+    kernels[spatial[0]] = replace(kernels[spatial[0]], s=s)
+    return replace(design, kernels=tuple(kernels))
+
+
+def _one_unit(design: Design, model: Model, unit, runs: dict, modules: dict):
+    """(Replaced, surgery) for one unit, or a reason it cannot be replaced."""
+    # a traced shuffle is not replaced: it stays in the forward
+    chain = [model.layers[i] for i in unit.layers if model.layers[i].kind == "conv"]
+    found = _unit_obstacle(model, unit, chain, runs, modules)
+    if isinstance(found, str):
+        return found
+    s, between = found
+    strided = _strided(design, s)
+    if isinstance(strided, str):
+        return strided
     rep = replacement_at(strided, unit.c_in, unit.c_out)
     if rep is None:
         return f"{design.notation} has no buildable values with a full field at C={unit.c_in}, F={unit.c_out}"
@@ -139,11 +157,11 @@ def _one_unit(design: Design, model: Model, unit, runs: dict, modules: dict):
         mods.append(build_kernel(lay.kernel, int(lay.c_in), int(lay.c_out)))
         if i in bn_at:
             mods += [tnn.BatchNorm2d(int(lay.c_out)), tnn.ReLU(inplace=True)]
-    n, _, oh, ow = last.out_shape
+    n, _, oh, ow = chain[-1].out_shape
     after_params = params_at(strided, values) + sum(2 * int(concrete[i].c_out) for i in bn_at)
     after_macs = n * macs_at(strided, {**values, S.H: sp.Integer(oh), S.W: sp.Integer(ow)})
     before_params = sum(lay.params for lay in chain) + sum(lay.params for lay in between)
-    surgery = [(first.name, tnn.Sequential(*mods))]
+    surgery = [(chain[0].name, tnn.Sequential(*mods))]
     surgery += [(lay.name, tnn.Identity()) for lay in chain[1:] + between]
     shown = ", ".join(f"{k}={v}" for k, v in rep["values"].items())
     return (
@@ -196,6 +214,45 @@ def _one_conv(kernel, lay: Layer, runs: dict, modules: dict):
     )
 
 
+def _attempts(design: Design, model: Model, stem: bool, runs: dict, modules: dict):
+    """The mode (conv: one kernel in place of each standard spatial conv; unit: a design in place of each unit)
+    and, per target, its (Replaced, surgery) or the reason it is skipped."""
+    if len(design.kernels) == 1:
+        kernel = design.kernels[0]
+        if kernel.arg_symbols():
+            raise SkanalyzeError(
+                f"--apply {design.notation}: give {kernel.name} its number, e.g. {kernel.name}(4)"
+            )
+        targets = [
+            lay
+            for lay in model.layers
+            if lay.kind == "conv" and isinstance(lay.kernel, Conv) and (stem or lay.source is not None)
+        ]
+        return "conv", [(lay.name, _one_conv(kernel, lay, runs, modules)) for lay in targets]
+    if stem:
+        raise SkanalyzeError(
+            f"--apply-stem replaces the stem's conv by one kernel; {design.notation} is a design of "
+            f"{len(design.kernels)} (units, never the stem): drop --apply-stem or --apply one kernel"
+        )
+    return "unit", [(u.name, _one_unit(design, model, u, runs, modules)) for u in spatial_units(model)]
+
+
+def _nothing_replaced(design: Design, model: Model, mode: str, skipped: list) -> str:
+    what = "unit" if mode == "unit" else "standard spatial conv (groups = 1, k > 1)"
+    reason = f" ({skipped[0][0]}: {skipped[0][1]})" if skipped else ""
+    if mode == "conv" and not skipped:
+        others = sum(
+            1
+            for lay in model.layers
+            if lay.kind == "conv"
+            and lay.kernel is not None
+            and lay.kernel.spatial
+            and not isinstance(lay.kernel, Conv)
+        )
+        reason = f" (its {others} other spatial convs are depthwise or grouped)" if others else reason
+    return f"--apply {design.notation}: no {what} of the model can be replaced{reason}"
+
+
 def apply(
     module: tnn.Module,
     design: str | Design,
@@ -213,28 +270,8 @@ def apply(
     runs: dict[str, int] = {}
     for lay in model.layers:
         runs[lay.name] = runs.get(lay.name, 0) + 1
+    mode, results = _attempts(design, model, stem, runs, modules)
     replaced, skipped, surgery = [], [], []
-    if len(design.kernels) == 1:
-        kernel = design.kernels[0]
-        if kernel.arg_symbols():
-            raise SkanalyzeError(
-                f"--apply {design.notation}: give {kernel.name} its number, e.g. {kernel.name}(4)"
-            )
-        mode = "conv"
-        targets = [
-            lay
-            for lay in model.layers
-            if lay.kind == "conv" and isinstance(lay.kernel, Conv) and (stem or lay.source is not None)
-        ]
-        results = [(lay.name, _one_conv(kernel, lay, runs, modules)) for lay in targets]
-    else:
-        if stem:
-            raise SkanalyzeError(
-                f"--apply-stem replaces the stem's conv by one kernel; {design.notation} is a design of "
-                f"{len(design.kernels)} (units, never the stem): drop --apply-stem or --apply one kernel"
-            )
-        mode = "unit"
-        results = [(u.name, _one_unit(design, model, u, runs, modules)) for u in spatial_units(model)]
     for name, result in results:
         if isinstance(result, str):
             skipped.append((name, result))
@@ -242,19 +279,7 @@ def apply(
             replaced.append(result[0])
             surgery += result[1]
     if not replaced:
-        what = "unit" if mode == "unit" else "standard spatial conv (groups = 1, k > 1)"
-        reason = f" ({skipped[0][0]}: {skipped[0][1]})" if skipped else ""
-        if mode == "conv" and not skipped:
-            others = sum(
-                1
-                for lay in model.layers
-                if lay.kind == "conv"
-                and lay.kernel is not None
-                and lay.kernel.spatial
-                and not isinstance(lay.kernel, Conv)
-            )
-            reason = f" (its {others} other spatial convs are depthwise or grouped)" if others else reason
-        raise SkanalyzeError(f"--apply {design.notation}: no {what} of the model can be replaced{reason}")
+        raise SkanalyzeError(_nothing_replaced(design, model, mode, skipped))
     for name, new in surgery:
         _set(rebuilt, name, new)
     try:

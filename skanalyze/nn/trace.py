@@ -1,21 +1,15 @@
-"""Tracing, the first room of the importer: one forward pass of a *copy* of the user's model, recorded.
+"""Tracing, the first room of the importer: one forward pass of a *copy* of the user's model (nn/copying.py:
+meta tensors, eval mode unless asked; the user's module is never run or changed), recorded. A forward that needs
+real values (data-dependent control flow) runs once on zeros, on a copy whose tensors are clones. On meta
+tensors the common calls' shapes come from nn/meta_shapes.py rather than torch's slow meta kernels.
 
-The user's module is never touched: it is copied structurally (every module a new object of its class, its
-other attributes deep-copied; ``copy.deepcopy`` itself for a class with a copy protocol of its own), every
-parameter and buffer mapped to a meta tensor of the same shape (so no weight is copied, ties and shared
-modules stay shared), the copy is put in eval mode (or training mode when asked), and every hook and mode
-lives on the copy only. A forward that needs real values (data-dependent control flow) runs once on zeros, on a copy
-whose tensors are clones.
+Two records come out of the pass (the ATen operators, nn/aten.py, are a second pass, run when asked):
 
-Three records come out of the one pass:
-
-- ``events``: the torch functions the model calls (a ``TorchFunctionMode``): convolutions of any dimension
-  and transposed ones, linear layers, matmul/bmm/mm/addmm/baddbmm/einsum, scaled dot-product attention,
-  ``F.multi_head_attention_forward`` seen through (its projections as linear layers, its attention products),
-  batch and other norms, pools, activations, interpolation, element-wise add/mul, channel shuffles; each with
-  the module that ran it and the ids of the parameter tensors it consumed.
-- ``aten``: the ATen operators that reach the dispatcher (a ``TorchDispatchMode`` that decomposes what it has
-  no rule for, as ``FlopCounterMode`` does): mm, addmm, bmm, baddbmm, convolution, the attention kernels.
+- ``events``: the torch functions the model calls (a ``TorchFunctionMode``), one builder per family (EVENTS):
+  convolutions of any dimension and transposed ones, linear layers, matmul/bmm/mm/addmm/baddbmm/einsum, scaled
+  dot-product attention, ``F.multi_head_attention_forward`` seen through (its projections as linear layers, its
+  attention products), recurrent layers and cells, norms, pools, activations, interpolation, element-wise
+  add/mul, channel shuffles; each with the module that ran it and the ids of the parameters it consumed.
 - ``calls``: every module call (forward hooks on the copy), with the module, its positional arguments and its
   output: what module-hook counters (thop, ptflops) see.
 """
@@ -32,9 +26,9 @@ import torch
 from torch import nn as tnn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..core.errors import SkanalyzeError
+from .aten import AtenRecorder
 from .copying import copy_model
 from .meta_shapes import meta_shortcut
 from .ops import (
@@ -51,7 +45,6 @@ from .ops import (
     RNNS,
     TORCH_CALLS,
     arg,
-    aten,
     shape_of,
     tensors_in,
 )
@@ -338,6 +331,9 @@ def _events() -> dict:
 EVENTS = _events()
 
 
+PRODUCERS = ("conv", "linear", "shuffle", "matmul", "attention", "rnn")  # events whose output is a new tensor
+
+
 class _Recorder(TorchFunctionMode):
     """Records the torch functions a forward pass calls, with the module that ran them."""
 
@@ -381,10 +377,10 @@ class _Recorder(TorchFunctionMode):
             out = func(*args, **kwargs)
             if not isinstance(out, (torch.Tensor, tuple, list)):
                 return out  # a size, a flag, None (x.shape, torch._assert): nothing to record
-        inputs = [t for t in tensors_in(args) if isinstance(t, torch.Tensor)]
+        inputs = tensors_in(args)
         first = inputs[0] if inputs else None
         if kwargs:
-            inputs += [t for t in tensors_in(kwargs.values()) if isinstance(t, torch.Tensor)]
+            inputs += tensors_in(kwargs.values())
         source = self.origin.get(id(first)) if first is not None else None
         builder = EVENTS.get(func)
         event = builder(self, func, args, kwargs, first, out) if builder is not None else None
@@ -393,23 +389,27 @@ class _Recorder(TorchFunctionMode):
         made_of = frozenset() if from_data else frozenset().union(*(self._made_of(t) for t in inputs))
         if event is not None and "tensors" in event:
             event["weight_from"] = self._made_of_id(event["tensors"]["weight"])
+        mark = source
         if event is not None:
             index = self.emit(event, source, out if not isinstance(out, (tuple, list)) else out[0])
-            produces = event["kind"] in ("conv", "linear", "shuffle", "matmul", "attention", "rnn")
-            mark = index if produces else source
-        else:
-            mark = source
+            if event["kind"] in PRODUCERS:
+                mark = index
+        self._mark(out, mark, from_data, made_of, first if event is None else None)
+        return out
+
+    def _mark(self, out, mark, from_data: bool, made_of: frozenset, first) -> None:
+        """Remember where each output tensor came from: the event (or source), and whether it is an activation
+        or a weight computed from parameters (standardised, scaled, a slice of a packed one)."""
         for o in out if isinstance(out, (tuple, list)) else (out,):
             if isinstance(o, torch.Tensor):
                 self.alive.append(o)
                 self.origin[id(o)] = mark
                 if from_data:
                     self.data.add(id(o))
-                else:  # a weight computed from parameters (standardised, scaled, a slice of a packed one)
+                else:
                     self.derived[id(o)] = made_of
-                if id(first) in self.views and id(o) not in self.views and event is None and o.dim() == 5:
+                if id(first) in self.views and id(o) not in self.views and o.dim() == 5:
                     self.views[id(o)] = self.views[id(first)]  # .contiguous() of the split view
-        return out
 
     def _attention_module(self, args, kwargs):
         """F.multi_head_attention_forward seen through: its input projections, attention products and output
@@ -530,70 +530,13 @@ class _Recorder(TorchFunctionMode):
         return out
 
 
-# The ATen operators FlopCounterMode and ptflops' aten backend count; anything else is decomposed if it can be.
-ATEN_COUNTED = {
-    aten.mm,
-    aten.addmm,
-    aten.bmm,
-    aten.baddbmm,
-    aten.convolution,
-    aten._convolution,
-    aten._scaled_dot_product_efficient_attention,
-    aten._scaled_dot_product_flash_attention,
-    aten._scaled_dot_product_cudnn_attention,
-    aten._efficient_attention_forward,
-    aten._flash_attention_forward,
-}
-
-
-class _AtenRecorder(TorchDispatchMode):
-    """Records the counted ATen operators with their shapes, decomposing the others as FlopCounterMode does."""
-
-    def __init__(self):
-        super().__init__()
-        self.ops: list[dict] = []
-        self.depth = 0  # > 0 inside a decomposition (ptflops' aten backend never decomposes)
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        packet = func._overloadpacket
-        if packet not in ATEN_COUNTED and func is not torch.ops.prim.device.default:
-            self.depth += 1
-            try:
-                with self:
-                    r = func.decompose(*args, **kwargs)
-            finally:
-                self.depth -= 1
-            if r is not NotImplemented:
-                return r
-        out = func(*args, **kwargs)
-        if packet in ATEN_COUNTED:
-            shapes = [shape_of(a) for a in args]
-            first = out[0] if isinstance(out, (tuple, list)) else out
-            op = {"op": packet.__name__, "args": shapes, "output": shape_of(first), "depth": self.depth}
-            if packet in (aten.convolution, aten._convolution):
-                op["transposed"] = bool(args[6])
-                op["has_bias"] = args[2] is not None
-            self.ops.append(op)
-        return out
-
-
-def aten_ops(twin: tnn.Module, shape: tuple) -> list[dict]:
-    """The counted ATen operators of one forward pass of a traced copy (on meta tensors), for the peers that
-    read them (FlopCounterMode, ptflops' aten backend); a second pass, run only when one of them is asked."""
-    dispatch = _AtenRecorder()
-    with torch.no_grad(), dispatch:
-        twin(torch.zeros(shape, device="meta"))
-    return dispatch.ops
-
-
 _ENTER, _LEAVE = "skanalyze: enter", "skanalyze: leave"  # keys that no handle's integer id can collide with
 
 
 def _run(model: tnn.Module, shape: tuple, device: str, training: bool) -> Trace:
     twin, params, modules = copy_model(model, device, training)
     recorder = _Recorder(set(params))
-    dispatch = _AtenRecorder() if device != "meta" else contextlib.nullcontext()  # meta: later, if asked
+    dispatch = AtenRecorder() if device != "meta" else contextlib.nullcontext()  # meta: later, if asked
     calls: list[tuple] = []
     names = {id(m): name for name, m in modules.items()}
     stack = recorder.stack
@@ -649,4 +592,4 @@ def trace(model: tnn.Module, shape: tuple, training: bool = False) -> Trace:
             ) from None
 
 
-__all__ = ["Trace", "trace", "aten_ops", "ATEN_COUNTED"]
+__all__ = ["Trace", "trace"]
