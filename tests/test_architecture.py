@@ -218,3 +218,49 @@ def test_ruff_is_clean_with_the_lazy_import_rule():
         text=True,
     )
     assert result.returncode == 0, result.stdout
+
+
+def cyclomatic(function: ast.AST) -> int:
+    """McCabe's number of a function, counted from its AST as radon counts it: 1, plus one per if/elif, loop,
+    conditional expression, except clause, comprehension (and its ifs), match case, and each extra operand of
+    and/or; nested functions and classes are functions of their own."""
+    n = 1
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.IfExp, ast.ExceptHandler)):
+            n += 1
+        elif isinstance(node, ast.BoolOp):
+            n += len(node.values) - 1
+        elif isinstance(node, ast.comprehension):
+            n += 1 + len(node.ifs)
+        elif isinstance(node, ast.match_case):
+            n += 1
+        stack.extend(ast.iter_child_nodes(node))
+    return n
+
+
+def test_cyclomatic_counts_what_radon_counts():
+    code = "def f(a, b):\n    if a and b or a:\n        return [x for x in a if x]\n    while b:\n        b -= 1\n"
+    assert cyclomatic(ast.parse(code).body[0]) == 1 + 1 + 2 + 2 + 1  # if, and/or, comprehension + if, while
+
+
+MAX_LINES, MAX_COMPLEXITY = 600, 25  # docs/architecture.md: sizes
+
+
+def test_no_module_or_function_is_too_big():
+    long = {
+        name: n for name, path in MODULES.items() if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert not long, f"modules over {MAX_LINES} lines: {long}"
+    complex_ = []
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and cyclomatic(node) > MAX_COMPLEXITY
+            ):
+                complex_.append(f"{name}.{node.name} ({cyclomatic(node)})")
+    assert not complex_, f"functions over cyclomatic complexity {MAX_COMPLEXITY}: {complex_}"

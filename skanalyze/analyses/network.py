@@ -28,7 +28,7 @@ from ..core.errors import SkanalyzeError
 from ..core.exact import compile_exact, divisors
 from ..core.infofield import field, propagate
 from .layout import PAPER_LAYOUT, Layout
-from .search import largest_fitting
+from .search import largest_fitting, widest_scan
 
 
 @dataclass(frozen=True)
@@ -359,40 +359,26 @@ def widest(
     net = network(design, layout)
     index = 0 if objective == "params" else 1
 
-    def cost(width, groups):
-        return sum(evaluate(net, width, groups)[index].values())
-
-    def best_at(width):
-        found = None
+    def costs_at(width):
         for groups in group_candidates(net, width):
             try:
-                c = cost(width, groups)
-            except SkanalyzeError:
+                yield sum(evaluate(net, width, groups)[index].values()), groups
+            except SkanalyzeError:  # not buildable with these group numbers
                 continue
-            if found is not None and c >= found[0]:
-                continue
-            if not full_field_ok(net, width, groups):
-                continue
-            found = (c, groups)
-        return found
 
     # upper bound: cost with the groups as large as they can be, ignoring divisibility, is a lower bound
     lb = compile_exact(relaxed_total(net, objective), (S.width,))
     lo = largest_fitting(lambda w: lb(w) <= budget, start=0, limit=2**29) or 0
     if lo == 2**29:
         raise SkanalyzeError(f"budget {budget} is absurd for a network: no width bound below 10^9")
-    searched = 0
-    for width in range(lo, 0, -1):
-        searched += 1
-        if searched > max_scan:
-            break
-        found = best_at(width)
-        if found is not None and found[0] <= budget:
-            params, macs = evaluate(net, width, found[1])
-            return Widest(width, found[1], sum(params.values()), sum(macs.values()), searched)
-    raise SkanalyzeError(
-        f"budget {budget} is too small for any buildable {design.notation} network in this layout"
-    )
+    found = widest_scan(lo, costs_at, budget, lambda w, g: full_field_ok(net, w, g), max_scan)
+    if found is None:
+        raise SkanalyzeError(
+            f"budget {budget} is too small for any buildable {design.notation} network in this layout"
+        )
+    width, groups, _, searched = found
+    params, macs = evaluate(net, width, groups)
+    return Widest(width, groups, sum(params.values()), sum(macs.values()), searched)
 
 
 def relaxed_parts(net: Network, objective: str) -> dict:

@@ -28,7 +28,7 @@ from .network import (
 from .network import report as network_report
 from .profiles import Profile, positive_batch
 from .roofline import predict, predictor
-from .search import largest_fitting
+from .search import largest_fitting, widest_scan
 
 
 def _dense_layer_s(macs: int, activations: int, weights: int, profile: Profile, batch: int) -> float:
@@ -161,16 +161,13 @@ def widest_network_within(
             f"{profile.name}: even width 1 needs {floor_s(1) * 1e6:.3g} us"
         )
     lo = largest_fitting(lambda w: floor_s(w) <= budget, 1, limit=max_width)  # no wider network can fit
-    best = None
-    searched = 0
-    for width in range(lo, 0, -1):
-        searched += 1
+
+    def times_at(width):
+        """Every group choice's predicted time at this width (vectorised over the choices)."""
         try:
-            ones = [
-                v for block_values in unit_values(net, width, dict.fromkeys(syms, 1)) for v in block_values
-            ]
+            ones = [v for values in unit_values(net, width, dict.fromkeys(syms, 1)) for v in values]
         except SkanalyzeError:  # not buildable at this width (a bottleneck that is not an integer)
-            continue
+            return []
         candidates = group_candidates(net, width)
         times = np.full(len(candidates), _around_units_s(net, width, profile, batch))
         chosen = {g: np.array([c[g] for c in candidates], dtype=float) for g in syms}
@@ -179,24 +176,22 @@ def widest_network_within(
             for g, scale in scales[id(unit)]:
                 arrays[str(g)] = scale * chosen[g]
             times = times + int(block.repeat) * np.asarray(fast[unit.design](**arrays), dtype=float)
-        for i in np.argsort(times, kind="stable"):
-            if times[i] > budget:
-                break
-            try:
-                evaluate(net, width, candidates[i])  # validates every unit (divisibility, plans)
-            except SkanalyzeError:
-                continue
-            if full_field_ok(net, width, candidates[i]):
-                best = (width, candidates[i])
-                break
-        if best is not None:
-            break
-    if best is None:
+        return zip(times.tolist(), candidates, strict=True)
+
+    def builds(width, groups) -> bool:
+        try:
+            evaluate(net, width, groups)  # validates every unit (divisibility, plans)
+        except SkanalyzeError:
+            return False
+        return full_field_ok(net, width, groups)
+
+    found = widest_scan(lo, times_at, budget, builds)
+    if found is None:
         raise SkanalyzeError(
             f"no buildable {design.notation} network in this layout is predicted to fit {budget * 1e6:g} us "
             f"on {profile.name}"
         )
-    width, groups = best
+    width, groups, _, searched = found
     return NetworkWithinLatency(
         width,
         {str(k): int(v) for k, v in groups.items()},

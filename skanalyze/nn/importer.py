@@ -33,6 +33,7 @@ from torch import nn as tnn
 
 from ..analyses import closed_forms as cf
 from ..analyses.optimize import optimize, ranked_at
+from ..analyses.search import largest_fitting
 from ..core import symbols as S
 from ..core.catalog import PAPER, resolve
 from ..core.counting import params_at
@@ -223,18 +224,15 @@ def own_width_rule(
         return counts(j)[1 if macs else 0]
 
     what = f"MACs at {input_size[2]}x{input_size[3]}" if macs else "parameters"
-    if cost(1) > budget:
+    limit = int(32 / step) + 1  # past width 32: the budget is beyond any sensible width
+    lo = largest_fitting(lambda j: cost(j) <= budget, 1, limit, first=int(1 / step))  # width 1 probed first
+    if lo is None:
         raise SkanalyzeError(
             f"no {arg} on the grid of {step} fits {budget:,} {what} ({arg}={float(step):g} needs more)"
         )
-    lo, hi = 1, int(1 / step)
-    while cost(hi) <= budget:
-        lo, hi = hi, 2 * hi
-        if hi * step > 64:
-            raise SkanalyzeError(f"a budget of {budget:,} {what} fits {arg} > 32; give a smaller budget")
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if cost(mid) <= budget else (lo, mid)
+    if lo == limit:
+        raise SkanalyzeError(f"a budget of {budget:,} {what} fits {arg} > 32; give a smaller budget")
+    hi = lo + 1
     return {
         "rule": f"{label}({arg}=width): the model's own width rule (its rounding included), traced at each width; "
         f"widths on a grid of {step}",
