@@ -80,7 +80,6 @@ def section(rows: list[dict]) -> str:
         "kernels run in Python, a small model's CPU kernels are fast); the import answers the common calls' "
         "shapes itself (`skanalyze.nn.meta_shapes`, each rule checked against torch's meta kernels) and "
         "runs the rest. A target met by less than 10% counts as missed.",
-        "",
     ]
     by_cpu = sorted(cpu, key=lambda r: r["import"] / r["cpu"], reverse=True)
     for title, chosen in (("FlopCounterMode on meta", meta[:10]), ("the CPU forward", by_cpu[:10])):

@@ -108,3 +108,13 @@ def valid_values(draw, design, *, groups=(1, 2, 3, 4), max_mult=3, spatial=(4, 6
     except SkanalyzeError:
         assume(False)
     return values
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that needs torch (it takes the ``nn`` fixture or its module imports torch) with
+    ``torch``, so that ``-m "not torch"`` is the symbolic suite; ``slow`` (over about a second here) is marked
+    by hand on each such test, so that ``-m "not slow"`` is the inner loop."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if "nn" in getattr(item, "fixturenames", ()) or (module is not None and "torch" in vars(module)):
+            item.add_marker(pytest.mark.torch)

@@ -32,6 +32,7 @@ def test_every_command_has_examples_on_its_help_page(cli):
 CASES = [(name, example) for name in COMMANDS for example in EXAMPLES[name] if example not in LONG]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, example", CASES, ids=[e for _, e in CASES])
 def test_every_example_runs(cli, tmp_path, monkeypatch, name, example):
     if name in TORCH and not HAS_TORCH:

@@ -41,6 +41,7 @@ def regions():
             yield pytest.param(cmd, body, id=f"{path.name}:{cmd}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cmd, body", list(regions()))
 def test_run_regions_are_current(cli, cmd, body):
     code, out, err = cli(*shlex.split(cmd)[1:])
@@ -55,6 +56,7 @@ def test_there_are_run_regions():
     assert len(list(regions())) >= 3  # efficiency.md (2), field.md (1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
 def test_examples_run(script, tmp_path):
     if "torch" in script.read_text():

@@ -107,6 +107,7 @@ def test_theorem1_integers_needs_a_boundary():
         theorem1_integers(catalog.get("dw-pw"), [4])
 
 
+@pytest.mark.slow
 def test_theorem1_fails_over_integers_for_a_wide_bottleneck():
     # K = 6*C (MobileNet v2's expansion): the groups are capped by the narrow outer widths and
     # divisibility keeps M*N = K out of reach, so the cheapest integers are off the boundary

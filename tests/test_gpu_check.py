@@ -16,6 +16,7 @@ from .conftest import TORCH_REASON
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_gpu_check_script_smoke(tmp_path):
     pytest.importorskip("torch", reason=TORCH_REASON)
     rng = np.random.default_rng(0)

@@ -94,6 +94,7 @@ def check_document(text: str, report: str) -> dict:
     return doc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("report, args", COMMANDS, ids=[" ".join(a) for _, a in COMMANDS])
 def test_every_command_writes_the_schema(cli, report, args):
     code, out, err = cli(*args, "--json")
@@ -210,6 +211,7 @@ DATA_MAPS = re.compile(r"(^|\.)(params|macs|groups|values|subs|symbols|footprint
                        r"|buildable|paper|families|layout)(\.|$)")  # fmt: skip
 
 
+@pytest.mark.slow
 def test_one_key_one_idea_across_reports(cli):
     runs = list(SHARED_KEY_RUNS)
     if importlib.util.find_spec("torch") is not None:

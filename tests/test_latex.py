@@ -79,3 +79,13 @@ def test_docs_formats_table_is_current():
     table = "\n".join(["| command | formats |", "|---|---|", *rows])
     doc = (Path(__file__).resolve().parents[1] / "docs" / "output-formats.md").read_text()
     assert table in doc, "regenerate the table:\n" + table
+
+
+def test_every_command_prints_in_the_formats_every_command_offers():
+    """A new command whose report has no text printer fails here (not only when a user runs it)."""
+    from skanalyze.cli.app import COMMAND_REPORTS
+    from skanalyze.render import formats_for, printer
+
+    for command, report in COMMAND_REPORTS.items():
+        assert {"pretty", "text", "json"} <= set(formats_for(report)), command
+        assert callable(getattr(printer("pretty"), report)), command

@@ -49,6 +49,7 @@ def torch_macs(model, shape):
     return flops // 2, out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, designs",
     [
@@ -203,6 +204,7 @@ def test_a_kernel_with_nothing_to_replace():
         apply(MODELS.mobilenet_v2(), "Line(orient=fixed)", (1, 3, 32, 32))
 
 
+@pytest.mark.slow
 def test_cli_apply(cli):
     code, out, err = cli(
         "model", "examples/models.py:resnet18", "--input", "1x3x64x64", "--apply", "pw-dw-pw"
@@ -260,12 +262,14 @@ def headline_rows():
     return rows
 
 
+@pytest.mark.slow
 def test_docs_headline_table_is_regenerated():
     text = DOC.read_text()
     missing = [row for row in headline_rows() if row not in text]
     assert not missing, "docs/model-import.md is out of date; expected rows:\n" + "\n".join(missing)
 
 
+@pytest.mark.slow
 def test_docs_prose_numbers():
     """The numbers quoted beside the table, recomputed from the torch models themselves."""
     text = " ".join(DOC.read_text().split())
@@ -294,6 +298,7 @@ def test_docs_prose_numbers():
     assert f"{fused.params / fused.params_before:.1f} times the parameters" in text
 
 
+@pytest.mark.slow
 def test_docs_commands_run(cli, monkeypatch, tmp_path):
     """The command lines of docs/model-import.md (all but the placeholder package) run and exit 0."""
     import shlex

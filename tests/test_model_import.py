@@ -494,6 +494,7 @@ def test_csv_refuses_what_it_cannot_print(cli):
     assert code == 2 and out == "" and "--csv prints the per-layer table only" in err
 
 
+@pytest.mark.slow
 def test_own_width_rule_against_a_brute_force():
     """MobileNetV2's own rule (channels rounded to multiples of 8, the last layer never narrower than 1280):
     the widest width on the 1/100 grid under 2M parameters, against building the model at every width."""
@@ -515,6 +516,7 @@ def test_own_width_rule_against_a_brute_force():
     assert widest_multiplier(forms, budget) != Fraction(j, 100)
 
 
+@pytest.mark.slow
 def test_own_width_rule_equals_the_exact_scaling_when_there_is_no_rounding():
     """ResNet-18 scales exactly: its own rule on a 1/64 grid and the polynomial give the same widest width."""
     from skanalyze.nn.importer import own_width_rule

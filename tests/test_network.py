@@ -38,6 +38,7 @@ layouts = st.builds(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(name=st.sampled_from(DESIGNS), layout=layouts, width=st.sampled_from([8, 16, 24]))
 def test_network_counts_match_torch(nn, name, layout, width):
@@ -150,6 +151,7 @@ def test_widest_equals_brute_force(name, budget):
     assert (found.width, found.params) == brute_widest(design, layout, budget)
 
 
+@pytest.mark.slow
 def test_widest_with_free_groups():
     layout = Layout(input_size=32, blocks=(1, 1, 1, 1), classes=10)
     design = parse("GConv(M)+PWGConv(N)")

@@ -52,6 +52,7 @@ def brute_widest(design, layout, seconds, widths):
 
 # gconv-pwgconv at a budget whose widest network is narrow: its brute force over every pair of dividing group
 # numbers costs seconds per width (the oracle is unchanged, its size is what runs in seconds)
+@pytest.mark.slow
 @pytest.mark.parametrize("name, seconds", [("dw-pw", 2e-3), ("gconv-pwgconv", 4e-4), ("pw-dw-pw", 1e-3)])
 def test_widest_network_is_the_brute_force_one(name, seconds):
     design = get(name)
@@ -91,6 +92,7 @@ def test_bad_input_is_one_line(cli, args, needle):
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_cli_network_latency_json(cli, tmp_path):
     path = tmp_path / "toy.json"
     path.write_text(json.dumps(P.profile_dict(PROFILE)))

@@ -63,6 +63,7 @@ def brute_force(design, budget, alpha):
     return best
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", DESIGNS)
 @pytest.mark.parametrize("budget, alpha", [(300, 1), (600, 1), (400, 2), (300, Fraction(1, 2))])
 def test_optimize_equals_brute_force(name, budget, alpha):
@@ -175,6 +176,7 @@ def test_compiled_costs_are_exact(values, which):
     assert isinstance(got, int | Fraction) and got == Fraction(int(want.p), int(want.q))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.integers(1, 60), min_size=5, max_size=5), st.integers(0, len(_CONDS) - 1))
 def test_compiled_conditions_are_exact(values, which):
@@ -183,6 +185,7 @@ def test_compiled_conditions_are_exact(values, which):
     assert compile_condition(cond, _ARGS)(*values) == bool(cond.subs(dict(zip(_ARGS, values, strict=True))))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, c, f", [("gconv-pwgconv", 64, 128), ("pwgconv-dw-pwgconv", 64, 128), ("gconv-pwgconv", 48, 48)]
 )

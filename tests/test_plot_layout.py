@@ -105,6 +105,7 @@ def _segments_in_display(line):
     return np.vstack(out)
 
 
+@pytest.mark.slow
 def test_text_never_covers_data(figure):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

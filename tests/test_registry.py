@@ -73,3 +73,36 @@ def test_registering_a_taken_alias_is_refused():
         register_kernel(Impostor)
     with pytest.raises(SkanalyzeError, match="unknown kernel"):
         lookup("Impostor")
+
+
+def test_every_built_in_kernel_is_registered_by_the_decorator_the_docs_teach():
+    source = (ROOT / "skanalyze" / "core" / "kernels.py").read_text()
+    for cls in registered():
+        if cls.__module__ == "skanalyze.core.kernels":
+            assert f"@register_kernel\n@dataclass(frozen=True, kw_only=True)\nclass {cls.__name__}(" in source
+
+
+def test_a_second_builder_for_a_kind_is_refused(nn):
+    from skanalyze.core.kernels import GConv
+
+    before = nn.BUILDERS[GConv]
+    with pytest.raises(SkanalyzeError, match="GConv already has a torch builder \\(conv_layer\\)"):
+
+        @nn.builds(GConv)
+        def impostor(kernel, c_in, c_out):
+            raise AssertionError("never built")
+
+    assert nn.BUILDERS[GConv] is before
+
+
+def test_a_subclass_never_borrows_its_base_class_builder(nn):
+    from skanalyze.core.kernels import GConv
+
+    @dataclass(frozen=True, kw_only=True)
+    class Dilated(GConv):  # a newcomer's kind: its module is not the plain grouped conv
+        name: ClassVar[str] = "DilatedGConvForTest"
+        aliases: ClassVar[tuple[str, ...]] = ()
+        paper_letter: ClassVar[str] = "?"
+
+    with pytest.raises(SkanalyzeError, match="DilatedGConvForTest has no torch builder; register one"):
+        nn.build_kernel(Dilated(g=2), 4, 4)

@@ -146,6 +146,7 @@ def _concrete(word, c=64):
     return perf, eff
 
 
+@pytest.mark.slow
 def test_abstraction_matches_concrete_fields():
     letters = alphabet(("GConv", "DW", "PW", "PWGConv", "Conv"))
     for word in all_words(letters, 3):
@@ -202,6 +203,7 @@ def _concrete_families(word, c=16):
     return perf, eff
 
 
+@pytest.mark.slow
 def test_abstraction_matches_concrete_footprints_for_the_families():
     letters = alphabet(("SSC", "SCC", "Line", "PW", "PWGConv", "DW", "GConv"))
     by_name = {x.name: x for x in letters}

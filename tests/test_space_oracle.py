@@ -102,6 +102,7 @@ def brute():
     return efficient_words(6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["fullmatch", "search"])
 def test_survivors_equal_the_brute_force(brute, mode):
     """Per length, the survivors equal: composition regex + (early stop or bottleneck exception), all brute force."""
@@ -157,6 +158,7 @@ def saves_on_grid(word):
     return True
 
 
+@pytest.mark.slow
 def test_every_bottleneck_exception_saves_on_the_feasible_grid():
     red = reduce_space(max_length=6)
     kept = [v for v in red.survivors if v.bottleneck]

@@ -37,13 +37,20 @@ CUSTOM = [
 ]
 # every registered kernel kind, between two PWs (a kind with a fixed argument, like Shuffle, gets 2)
 KINDS = [f"PW+{cls.name}{'(2)' if cls.arg and not cls.free_arg else ''}+PW" for cls in registered()]
-DESIGNS = [e.name for e in catalog.ENTRIES] + CUSTOM + KINDS
+# and between grouped neighbours with no shuffle: a kind's channel connectivity meets group boundaries there
+# (between two full pointwise convs a wrong connectivity inside a group is invisible)
+GROUPED = [
+    f"PWGConv(M)+{cls.name}{'(2)' if cls.arg and not cls.free_arg else ''}+PWGConv(N) [shuffle=none]"
+    for cls in registered()
+]
+DESIGNS = [e.name for e in catalog.ENTRIES] + CUSTOM + KINDS + GROUPED
 
 
 def test_every_kind_is_covered():
-    assert "PW+Shift+PW" in KINDS and len(KINDS) == len(registered()) >= 10
+    assert "PW+Shift+PW" in KINDS and len(KINDS) == len(GROUPED) == len(registered()) >= 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", DESIGNS)
 @given(data=st.data())
 def test_params_and_macs_match_torch(name, data):
@@ -62,6 +69,7 @@ def test_params_and_macs_match_torch(name, data):
     assert counting.flops(design).subs(values) == counter.get_total_flops()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", DESIGNS)
 @given(data=st.data())
 def test_field_matches_autograd(name, data):

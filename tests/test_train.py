@@ -139,6 +139,7 @@ def test_same_seed_same_accuracy(T, idx_dir, tmp_path):
     assert a["designs"][0]["accuracies"] == b["designs"][0]["accuracies"]
 
 
+@pytest.mark.slow
 def test_accelerated_path_runs_every_kind_of_module(T, idx_dir, tmp_path, monkeypatch):
     """The CUDA path (bfloat16 autocast, channels_last) exercised on CPU: shuffles, masked and gathered weights."""
     calls = []
@@ -228,6 +229,7 @@ def test_width_test_against_a_brute_force():
     assert result["verdict"] == ("supports" if expected < 0.05 else "inconclusive")
 
 
+@pytest.mark.slow
 def test_width_test_verdicts_and_ties():
     rng = np.random.default_rng(1)
     widths = [20, 28, 40, 56]
@@ -303,6 +305,7 @@ def test_bad_config(T, idx_dir, tmp_path, kw, fragment):
         config(T, idx_dir, tmp_path, **kw)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not datasets.DEFAULT_DIR.exists(), reason="Debian's dataset-fashion-mnist is not installed"
 )
@@ -374,6 +377,7 @@ def test_ctrl_c_says_what_finished_and_how_to_resume(T, idx_dir, tmp_path, monke
     )
 
 
+@pytest.mark.slow
 def test_shards_in_separate_processes_reproduce_one_process(T, idx_dir, tmp_path):
     """Two shards run as separate processes into one folder; `train summarize` gives exactly the results of
     one process training everything (CPU, deterministic, one thread each)."""
@@ -450,6 +454,7 @@ def test_summarize_refuses_mixed_folders_and_a_claimed_run_is_skipped(T, idx_dir
     assert first["designs"][0]["accuracy_mean"] is not None
 
 
+@pytest.mark.slow
 def test_seeds_auto_runs_a_pilot_then_what_the_power_table_asks(T, idx_dir, tmp_path):
     """The pilot's residual spread and widths give the seed count (recomputed here from the pilot's files)."""
     from skanalyze.analyses.ranking import seeds_for_power

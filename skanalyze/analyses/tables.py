@@ -296,6 +296,10 @@ class Report:
     tolerance_m: float = TOLERANCE_M  # a row is reproduced within this many millions
     findings: tuple[str, ...] = ()  # the conclusions, computed from the verdicts
 
+    def rows(self) -> list[dict]:
+        """One object per paper table row (what --json, --format csv and --format latex print)."""
+        return rows_json(self)
+
     def _repr_markdown_(self) -> str:
         """Jupyter: one line per table row (paper's params, skanalyze's under the paper's defaults, verdict)."""
         lines = [

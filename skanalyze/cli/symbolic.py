@@ -319,8 +319,8 @@ def tables(
     from ..render import render
 
     fmt = output_format("tables", fmt, json_out, markdown=markdown)
-    rep = T.analyse()
-    typer.echo(render("tables", T.rows_json(rep) if fmt in ("json", "csv", "latex") else rep, fmt), nl=False)
+    rep = T.analyse()  # one data shape for every format: each printer reads the Report
+    typer.echo(render("tables", rep, fmt), nl=False)
 
 
 def compare(

@@ -190,6 +190,23 @@ def _fmt(value) -> str:
     return str(value).replace(" ", "")
 
 
+REGISTRY: dict[str, type[Kernel]] = {}  # name -> class, in registration order
+
+
+def register_kernel(cls: type[Kernel]) -> type[Kernel]:
+    """Add a kernel class to the vocabulary (a class decorator); its name, aliases and letter must be new."""
+    taken = {alias.lower(): other.name for other in REGISTRY.values() for alias in other.aliases}
+    taken.update({other.paper_letter: other.name for other in REGISTRY.values() if other.paper_letter != "?"})
+    letter = () if cls.paper_letter == "?" else (cls.paper_letter,)
+    for key in (*(alias.lower() for alias in cls.aliases), cls.name.lower(), *letter):
+        owner = taken.get(key)
+        if owner is not None and owner != cls.name:
+            raise SkanalyzeError(f"kernel {cls.name}: {key!r} is already taken by {owner}")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+@register_kernel
 @dataclass(frozen=True, kw_only=True)
 class Conv(Kernel):
     """Standard k x k convolution: every output sees every input channel."""
@@ -218,6 +235,7 @@ class GroupedKernel(Kernel):
             _check_positive_int(f"{self.name} group number", self.g)
 
 
+@register_kernel
 @dataclass(frozen=True, kw_only=True)
 class GConv(GroupedKernel):
     """Group convolution GConv(M): k x k, M channel groups."""
@@ -228,6 +246,7 @@ class GConv(GroupedKernel):
     paper_letter: ClassVar[str] = "G"
 
 
+@register_kernel
 @dataclass(frozen=True, kw_only=True)
 class DW(Kernel):
     """Depthwise convolution: one k x k filter per channel, width kept."""
@@ -243,6 +262,7 @@ class DW(Kernel):
         return sp.sympify(c_in)
 
 
+@register_kernel
 @dataclass(frozen=True, kw_only=True)
 class PW(Kernel):
     """Pointwise (1 x 1) convolution."""
@@ -254,6 +274,7 @@ class PW(Kernel):
     paper_letter: ClassVar[str] = "P"
 
 
+@register_kernel
 @dataclass(frozen=True, kw_only=True)
 class PWGConv(GroupedKernel):
     """Pointwise group convolution PWGConv(N): 1 x 1, N channel groups."""
@@ -265,6 +286,7 @@ class PWGConv(GroupedKernel):
     paper_letter: ClassVar[str] = "Q"
 
 
+@register_kernel
 @dataclass(frozen=True, kw_only=True)
 class Shuffle(Kernel):
     """Channel shuffle(g): a fixed permutation (reshape to g x C/g, transpose); no weights."""
@@ -305,6 +327,7 @@ class Shuffle(Kernel):
         return sp.Integer(0)
 
 
+@register_kernel
 @dataclass(frozen=True, kw_only=True)
 class SSC(Kernel):
     """Structured sparse conv SSC(P): each filter applies k x k to 1/P of the input channels (a shifted or
@@ -388,6 +411,7 @@ def checkerboard(k: int, parity: int) -> frozenset:
     )
 
 
+@register_kernel
 @dataclass(frozen=True, kw_only=True)
 class SCC(Kernel):
     """Sparse complementary conv: even filters use one half of the k x k grid (a checkerboard), odd filters the
@@ -458,6 +482,7 @@ LINE_ANGLES = (0, 45, 90, 135)
 ORIENTATIONS = ("fixed", "filter", "slice")
 
 
+@register_kernel
 @dataclass(frozen=True, kw_only=True)
 class Line(Kernel):
     """Line-segment kernel: k weights along a line through the window's centre, at a fixed angle
@@ -530,22 +555,6 @@ class Line(Kernel):
         return [[(range(c_in), taps)] for _ in range(c_out)]
 
 
-REGISTRY: dict[str, type[Kernel]] = {}  # name -> class, in registration order
-
-
-def register_kernel(cls: type[Kernel]) -> type[Kernel]:
-    """Add a kernel class to the vocabulary (a class decorator); its name, aliases and letter must be new."""
-    taken = {alias.lower(): other.name for other in REGISTRY.values() for alias in other.aliases}
-    taken.update({other.paper_letter: other.name for other in REGISTRY.values() if other.paper_letter != "?"})
-    letter = () if cls.paper_letter == "?" else (cls.paper_letter,)
-    for key in (*(alias.lower() for alias in cls.aliases), cls.name.lower(), *letter):
-        owner = taken.get(key)
-        if owner is not None and owner != cls.name:
-            raise SkanalyzeError(f"kernel {cls.name}: {key!r} is already taken by {owner}")
-    REGISTRY[cls.name] = cls
-    return cls
-
-
 def registered() -> tuple[type[Kernel], ...]:
     """Every registered kernel class, in registration order."""
     return tuple(REGISTRY.values())
@@ -564,9 +573,6 @@ def kernel_fields(cls: type[Kernel]) -> list[str]:
     """Keyword arguments a kernel accepts in the notation (k, s, d, p)."""
     return [f.name for f in fields(cls) if f.name != cls.arg]
 
-
-for _cls in (Conv, GConv, DW, PW, PWGConv, Shuffle, SSC, SCC, Line):
-    register_kernel(_cls)
 
 __all__ = [
     "Kernel",

@@ -224,10 +224,16 @@ BUILDERS: dict[type[Kernel], Builder] = {}
 
 
 def builds(*kinds: type[Kernel]) -> Callable[[Builder], Builder]:
-    """Register ``builder(kernel, c_in, c_out) -> nn.Module`` as the torch module of these kernel classes."""
+    """Register ``builder(kernel, c_in, c_out) -> nn.Module`` as the torch module of these kernel classes; a
+    class that already has a builder is refused (one builder per kind, never replaced silently)."""
 
     def register(builder: Builder) -> Builder:
         for kind in kinds:
+            if kind in BUILDERS:
+                raise SkanalyzeError(
+                    f"kernel {kind.name} already has a torch builder ({BUILDERS[kind].__name__}); "
+                    "one builder per kernel class"
+                )
             BUILDERS[kind] = builder
         return builder
 
@@ -235,10 +241,9 @@ def builds(*kinds: type[Kernel]) -> Callable[[Builder], Builder]:
 
 
 def builder_of(kind: type[Kernel]) -> Builder:
-    """The registered builder of a kernel class (or of its nearest registered base class)."""
-    for cls in kind.__mro__:
-        if cls in BUILDERS:
-            return BUILDERS[cls]
+    """The registered builder of exactly this kernel class (a subclass needs its own: its module differs)."""
+    if kind in BUILDERS:
+        return BUILDERS[kind]
     raise SkanalyzeError(
         f"kernel {kind.name} has no torch builder; register one with @skanalyze.nn.builds({kind.__name__})"
     )

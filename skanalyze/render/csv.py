@@ -84,7 +84,8 @@ def space(data: dict) -> str:
     return _write(("stage", "remaining"), ([s["name"], s["remaining"]] for s in data["stages"]))
 
 
-def tables(rows: list[dict]) -> str:
+def tables(report) -> str:
     """`skanalyze tables --format csv`: one row per paper table row (assumption sets flattened)."""
+    rows = report.rows()
     header = list(rows[0]) if rows else []
     return _write(header, ([_cell(r.get(k)) for k in header] for r in rows))

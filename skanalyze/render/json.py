@@ -27,6 +27,11 @@ def document(data, report: str | None = None) -> str:
     return json.dumps(out, indent=2) + "\n"
 
 
+def tables(report) -> str:
+    """`skanalyze tables --json`: one object per row of the paper's tables."""
+    return document(report.rows(), "tables")
+
+
 def dumps(obj) -> str:
     """JSON with sympy values turned into exact ints or expression strings (no envelope)."""
     return json.dumps(jsonable(obj), indent=2)

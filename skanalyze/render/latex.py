@@ -108,7 +108,7 @@ def tables(report) -> str:
     """`skanalyze tables --format latex`: the paper's rows, skanalyze's count under the paper's defaults and
     the verdict, as a booktabs table."""
     body = []
-    for row in report:
+    for row in report.rows():
         default = row["default_params"]
         mine = f"{default / 1e6:.2f}" if isinstance(default, int) else "n/a"
         body.append(
