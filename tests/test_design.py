@@ -197,3 +197,19 @@ def unit_description(name):
     from skanalyze.core.catalog import ENTRIES
 
     return next(e.description for e in ENTRIES if e.name == name)
+
+
+def test_the_shuffle_planner_reads_each_kernels_channel_ops():
+    """A kernel whose own output is already interleaved (its channel_ops end with a shuffle) gets no second
+    shuffle after it; one that keeps its groups apart does, before the next grouped kernel."""
+
+    def inserted(text):
+        return [str(lay.kernel.g) for lay in parse(text).layers if lay.inserted]
+
+    assert inserted("GConv(M)+PWGConv(N)") == ["M"]  # ShuffleNet's rule
+    assert inserted("PWGConv(M)+DW+PWGConv(N)") == ["M"]  # a depthwise conv keeps the groups apart
+    assert inserted("SCC(mode=channel)+PWGConv(N)") == []  # SCC interleaves its two groups itself
+    assert inserted("GConv(M)+SCC(mode=channel)") == ["M"]
+    assert inserted("SSC(M,rest=none)+PWGConv(N)") == []  # the shifted pattern ends with its own shuffle
+    assert inserted("SSC(M,rest=none,pattern=block)+PWGConv(N)") == ["M"]  # the block pattern is GConv(M)
+    assert inserted("SSC(M)+PWGConv(N)") == []  # rest=pw reaches every channel

@@ -106,3 +106,57 @@ def test_a_subclass_never_borrows_its_base_class_builder(nn):
 
     with pytest.raises(SkanalyzeError, match="DilatedGConvForTest has no torch builder; register one"):
         nn.build_kernel(Dilated(g=2), 4, 4)
+
+
+def test_each_kinds_mixing_trait_says_what_its_channel_ops_do():
+    """One truth per kernel: the mixing trait (read by the design space) agrees with channel_ops (read by the
+    field and the shuffle planner) for every registered kind and every variant of the related families."""
+
+    def from_ops(kern, c_in, c_out):
+        ops = kern.channel_ops(c_in, c_out)
+        if all(op[0] == "shuffle" for op in ops):
+            return "permute"
+        groups = [op[1] for op in ops if op[0] == "group"]
+        if any(g == 1 for g in groups):
+            return "full"
+        return "none" if all(g == c_in for g in groups) else "grouped"
+
+    texts = [f"PW+{cls.name}{'(2)' if cls.arg and not cls.free_arg else ''}+PW" for cls in registered()]
+    texts += ["PW+SSC(M,rest=none)+PW", "PW+SSC(M,rest=none,pattern=block)+PW", "PW+SCC(mode=channel)+PW"]
+    for text in texts:
+        lay = parse(text).layers[1]
+        assert lay.kernel.mixing == from_ops(lay.kernel, lay.c_in, lay.c_out), text
+
+
+def reach_by_ops(ops, c_in: int) -> list[set[int]]:
+    """The input channels each output channel reaches, following channel_ops plainly: ('group', G, c_out)
+    joins blocks of c_in/G inputs into blocks of c_out/G outputs; ('shuffle', g) is reshape (g, per),
+    transpose, flatten."""
+    sets = [{c} for c in range(c_in)]
+    for op in ops:
+        width = len(sets)
+        if op[0] == "group":
+            g, c_out = int(op[1]), int(op[2])
+            blocks = [set().union(*sets[i * (width // g) : (i + 1) * (width // g)]) for i in range(g)]
+            sets = [blocks[j // (c_out // g)] for j in range(c_out)]
+        else:
+            g = int(op[1])
+            sets = [sets[(p % g) * (width // g) + p // g] for p in range(width)]
+    return sets
+
+
+def test_each_kinds_connections_reach_the_channels_its_channel_ops_say():
+    """The footprint reads `connections`, the field `channel_ops`: for every registered kind (and the related
+    families' variants) both give every output channel the same input channels."""
+    values = {S.C: 144, S.F: 144, S.K: 36, S.M: 4, S.N: 4}
+    texts = [f"PW+{cls.name}{'(2)' if cls.arg and not cls.free_arg else ''}+PW" for cls in registered()]
+    texts += ["PW+SSC(M,rest=none)+PW", "PW+SSC(M,rest=none,pattern=block)+PW", "PW+SCC(mode=channel)+PW"]
+    texts += ["PW+GConv(M)+PW", "PW+PWGConv(M)+PW", "PW+SSC(M)+PW"]
+    for text in texts:
+        lay = parse(text).at(values)[1]
+        kern = lay.layer.kernel.subs(values)
+        by_ops = reach_by_ops(lay.ops, lay.c_in)
+        by_taps = [
+            {c for channels, _ in pairs for c in channels} for pairs in kern.connections(lay.c_in, lay.c_out)
+        ]
+        assert by_ops == by_taps, text

@@ -67,3 +67,20 @@ def test_widest_scan_is_the_brute_force_answer(table, budget, rejected, max_scan
             want = (width, choice, cheapest, searched)
             break
     assert got == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 5000))
+def test_divisors_are_every_divisor_in_order(n):
+    from skanalyze.core.exact import divisors
+
+    assert divisors(n) == [d for d in range(1, n + 1) if n % d == 0]
+
+
+def test_divisors_of_huge_widths_come_from_the_factorisation():
+    from skanalyze.core.exact import divisors
+
+    d = divisors(10**18)  # 2^18 * 5^18: trial division would take 10^9 steps
+    assert len(d) == 19 * 19 and d[0] == 1 and d[-1] == 10**18 and all(10**18 % x == 0 for x in d)
+    assert divisors(2**61 - 1) == [1, 2**61 - 1]  # a Mersenne prime
+    assert divisors(999_999_999_999_999_989 * 3) == [1, 3, 999_999_999_999_999_989, 2_999_999_999_999_999_967]

@@ -34,6 +34,8 @@ CUSTOM = [
     "Line(angle=45,d=2)+Line(angle=135)",
     "Line(orient=slice,angle=30)",
     "PW+SSC(M)+Line(angle=90,s=2)",
+    "SCC(mode=channel)+PWGConv(N)",  # no second shuffle after a kernel that interleaves its own groups
+    "SSC(M,rest=none)+PWGConv(N)",
 ]
 # every registered kernel kind, between two PWs (a kind with a fixed argument, like Shuffle, gets 2)
 KINDS = [f"PW+{cls.name}{'(2)' if cls.arg and not cls.free_arg else ''}+PW" for cls in registered()]

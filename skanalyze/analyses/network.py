@@ -223,8 +223,11 @@ def concrete(net: Network, width: int, groups: dict | None = None) -> dict:
     return {S.width: width, **groups}
 
 
-def evaluate(net: Network, width: int, groups: dict | None = None) -> tuple[dict, dict]:
-    """Exact integer params and MACs per part at a concrete width (fast); validates every unit."""
+def evaluate(
+    net: Network, width: int, groups: dict | None = None, *, validate: bool = True
+) -> tuple[dict, dict]:
+    """Exact integer params and MACs per part at a concrete width (fast); validates every unit (unless told
+    not to: a search ranks candidates by cost first and validates only those it tries)."""
     base = concrete(net, width, groups)
     lay = net.layout
     stem = stem_counts(lay, _num(net.stem_width, base), net.stem_size)
@@ -238,7 +241,8 @@ def evaluate(net: Network, width: int, groups: dict | None = None) -> tuple[dict
         for unit in block.units:
             values = _unit_int_values(unit, base)
             try:
-                unit.design.at(values)
+                if validate:
+                    unit.design.at(values)
             except SkanalyzeError as err:
                 raise SkanalyzeError(f"width {width}, {key}: {err}") from None
             p_sum += counting.params_at(unit.design, values, bn=lay.bn, validate=False)
@@ -253,15 +257,26 @@ def evaluate(net: Network, width: int, groups: dict | None = None) -> tuple[dict
 
 def _num(expr, base: dict) -> int:
     """An integer from width-like expressions (n, width, n*width, n*g) without sympy's slow subs."""
-    expr = sp.sympify(expr)
-    if expr.is_Integer:
-        return int(expr)
-    coeff, rest = expr.as_coeff_Mul()
-    if rest in base:
-        value = Fraction(int(coeff.p), int(coeff.q)) * base[rest]
+    kind, coeff, symbol = _num_plan(expr)
+    if kind == "int":
+        return coeff
+    if kind == "mul" and symbol in base:
+        value = coeff * base[symbol]
         if value.denominator == 1:
             return int(value)
-    return int(expr.subs(base))
+    return int(sp.sympify(expr).subs(base))
+
+
+@lru_cache(maxsize=4096)
+def _num_plan(expr) -> tuple:
+    """How to read a width-like expression once: ('int', n), ('mul', coefficient, symbol) or ('subs',)."""
+    expr = sp.sympify(expr)
+    if expr.is_Integer:
+        return "int", int(expr), None
+    coeff, rest = expr.as_coeff_Mul()
+    if coeff.is_Rational:
+        return "mul", Fraction(int(coeff.p), int(coeff.q)), rest
+    return "subs", None, None
 
 
 @lru_cache(maxsize=512)
@@ -361,17 +376,24 @@ def widest(
 
     def costs_at(width):
         for groups in group_candidates(net, width):
-            try:
-                yield sum(evaluate(net, width, groups)[index].values()), groups
-            except SkanalyzeError:  # not buildable with these group numbers
+            try:  # ranked by cost first; widest_scan validates only the ones it tries (accept)
+                yield sum(evaluate(net, width, groups, validate=False)[index].values()), groups
+            except SkanalyzeError:  # a count that is not an integer: not buildable with these group numbers
                 continue
+
+    def accept(width, groups) -> bool:
+        try:
+            evaluate(net, width, groups)  # validates every unit (divisibility)
+        except SkanalyzeError:
+            return False
+        return full_field_ok(net, width, groups)
 
     # upper bound: cost with the groups as large as they can be, ignoring divisibility, is a lower bound
     lb = compile_exact(relaxed_total(net, objective), (S.width,))
     lo = largest_fitting(lambda w: lb(w) <= budget, start=0, limit=2**29) or 0
     if lo == 2**29:
         raise SkanalyzeError(f"budget {budget} is absurd for a network: no width bound below 10^9")
-    found = widest_scan(lo, costs_at, budget, lambda w, g: full_field_ok(net, w, g), max_scan)
+    found = widest_scan(lo, costs_at, budget, accept, max_scan)
     if found is None:
         raise SkanalyzeError(
             f"budget {budget} is too small for any buildable {design.notation} network in this layout"

@@ -105,24 +105,29 @@ def flops(design: Design, *, substitute_k: bool = False) -> sp.Expr:
 def _compiled(design: Design, what: str, bn: bool):
     expr = params(design, bn=bn) if what == "params" else macs(design)
     syms = sorted(expr.free_symbols, key=str)
-    return syms, compile_exact(expr, syms)
+    return tuple(str(s) for s in syms), compile_exact(expr, syms)
+
+
+def _name(key) -> str:
+    """A value's key as a name: a str as it is, a symbol by its name (sympy's printer is slow in a loop)."""
+    return key if type(key) is str else getattr(key, "name", None) or str(key)
 
 
 def _at(design: Design, values: dict, what: str, bn: bool = False, validate: bool = True) -> int:
-    syms, fn = _compiled(design, what, bn)
-    lookup = {str(k): v for k, v in values.items()}
-    unknown = sorted(k for k in lookup if k not in S.by_name and k not in {str(s) for s in syms})
+    names, fn = _compiled(design, what, bn)
+    lookup = {_name(k): v for k, v in values.items()}
+    unknown = sorted(k for k in lookup if k not in S.by_name and k not in names)
     if unknown:
         raise SkanalyzeError(
             f"{what} of {design.notation!r}: {', '.join(map(repr, unknown))} is no symbol; its symbols: "
-            + ", ".join(sorted({str(s) for s in syms} | {"C", "F"}, key=S.symbol_order))
+            + ", ".join(sorted(set(names) | {"C", "F"}, key=S.symbol_order))
         )
     if validate:
         _buildable(design, values)
-    missing = [str(s) for s in syms if str(s) not in lookup]
+    missing = [n for n in names if n not in lookup]
     if missing:
         raise SkanalyzeError(f"{what} of {design.notation!r} needs values for {', '.join(missing)}")
-    value = fn(*(_exact_number(lookup[str(s)], str(s)) for s in syms))
+    value = fn(*(_exact_number(lookup[n], n) for n in names))
     if not isinstance(value, int):
         raise SkanalyzeError(
             f"{design.notation!r}: the {what} count {value} is not an integer at {show_values(values)}"

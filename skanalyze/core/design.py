@@ -177,14 +177,12 @@ class Design:
                 out.append(Layer(kern, c_in, c_out))
                 last_groups = None
                 continue
-            g = kern.groups(c_in)
-            if kern.mixing == "grouped" and g != 1:
-                if last_groups is not None and self.shuffles == "auto":
-                    out.append(Layer(Shuffle(g=last_groups), c_in, c_in, inserted=True))
-                last_groups = g
-            elif kern.mixing == "full" or g == 1:
-                last_groups = None
+            ops = kern.channel_ops(c_in, c_out)  # the kernel's one description of its channel connectivity
+            grouped = any(op[0] == "group" and op[1] != 1 and op[1] != c_in for op in ops)
+            if grouped and last_groups is not None and self.shuffles == "auto":
+                out.append(Layer(Shuffle(g=last_groups), c_in, c_in, inserted=True))
             out.append(Layer(kern, c_in, c_out))
+            last_groups = _unmixed_after(ops, c_in, last_groups)
         return tuple(out)
 
     # -- symbols ----------------------------------------------------------------------
@@ -274,6 +272,16 @@ class Design:
                 kern.validate(c_in, c_out)
             except SkanalyzeError as err:
                 raise SkanalyzeError(f"design {self.notation!r}: {err}") from None
+
+
+def _unmixed_after(ops: tuple, c_in, before):
+    """The group number whose groups a kernel's output still keeps apart (None: mixed), read from its
+    channel_ops: a final shuffle or a full connection mixes them; a channel-wise op (DW: one group per
+    channel) keeps what came before; any other grouping leaves its own groups apart."""
+    kind, *rest = ops[-1]
+    if kind == "shuffle" or rest[0] == 1:
+        return None
+    return before if rest[0] == c_in else rest[0]
 
 
 def _fmt(expr) -> str:

@@ -10,7 +10,6 @@ exact substitution.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -155,8 +154,12 @@ def divisors(n: int) -> list[int]:
     >>> divisors(12)
     [1, 2, 3, 4, 6, 12]
     """
-    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
-    return sorted(set(small + [n // d for d in small]))
+    out = [1]
+    for prime, power in sp.factorint(
+        n
+    ).items():  # by factorisation (Pollard rho), not trial division: 10^18 in ms
+        out = [d * prime**e for d in out for e in range(power + 1)]
+    return sorted(out)
 
 
 def as_positive_int(value) -> int | None:
