@@ -47,6 +47,8 @@ def _negative_on_domain(diff: sp.Expr, groups: list[sp.Symbol]) -> bool | None:
         return None
     if any(poly.degree(u) > 1 for u in us):
         return None
+    if _below_zero_at_every_corner(poly, len(us)):
+        return True
     for corner in itertools.product((0, 1), repeat=len(us)):
         p = poly
         for u, value in zip(us, corner, strict=True):
@@ -59,6 +61,23 @@ def _negative_on_domain(diff: sp.Expr, groups: list[sp.Symbol]) -> bool | None:
         if p.count_roots(SMALLEST_C, None) > 0:
             return None
     return True
+
+
+def _below_zero_at_every_corner(poly: sp.Poly, n: int) -> bool:
+    """A sufficient test, linear in the terms (the corners are 2^n): with C = SMALLEST_C + x, the part with no
+    group number plus the positive coefficients of every other part has no positive coefficient and is negative
+    at x = 0. Every corner's polynomial is at most that one, coefficient by coefficient, for every x >= 0."""
+    parts: dict[tuple, dict[int, sp.Rational]] = {}
+    for monom, coeff in poly.terms():
+        part = parts.setdefault(monom[:n], {})
+        part[monom[n]] = part.get(monom[n], 0) + coeff
+    bound: dict[int, sp.Rational] = {}
+    for key, part in parts.items():
+        shifted = sp.Poly(sum(c * S.C**k for k, c in part.items()), S.C).shift(SMALLEST_C)
+        for k, c in enumerate(reversed(shifted.all_coeffs())):
+            if not any(key) or c > 0:
+                bound[k] = bound.get(k, 0) + c
+    return bound.get(0, 0) < 0 and all(c <= 0 for c in bound.values())
 
 
 def _feasible_points(full, trimmed, groups, c_max: int = 256):
