@@ -374,8 +374,16 @@ def widest(
     net = network(design, layout)
     index = 0 if objective == "params" else 1
 
+    syms = design.group_symbols
+    symbolic = counts(net)
+    total = symbolic.total_params if objective == "params" else symbolic.total_macs
+    compiled = compile_exact(total, (S.width, *syms)) if total.free_symbols <= {S.width, *syms} else None
+
     def costs_at(width):
         for groups in group_candidates(net, width):
+            if compiled is not None:  # the total in width and the group numbers, compiled once: exact
+                yield compiled(width, *(groups[g] for g in syms)), groups
+                continue
             try:  # ranked by cost first; widest_scan validates only the ones it tries (accept)
                 yield sum(evaluate(net, width, groups, validate=False)[index].values()), groups
             except SkanalyzeError:  # a count that is not an integer: not buildable with these group numbers

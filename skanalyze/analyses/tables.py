@@ -227,9 +227,11 @@ def _components(row: Row, a: Assumptions) -> dict | str:
     try:
         net = network(design, replace(layout, bn=False, classifier=False, shortcut="zero-pad"))
         conv = sum(evaluate(net, row.width)[0].values())
-        with_bn = sum(
+        with_bn = sum(  # the same units at the same values: validated once, above
             evaluate(
-                network(design, replace(layout, bn=True, classifier=False, shortcut="zero-pad")), row.width
+                network(design, replace(layout, bn=True, classifier=False, shortcut="zero-pad")),
+                row.width,
+                validate=False,
             )[0].values()
         )
     except SkanalyzeError as err:
