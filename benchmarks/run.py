@@ -163,8 +163,8 @@ def section_space() -> dict:
             ["alphabet", "max length", "space", "composition", "performance", "efficiency", "time"], rows
         ),
         "targets": [
-            ("the paper's design space (cold)", cold, "< 0.2 s", cold < 0.2),
-            ("length 12 over the full vocabulary", full_12, "< 10 s", full_12 < 10),
+            ("the paper's design space (cold)", cold, "< 0.1 s", cold < 0.09, "203-454 ms"),
+            ("length 12 over the full vocabulary", full_12, "< 2 s", full_12 < 1.8, "10.8 s"),
         ],
     }
 
@@ -541,7 +541,13 @@ def section_startup() -> dict:
         "body": table(["command", "median", "best"], rows)
         + f"\n\nRatio of medians: **{ratio:.2f}** (from source: {source:.2f}).",
         "targets": [
-            ("`skanalyze formulas` start-up / bare sympy import", f"{ratio:.2f}", "<= 1.5", ratio <= 1.5)
+            (
+                "`skanalyze formulas` start-up / bare sympy import",
+                f"{ratio:.2f}",
+                "<= 1.3",
+                ratio <= 1.17,
+                "1.55",
+            )
         ],
     }
 
@@ -670,6 +676,48 @@ def section_roofline() -> dict:
     }
 
 
+COMMAND_CASES = [  # (command, the analysis it runs, the time before (issue 27), the goal in seconds)
+    (
+        "`skanalyze tables`",
+        "from skanalyze.analyses import tables as T; run = T.analyse",
+        "7.3 s",
+        1.0,
+    ),
+    (
+        "`network gconv-pwgconv --budget 11.2M` (free group numbers)",
+        "from skanalyze.analyses.network import widest; from skanalyze.analyses.layout import PAPER_LAYOUT; "
+        "from skanalyze.core.catalog import get; run = lambda: widest(get('gconv-pwgconv'), PAPER_LAYOUT, 11_200_000)",
+        "70 s",
+        1.0,
+    ),
+    (
+        "`efficiency gconv-pwgconv --at C=1e18 F=1e18`",
+        "from skanalyze.analyses.optimize import at_report; from skanalyze.core.catalog import get; "
+        "run = lambda: at_report(get('gconv-pwgconv'), 10**18, 10**18)",
+        "65 s",
+        1.0,
+    ),
+]
+
+
+def section_commands() -> dict:
+    """The slow commands of issue 27: each analysis timed cold in a fresh process (start-up excluded)."""
+    rows, targets = [], []
+    for name, setup, before, goal in COMMAND_CASES:
+        seconds = fresh_process(
+            f"import time; {setup}; t = time.perf_counter(); run(); print(time.perf_counter() - t)"
+        )
+        rows.append([name, before, fmt_time(seconds)])
+        targets.append((name + " (beyond start-up)", seconds, f"< {goal:g} s", seconds < 0.9 * goal, before))
+    return {
+        "title": "Commands that were slow",
+        "what": "The analysis behind each command, cold in a fresh process (imports and start-up excluded); "
+        "before: the time issue 27 measured on this machine.",
+        "body": table(["command", "before", "now"], rows),
+        "targets": targets,
+    }
+
+
 SECTIONS = {
     "counting": section_counting,
     "beyond-conv": section_peers_beyond_conv,
@@ -679,6 +727,7 @@ SECTIONS = {
     "space": section_space,
     "model-import": section_model_import,
     "roofline": section_roofline,
+    "commands": section_commands,
 }
 
 
@@ -733,18 +782,24 @@ def render(results: list[dict], command: str) -> str:
         "## Targets",
         "",
     ]
-    targets = [t for r in results for t in r.get("targets", [])]
+    targets = [(*t, "") if len(t) == 4 else t for r in results for t in r.get("targets", [])]
+    out.append(
+        "A target met by less than 10% counts as missed (this machine is noisy); before: the figure the issue "
+        "that set the target measured, where it gave one."
+    )
+    out.append("")
     out.append(
         table(
-            ["target", "measured", "goal", "met"],
+            ["target", "before", "measured", "goal", "met"],
             [
                 [
                     name,
+                    before,
                     fmt_time(v) if isinstance(v, float) and v < 100 else v,
                     goal,
                     "yes" if ok else "**no**",
                 ]
-                for name, v, goal, ok in targets
+                for name, v, goal, ok, before in targets
             ],
         )
     )

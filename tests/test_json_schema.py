@@ -246,3 +246,13 @@ def test_one_key_one_idea_across_reports(cli):
             assert isinstance(value, table[key]) and not (
                 isinstance(value, bool) and bool not in table[key]
             ), f"{report}: {path} = {value!r} is not of the type docs/json.md gives `{key}`"
+
+
+def test_every_report_a_command_prints_is_checked_here():
+    """The runs above are listed by hand (each needs its arguments); a command whose report none of them
+    prints fails here, so a new command cannot skip the schema checks."""
+    from skanalyze.cli.app import COMMAND_REPORTS
+
+    checked = {report for report, _ in COMMANDS + TORCH_COMMANDS}
+    elsewhere = {"training": "tests/test_train.py runs train --json on Fashion-MNIST"}
+    assert set(COMMAND_REPORTS.values()) == checked | set(elsewhere)
