@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 
 import sympy as sp
@@ -67,16 +68,19 @@ def _below_zero_at_every_corner(poly: sp.Poly, n: int) -> bool:
     """A sufficient test, linear in the terms (the corners are 2^n): with C = SMALLEST_C + x, the part with no
     group number plus the positive coefficients of every other part has no positive coefficient and is negative
     at x = 0. Every corner's polynomial is at most that one, coefficient by coefficient, for every x >= 0."""
-    parts: dict[tuple, dict[int, sp.Rational]] = {}
+    parts: dict[tuple, dict[int, Fraction]] = {}
     for monom, coeff in poly.terms():
         part = parts.setdefault(monom[:n], {})
-        part[monom[n]] = part.get(monom[n], 0) + coeff
-    bound: dict[int, sp.Rational] = {}
+        part[monom[n]] = part.get(monom[n], 0) + Fraction(int(coeff.p), int(coeff.q))
+    bound: dict[int, Fraction] = {}
     for key, part in parts.items():
-        shifted = sp.Poly(sum(c * S.C**k for k, c in part.items()), S.C).shift(SMALLEST_C)
-        for k, c in enumerate(reversed(shifted.all_coeffs())):
+        shifted: dict[int, Fraction] = {}  # sum c_k (4 + x)^k = sum_k c_k sum_j binom(k, j) 4^(k-j) x^j, exactly
+        for k, c in part.items():
+            for j in range(k + 1):
+                shifted[j] = shifted.get(j, 0) + c * math.comb(k, j) * SMALLEST_C ** (k - j)
+        for j, c in shifted.items():
             if not any(key) or c > 0:
-                bound[k] = bound.get(k, 0) + c
+                bound[j] = bound.get(j, 0) + c
     return bound.get(0, 0) < 0 and all(c <= 0 for c in bound.values())
 
 
