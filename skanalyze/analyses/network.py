@@ -26,7 +26,7 @@ from ..core import symbols as S
 from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.exact import compile_exact, divisors
-from ..core.infofield import field, propagate
+from ..core.infofield import reaches_every_channel
 from .layout import PAPER_LAYOUT, Layout
 from .search import largest_fitting, widest_scan
 
@@ -319,7 +319,8 @@ class Widest:
 
 
 def full_field_ok(net: Network, width: int, groups: dict) -> bool:
-    """Whether every unit of the network has a full information field at this width and these groups."""
+    """Whether every unit of the network has a full information field at this width and these groups; raises
+    SkanalyzeError where a unit does not build (a group number that does not divide what it splits)."""
     base = concrete(net, width, groups)
     seen = set()
     for block in net.blocks:
@@ -336,11 +337,7 @@ def full_field_ok(net: Network, width: int, groups: dict) -> bool:
 
 @lru_cache(maxsize=4096)
 def _unit_full_cached(design: Design, items: tuple) -> bool:
-    values = dict(items)
-    f = field(design, {k: sp.Integer(v) for k, v in values.items()})
-    if f.aligned:
-        return sp.simplify(f.c - values[S.C]) == 0
-    return propagate(design, values)[2] == values[S.C]
+    return reaches_every_channel(design, dict(items))  # exact at concrete sizes (the symbolic field agrees)
 
 
 def _unit_full(design: Design, values: dict) -> bool:
@@ -390,11 +387,10 @@ def widest(
                 continue
 
     def accept(width, groups) -> bool:
-        try:
-            evaluate(net, width, groups)  # validates every unit (divisibility)
+        try:  # follows every unit's channels at these sizes, which validates it (divisibility) on the way
+            return full_field_ok(net, width, groups)
         except SkanalyzeError:
             return False
-        return full_field_ok(net, width, groups)
 
     # upper bound: cost with the groups as large as they can be, ignoring divisibility, is a lower bound
     lb = compile_exact(relaxed_total(net, objective), (S.width,))

@@ -386,6 +386,11 @@ def propagate(design: Design, values: dict) -> tuple[int, int, int, int]:
     return int(x), int(y), c_min, c_max
 
 
+def reaches_every_channel(design: Design, values: dict) -> bool:
+    """Whether every output channel reaches every input channel at concrete sizes (exact, by channel sets)."""
+    return _channel_counts(design, values)[0] == int(values[S.C])
+
+
 def _channel_counts(design: Design, values: dict, count: int | None = None) -> tuple[int, int]:
     """(least, most) input channels one output channel reaches after the first `count` layers (all: None),
     following each channel's input set as a bitset."""
