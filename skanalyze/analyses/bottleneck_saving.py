@@ -74,7 +74,9 @@ def _below_zero_at_every_corner(poly: sp.Poly, n: int) -> bool:
         part[monom[n]] = part.get(monom[n], 0) + Fraction(int(coeff.p), int(coeff.q))
     bound: dict[int, Fraction] = {}
     for key, part in parts.items():
-        shifted: dict[int, Fraction] = {}  # sum c_k (4 + x)^k = sum_k c_k sum_j binom(k, j) 4^(k-j) x^j, exactly
+        shifted: dict[
+            int, Fraction
+        ] = {}  # sum c_k (4 + x)^k = sum_k c_k sum_j binom(k, j) 4^(k-j) x^j, exactly
         for k, c in part.items():
             for j in range(k + 1):
                 shifted[j] = shifted.get(j, 0) + c * math.comb(k, j) * SMALLEST_C ** (k - j)

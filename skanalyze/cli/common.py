@@ -10,6 +10,7 @@ import typer
 
 from ..core import symbols as S
 from ..core.errors import SkanalyzeError
+from ..render import FORMATS
 
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
@@ -42,16 +43,11 @@ ValuesArg = Annotated[list[str] | None, typer.Argument(help="NAME=VALUE substitu
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (the same as --format json).")]
 
 
-FormatOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--format",
-        help="Output format: pretty (default), text, json, latex, markdown, csv, python; each command has "
-        "those its output fits (an unknown one is an error naming them).",
-    ),
-]
-
-
+FORMAT_HELP = (
+    f"Output format: pretty (default), {', '.join(f for f in FORMATS if f != 'pretty')}; each command has "
+    "those its output fits (an unknown one is an error naming them)."
+)
+FormatOpt = Annotated[str | None, typer.Option("--format", help=FORMAT_HELP)]
 MemoryOpt = Annotated[
     str | None,
     typer.Option(

@@ -1,4 +1,6 @@
-"""Printers: data in, text or figure out. One module per format, one function per report in each:
+"""Printers: data in, text or figure out. Every report is declared once (REPORTS: the data its analysis returns,
+one shape whatever the format); each printer is registered for a (report, format) pair by ``@prints``, in the
+module of its format; a document-style format registers one printer of every report by ``@prints_any`` (JSON).
 
 ========  =====================  =============================================
 format    module                 reports
@@ -6,43 +8,102 @@ format    module                 reports
 pretty    render.text            every report (unicode expressions)
 text      render.text            every report (expressions sympy reads back)
 json      render.json            every report: one versioned document (docs/json.md)
-latex     render.latex           formulas, efficiency
+latex     render.latex           formulas, efficiency, catalog, network, tables
 python    render.python          formulas
 markdown  render.markdown        compare, tables
 csv       render.csv             model, tables, network, designs (catalog), space
 ========  =====================  =============================================
 
-:func:`render` picks the printer; a report a format has no printer for is a one-line error
-naming the formats that have one. The plots (render.plots) are the only importer of matplotlib.
+:func:`render` picks the printer; a report a format has no printer for is a one-line error naming the formats
+that have one (:func:`formats_for`, read from the registry). A format's module is imported the first time the
+format is used, so printing one report in one format loads one printer module. The plots (render.plots) are the
+only importer of matplotlib.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
 
 from ..core.errors import SkanalyzeError
 
-# format -> (printer module, options); a module is imported the first time its format is used, so that
-# printing one report in one format loads one printer
-PRINTERS = {
+# report -> the data its analysis returns (the same for every format)
+REPORTS = {
+    "formulas": "list of rows, one per design (reports.formulas)",
+    "catalog": "list of rows, one per catalog design (reports.catalog)",
+    "verify": "dict: symbolic and torch counts and field (cli.checks.verify)",
+    "efficiency": "dict (efficiency.report), with 'at' from optimize.at_report",
+    "optimize": "dict (optimize.report)",
+    "optimize_latency": "dict (roofline.latency_report)",
+    "field": "dict (infofield.report)",
+    "space": "dict (space.report)",
+    "explain": "dict (space.explain_report)",
+    "tables": "tables.Report (its rows(): one dict per paper row)",
+    "network": "dict (network.report, network_latency.network_latency_report)",
+    "training": "dict (results.summary)",
+    "compare": "dict (compare.compare)",
+    "model": "dict (nn.importer.report)",
+    "profile": "dict (profiles.profile_dict)",
+    "latency": "dict (nn.latency_report)",
+}
+# format -> (its module, the options its printers take); FORMATS: their order in messages and docs
+FORMAT_MODULES = {
     "pretty": ("text", {"style": "pretty"}),
     "text": ("text", {"style": "text"}),
     "latex": ("latex", {}),
     "python": ("python", {}),
+    "json": ("json", {}),
     "markdown": ("markdown", {}),
     "csv": ("csv", {}),
-    "json": ("json", {}),
 }
-FORMATS = ("pretty", "text", "latex", "python", "json", "markdown", "csv")
+FORMATS = tuple(FORMAT_MODULES)
+
+_PRINTERS: dict[tuple[str, str], Callable] = {}  # (report, format) -> printer(data, **options)
+_ANY: dict[str, Callable] = {}  # format -> printer(data, report) of every report
 
 
-def printer(fmt: str):
-    """The printer module of a format."""
-    return import_module(f".{PRINTERS[fmt][0]}", __name__)
+def prints(report: str, *formats: str) -> Callable[[Callable], Callable]:
+    """Register a printer of one report in these formats (a decorator); an unknown report or format, or a
+    second printer for the same pair, is refused."""
+
+    def register(printer: Callable) -> Callable:
+        if report not in REPORTS:
+            raise SkanalyzeError(f"report {report!r} is not declared in render.REPORTS")
+        for fmt in formats:
+            if fmt not in FORMAT_MODULES:
+                raise SkanalyzeError(f"format {fmt!r} is unknown; valid: {', '.join(FORMATS)}")
+            if (report, fmt) in _PRINTERS:
+                raise SkanalyzeError(
+                    f"{fmt} already has a printer of {report} ({_PRINTERS[report, fmt].__name__})"
+                )
+            _PRINTERS[report, fmt] = printer
+        return printer
+
+    return register
+
+
+def prints_any(fmt: str) -> Callable[[Callable], Callable]:
+    """Register a format's printer of every report, ``printer(data, report)`` (a decorator): a report-specific
+    printer of that format, where there is one, still comes first."""
+
+    def register(printer: Callable) -> Callable:
+        if fmt in _ANY:
+            raise SkanalyzeError(f"{fmt} already prints every report ({_ANY[fmt].__name__})")
+        _ANY[fmt] = printer
+        return printer
+
+    return register
+
+
+def _load(fmt: str) -> None:
+    import_module(f".{FORMAT_MODULES[fmt][0]}", __name__)
 
 
 def _has(report: str, fmt: str) -> bool:
-    return fmt == "json" or (fmt in PRINTERS and hasattr(printer(fmt), report))
+    if fmt not in FORMAT_MODULES:
+        return False
+    _load(fmt)
+    return (report, fmt) in _PRINTERS or fmt in _ANY
 
 
 def formats_for(report: str) -> tuple[str, ...]:
@@ -57,15 +118,27 @@ def check_format(report: str, fmt: str) -> str:
     return fmt
 
 
+def printer_of(report: str, fmt: str) -> Callable[[object], str]:
+    """The function that prints a report's data in a format."""
+    check_format(report, fmt)
+    if (report, fmt) in _PRINTERS:
+        printer, options = _PRINTERS[report, fmt], FORMAT_MODULES[fmt][1]
+        return lambda data: printer(data, **options)
+    return lambda data: _ANY[fmt](data, report)
+
+
 def render(report: str, data, fmt: str = "pretty") -> str:
     """The report's data in a format; a one-line error when the format has no printer for it."""
-    check_format(report, fmt)
-    module = printer(fmt)
-    if fmt == "json":
-        if hasattr(module, report):
-            return getattr(module, report)(data)
-        return module.document(data, report)
-    return getattr(module, report)(data, **PRINTERS[fmt][1])
+    return printer_of(report, fmt)(data)
 
 
-__all__ = ["FORMATS", "PRINTERS", "check_format", "formats_for", "printer", "render"]
+__all__ = [
+    "FORMATS",
+    "REPORTS",
+    "check_format",
+    "formats_for",
+    "printer_of",
+    "prints",
+    "prints_any",
+    "render",
+]

@@ -7,6 +7,7 @@ import io
 
 import sympy as sp
 
+from . import prints
 from .expr import text
 
 MODEL_COLUMNS = (
@@ -23,6 +24,7 @@ MODEL_COLUMNS = (
 )
 
 
+@prints("model", "csv")
 def model(data: dict) -> str:
     """`skanalyze model --format csv`: one row per layer (shapes as NxCxHxW)."""
     buffer = io.StringIO()
@@ -54,6 +56,7 @@ def _cell(value):
     return "" if value is None else value
 
 
+@prints("catalog", "csv")
 def catalog(rows: list[dict]) -> str:
     """`skanalyze designs --format csv`: name, design (its notation), description (the JSON keys)."""
     return _write(
@@ -61,6 +64,7 @@ def catalog(rows: list[dict]) -> str:
     )
 
 
+@prints("network", "csv")
 def network(data: dict) -> str:
     """`skanalyze network --format csv`: one row per part (stem, stages, classifier, total)."""
     parts = list(data["params"])
@@ -79,11 +83,13 @@ def network(data: dict) -> str:
     )
 
 
+@prints("space", "csv")
 def space(data: dict) -> str:
     """`skanalyze space --format csv`: one row per reduction stage with the designs it keeps."""
     return _write(("stage", "remaining"), ([s["name"], s["remaining"]] for s in data["stages"]))
 
 
+@prints("tables", "csv")
 def tables(report) -> str:
     """`skanalyze tables --format csv`: one row per paper table row (assumption sets flattened)."""
     rows = report.rows()

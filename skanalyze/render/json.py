@@ -11,11 +11,13 @@ import json
 import sympy as sp
 
 from ..core.errors import SkanalyzeError
+from . import prints, prints_any
 from .expr import text
 
 SCHEMA = 2
 
 
+@prints_any("json")
 def document(data, report: str | None = None) -> str:
     """A report's data as a versioned JSON document ending in a newline."""
     paths: set[str] = set()
@@ -27,6 +29,7 @@ def document(data, report: str | None = None) -> str:
     return json.dumps(out, indent=2) + "\n"
 
 
+@prints("tables", "json")
 def tables(report) -> str:
     """`skanalyze tables --json`: one object per row of the paper's tables."""
     return document(report.rows(), "tables")

@@ -8,10 +8,11 @@ import re
 
 import sympy as sp
 
-from . import text
+from . import prints, text
 from .expr import latex
 
 
+@prints("formulas", "latex")
 def formulas(rows: list[dict]) -> str:
     """`skanalyze formulas --format latex`: one ``aligned`` block per design, titled by a comment."""
     out = []
@@ -63,6 +64,7 @@ def _table(title: str, columns: str, header: list[str] | None, rows: list[list[s
     return "\n".join(lines) + "\n"
 
 
+@prints("efficiency", "latex")
 def efficiency(data: dict) -> str:
     """`skanalyze efficiency --format latex`: a booktabs table of the efficiency rows, expressions as math."""
     maths: list[str] = []
@@ -80,6 +82,7 @@ def efficiency(data: dict) -> str:
     )
 
 
+@prints("catalog", "latex")
 def catalog(rows: list[dict]) -> str:
     """`skanalyze designs --format latex`: name, notation and description as a booktabs table."""
     body = [
@@ -89,6 +92,7 @@ def catalog(rows: list[dict]) -> str:
     return _table("skanalyze designs", "lll", ["name", "notation", "description"], body)
 
 
+@prints("network", "latex")
 def network(data: dict) -> str:
     """`skanalyze network --format latex`: params and MACs per part as a booktabs table."""
     body = [
@@ -104,6 +108,7 @@ def network(data: dict) -> str:
     return _table(f"{data['design']} network", "lrr", ["part", "params", "MACs"], body)
 
 
+@prints("tables", "latex")
 def tables(report) -> str:
     """`skanalyze tables --format latex`: the paper's rows, skanalyze's count under the paper's defaults and
     the verdict, as a booktabs table."""

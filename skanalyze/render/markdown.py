@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from . import prints
 from .text import compare_cells, millions
 
 
+@prints("compare", "markdown")
 def compare(data: dict) -> str:
     """`skanalyze compare --format markdown`: the comparison as a Markdown table."""
     head, body = compare_cells(data["rows"], data["budget"], data["C"])
@@ -16,6 +18,7 @@ def compare(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+@prints("tables", "markdown")
 def tables(report) -> str:
     """docs/paper-tables.md from an analyses.tables.Report (generated; tests/test_tables.py keeps it current)."""
     total = report.sets

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from . import prints
 from .expr import python, python_function, slug
 
 EXACT = '''from fractions import Fraction
@@ -33,6 +34,7 @@ def exact_function(name: str, e) -> str:
     return f"{head}\n    return _exact({python(num)}, {python(den)})\n"
 
 
+@prints("formulas", "python")
 def formulas(rows: list[dict]) -> str:
     """`skanalyze formulas --format python`: params, MACs, FLOPs, traffic, bytes and intensity as functions."""
     out = [

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import sympy as sp
 
+from . import (
+    prints,
+    text_model,  # noqa: F401 (registers the model report's printers with this format's)
+)
 from .expr import block, expr, pretty
 from .expr import text as one_line
-from .text_model import model  # noqa: F401 (the model report's printer, found here by render())
 
 
 def _e(style: str):
     return lambda x: expr(x, style)
 
 
+@prints("formulas", "pretty", "text")
 def formulas(rows: list[dict], style: str = "pretty") -> str:
     """`skanalyze formulas`: one block of params, MACs and FLOPs per design, and the convention."""
     out = []
@@ -36,6 +40,7 @@ def formulas(rows: list[dict], style: str = "pretty") -> str:
     return "\n\n".join(out) + "\n"
 
 
+@prints("catalog", "pretty", "text")
 def catalog(rows: list[dict], style: str = "pretty") -> str:
     """`skanalyze designs`: name, notation, description."""
     w1 = max(len(r["name"]) for r in rows)
@@ -49,6 +54,7 @@ def catalog(rows: list[dict], style: str = "pretty") -> str:
     return "\n".join(lines) + "\n"
 
 
+@prints("verify", "pretty", "text")
 def verify(data: dict, style: str = "pretty") -> str:
     """`skanalyze verify`: symbolic and measured values side by side."""
     vals = ", ".join(f"{k}={v}" for k, v in data["values"].items())
@@ -69,6 +75,7 @@ def verify(data: dict, style: str = "pretty") -> str:
     return "\n".join(lines) + "\n"
 
 
+@prints("efficiency", "pretty", "text")
 def efficiency(data: dict, style: str = "pretty", *, e=None) -> str:
     """`skanalyze efficiency`: ratios, Theorem 1's optimum, the greatest width."""
     e = e or _e(style)
@@ -173,6 +180,7 @@ def efficiency_rows(data: dict, e) -> list[tuple[str, str]]:
     return rows
 
 
+@prints("optimize", "pretty", "text")
 def optimize(data: dict, style: str = "pretty") -> str:
     """`skanalyze optimize`: the continuous optimum, the buildable one and the gap."""
     objective, budget, hw = data["objective"], data["budget"], data["hw"]
@@ -196,6 +204,7 @@ def optimize(data: dict, style: str = "pretty") -> str:
     return "\n".join(lines) + "\n"
 
 
+@prints("optimize_latency", "pretty", "text")
 def optimize_latency(data: dict, style: str = "pretty") -> str:
     """`skanalyze optimize --latency`: the widest buildable layer predicted to fit the time."""
     vals = ", ".join(f"{k} = {v}" for k, v in data["buildable"].items())
@@ -222,6 +231,7 @@ def _channels(value) -> str:
     return pretty(value)
 
 
+@prints("field", "pretty", "text")
 def field(data: dict, style: str = "pretty") -> str:
     """`skanalyze field`: the field, the full-field condition, the trace, the measurement."""
     e = pretty
@@ -264,12 +274,14 @@ def field(data: dict, style: str = "pretty") -> str:
     return block(data["design"], rows, "pretty", sep=":") + "\n"
 
 
+@prints("explain", "pretty", "text")
 def explain(data: dict, style: str = "pretty") -> str:
     """`skanalyze space --explain`: the verdict on one design and its reason."""
     verdict = "kept" if data["kept"] else f"dropped at the {data['stage']} stage"
     return f"{data['design']}: {verdict}\n  {data['reason']}\n"
 
 
+@prints("space", "pretty", "text")
 def space(data: dict, style: str = "pretty") -> str:
     """`skanalyze space`: the stage table, survivors by family, the paper's four designs."""
     stages = [(s["name"], s["remaining"]) for s in data["stages"]]
@@ -324,6 +336,7 @@ def layout(lay: dict) -> str:
     )
 
 
+@prints("network", "pretty", "text")
 def network(data: dict, style: str = "pretty") -> str:
     """`skanalyze network`: counts per part, totals, the width polynomial, the torch check."""
     head = f"{data['design']} network, width {data['width']}"
@@ -377,6 +390,7 @@ def compare_cells(rows: list[dict], budget: int, c: int) -> tuple[list[str], lis
     return head, body
 
 
+@prints("compare", "pretty", "text")
 def compare(data: dict, style: str = "pretty") -> str:
     """`skanalyze compare`: the kernel families beside the paper's designs."""
     head, body = compare_cells(data["rows"], data["budget"], data["C"])
@@ -394,6 +408,7 @@ def millions(value) -> str:
     return f"{value / 1e6:.2f}" if isinstance(value, int) else "—"
 
 
+@prints("tables", "pretty", "text")
 def tables(report, style: str = "pretty") -> str:
     """`skanalyze tables`: the row-by-row report (an analyses.tables.Report)."""
     lines = [
@@ -415,6 +430,7 @@ def tables(report, style: str = "pretty") -> str:
     return "\n".join(lines) + "\n"
 
 
+@prints("training", "pretty", "text")
 def training(summary: dict, style: str = "pretty") -> str:
     """The `skanalyze train` table."""
     cfg = summary["config"]
@@ -466,6 +482,7 @@ def _seconds(value: float) -> str:
     return f"{value * 1e9:.3g} ns"
 
 
+@prints("profile", "pretty", "text")
 def profile(data: dict, style: str = "pretty") -> str:
     """`skanalyze device`: the three roofline constants of a profile, and where they came from."""
     ridge = data["peak_macs_per_s"] / data["bandwidth_bytes_per_s"]
@@ -492,6 +509,7 @@ def profile(data: dict, style: str = "pretty") -> str:
     return "\n".join(lines) + "\n"
 
 
+@prints("latency", "pretty", "text")
 def latency(data: dict, style: str = "pretty") -> str:
     """`skanalyze latency`: the measured time (median, IQR), the exact MACs and bytes, and the prediction."""
     vals = ", ".join(f"{k}={v}" for k, v in data["values"].items())

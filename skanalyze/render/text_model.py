@@ -3,10 +3,12 @@ totals, and one section per option that adds to the report."""
 
 from __future__ import annotations
 
+from . import prints
 from .expr import pretty
 from .expr import text as one_line
 
 
+@prints("model", "pretty", "text")
 def model(data: dict, style: str = "pretty") -> str:
     """`skanalyze model`: the per-layer table, the design units, unmodelled parameters and the totals, then
     what the options added (closed forms, suggestions, an applied design, other counters' lines)."""
