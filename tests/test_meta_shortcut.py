@@ -160,6 +160,8 @@ def test_products_norms_and_attention_match_torch():
             meta(*v),
             None if mask is None else meta(*mask),
         )
+        if mask is not None:  # a mask and is_causal together: torch refuses it
+            check(F.scaled_dot_product_attention, meta(*q), meta(*k), meta(*v), meta(*mask), is_causal=True)
 
 
 def test_element_wise_calls_match_torch():
@@ -191,6 +193,14 @@ def test_interpolation_matches_torch(mode):
             check(F.interpolate, x, size, scale, mode)
             check(F.interpolate, x, size, scale, mode, True)
             check(F.interpolate, x, size, scale, mode, None, None, True)
+
+
+def test_settings_torch_refuses_are_never_answered():
+    x, w = meta(1, 4, 8, 8), meta(4, 4, 3, 3)
+    for stride, padding, dilation in [(0, 1, 1), (-1, 1, 1), (1, -1, 1), (1, 1, 0), (1, 1, -2)]:
+        check(F.conv2d, x, w, None, stride, padding, dilation)
+    check(F.max_pool2d, x, 3, -1)
+    check(F.avg_pool2d, x, 3, 1, -1)
 
 
 def test_concatenation_matches_torch():

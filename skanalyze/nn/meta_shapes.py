@@ -92,8 +92,8 @@ def _window(
 ) -> int | None:
     """The output length of a sliding window (a convolution or a pool), torch's formula; None if empty."""
     span = size + 2 * padding - dilation * (kernel - 1) - 1
-    if span < 0 or stride <= 0:
-        return None
+    if span < 0 or stride <= 0 or padding < 0 or dilation <= 0 or kernel <= 0:
+        return None  # torch refuses these (or returns nothing): let it say so
     out = (span + (stride - 1 if ceil else 0)) // stride + 1
     if ceil and (out - 1) * stride >= size + padding:
         out -= 1
@@ -226,9 +226,8 @@ def _norm(func, args, kwargs):
     op = NORMS[func]
     if op == "layer_norm":
         shape = arg(args, kwargs, 1, "normalized_shape")
-        shape = (
-            tuple(shape) if isinstance(shape, (tuple, list)) else None
-        )  # torch.Size too; an int is refused
+        # a tuple, list or torch.Size; an int is refused by torch
+        shape = tuple(shape) if isinstance(shape, (tuple, list)) else None
         if shape is None or not shape or tuple(x.shape[-len(shape) :]) != shape:
             return None
     elif op == "group_norm":
@@ -254,6 +253,8 @@ def _attention(args, kwargs):
     if q.shape[:-2] != k.shape[:-2] or k.shape[:-1] != v.shape[:-1] or q.shape[-1] != k.shape[-1]:
         return None
     if mask is not None:
+        if kwargs.get("is_causal") or (len(args) > 5 and args[5]):
+            return None  # a mask and is_causal together: torch refuses it
         full = (*q.shape[:-1], k.shape[-2])
         if type(mask) is not torch.Tensor or _broadcast(tuple(mask.shape), full) != full:
             return None
