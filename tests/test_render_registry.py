@@ -39,3 +39,28 @@ def test_the_format_help_is_derived_from_the_registry():
 
     assert all(fmt in FORMAT_HELP for fmt in R.FORMATS)
     assert FORMAT_HELP.startswith("Output format: pretty (default), text, latex, python, json, markdown, csv")
+
+
+def test_the_new_format_recipe_of_docs_architecture(tmp_path, monkeypatch):
+    """docs/architecture.md's recipe, followed: one module with one document-style printer, one entry in
+    FORMAT_MODULES; every report then takes the format, and the --format choices list it."""
+    import sys
+
+    (tmp_path / "recipe_formats").mkdir()
+    (tmp_path / "recipe_formats" / "__init__.py").write_text("")
+    (tmp_path / "recipe_formats" / "yaml_format.py").write_text(
+        "from skanalyze.render import prints_any\n"
+        "from skanalyze.render.json import jsonable\n\n"
+        "@prints_any('yaml')\n"
+        "def document(data, report):\n"
+        "    body = jsonable(data if isinstance(data, dict) else {'rows': data})\n"
+        "    return f'report: {report}\\n' + ''.join(f'{k}: {v!r}\\n' for k, v in body.items())\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(R.FORMAT_MODULES, "yaml", ("recipe_formats.yaml_format", {}))
+    monkeypatch.setattr(R, "FORMATS", (*R.FORMATS, "yaml"))
+    for report in R.REPORTS:
+        assert "yaml" in R.formats_for(report)
+    text = R.render("catalog", [{"name": "dw-pw", "notation": "DW+PW"}], "yaml")
+    assert text.startswith("report: catalog\n") and "DW+PW" in text
+    assert "recipe_formats.yaml_format" in sys.modules  # loaded when the format was first asked for

@@ -96,7 +96,10 @@ def prints_any(fmt: str) -> Callable[[Callable], Callable]:
 
 
 def _load(fmt: str) -> None:
-    import_module(f".{FORMAT_MODULES[fmt][0]}", __name__)
+    module = FORMAT_MODULES[fmt][
+        0
+    ]  # a module of render/, or a dotted name (a format kept outside the package)
+    import_module(module if "." in module else f".{module}", __name__)
 
 
 def _has(report: str, fmt: str) -> bool:
