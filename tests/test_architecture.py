@@ -264,3 +264,13 @@ def test_no_module_or_function_is_too_big():
             ):
                 complex_.append(f"{name}.{node.name} ({cyclomatic(node)})")
     assert not complex_, f"functions over cyclomatic complexity {MAX_COMPLEXITY}: {complex_}"
+
+
+def test_every_public_function_and_class_says_what_it_is():
+    missing = []
+    for name, path in MODULES.items():
+        for node in ast.parse(path.read_text()).body:
+            public = isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")
+            if public and not ast.get_docstring(node):
+                missing.append(f"{name}.{node.name}")
+    assert not missing, f"public functions and classes without a one-line docstring: {missing}"

@@ -114,6 +114,7 @@ def chosen_design(design: str, bottleneck: str | None = None, shuffle: str | Non
 
 
 def design_options(bottleneck: str | None, shuffle: str | None) -> dict:
+    """The design options --bottleneck and --shuffle give (only those given)."""
     from ..core.design import parse_bottleneck
 
     opts: dict = {}
