@@ -108,6 +108,16 @@ def test_a_subclass_never_borrows_its_base_class_builder(nn):
         nn.build_kernel(Dilated(g=2), 4, 4)
 
 
+def every_kind_between_pws() -> list[str]:
+    """Every registered kind between two PWs, and the related families' variants."""
+    texts = [f"PW+{cls.name}{'(2)' if cls.arg and not cls.free_arg else ''}+PW" for cls in registered()]
+    return texts + [
+        "PW+SSC(M,rest=none)+PW",
+        "PW+SSC(M,rest=none,pattern=block)+PW",
+        "PW+SCC(mode=channel)+PW",
+    ]
+
+
 def test_each_kinds_mixing_trait_says_what_its_channel_ops_do():
     """One truth per kernel: the mixing trait (read by the design space) agrees with channel_ops (read by the
     field and the shuffle planner) for every registered kind and every variant of the related families."""
@@ -121,8 +131,7 @@ def test_each_kinds_mixing_trait_says_what_its_channel_ops_do():
             return "full"
         return "none" if all(g == c_in for g in groups) else "grouped"
 
-    texts = [f"PW+{cls.name}{'(2)' if cls.arg and not cls.free_arg else ''}+PW" for cls in registered()]
-    texts += ["PW+SSC(M,rest=none)+PW", "PW+SSC(M,rest=none,pattern=block)+PW", "PW+SCC(mode=channel)+PW"]
+    texts = every_kind_between_pws()
     for text in texts:
         lay = parse(text).layers[1]
         assert lay.kernel.mixing == from_ops(lay.kernel, lay.c_in, lay.c_out), text
@@ -149,8 +158,7 @@ def test_each_kinds_connections_reach_the_channels_its_channel_ops_say():
     """The footprint reads `connections`, the field `channel_ops`: for every registered kind (and the related
     families' variants) both give every output channel the same input channels."""
     values = {S.C: 144, S.F: 144, S.K: 36, S.M: 4, S.N: 4}
-    texts = [f"PW+{cls.name}{'(2)' if cls.arg and not cls.free_arg else ''}+PW" for cls in registered()]
-    texts += ["PW+SSC(M,rest=none)+PW", "PW+SSC(M,rest=none,pattern=block)+PW", "PW+SCC(mode=channel)+PW"]
+    texts = every_kind_between_pws()
     texts += ["PW+GConv(M)+PW", "PW+PWGConv(M)+PW", "PW+SSC(M)+PW"]
     for text in texts:
         lay = parse(text).at(values)[1]

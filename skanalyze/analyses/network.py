@@ -335,6 +335,15 @@ def full_field_ok(net: Network, width: int, groups: dict) -> bool:
     return True
 
 
+def builds_with_full_field(net: Network, width: int, groups: dict) -> bool:
+    """Whether the network builds at this width and these group numbers and every unit keeps the full field
+    (following each unit's channels validates it on the way): what a widest-network search accepts."""
+    try:
+        return full_field_ok(net, width, groups)
+    except SkanalyzeError:
+        return False
+
+
 @lru_cache(maxsize=4096)
 def _unit_full_cached(design: Design, items: tuple) -> bool:
     return reaches_every_channel(design, dict(items))  # exact at concrete sizes (the symbolic field agrees)
@@ -386,18 +395,12 @@ def widest(
             except SkanalyzeError:  # a count that is not an integer: not buildable with these group numbers
                 continue
 
-    def accept(width, groups) -> bool:
-        try:  # follows every unit's channels at these sizes, which validates it (divisibility) on the way
-            return full_field_ok(net, width, groups)
-        except SkanalyzeError:
-            return False
-
     # upper bound: cost with the groups as large as they can be, ignoring divisibility, is a lower bound
     lb = compile_exact(relaxed_total(net, objective), (S.width,))
     lo = largest_fitting(lambda w: lb(w) <= budget, start=0, limit=2**29) or 0
     if lo == 2**29:
         raise SkanalyzeError(f"budget {budget} is absurd for a network: no width bound below 10^9")
-    found = widest_scan(lo, costs_at, budget, accept, max_scan)
+    found = widest_scan(lo, costs_at, budget, lambda w, g: builds_with_full_field(net, w, g), max_scan)
     if found is None:
         raise SkanalyzeError(
             f"budget {budget} is too small for any buildable {design.notation} network in this layout"

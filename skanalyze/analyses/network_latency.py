@@ -15,9 +15,8 @@ from ..core.errors import SkanalyzeError
 from ..core.exact import compile_exact
 from .network import (
     Network,
+    builds_with_full_field,
     classifier_counts,
-    evaluate,
-    full_field_ok,
     group_candidates,
     network,
     projection_counts,
@@ -178,14 +177,7 @@ def widest_network_within(
             times = times + int(block.repeat) * np.asarray(fast[unit.design](**arrays), dtype=float)
         return zip(times.tolist(), candidates, strict=True)
 
-    def builds(width, groups) -> bool:
-        try:
-            evaluate(net, width, groups)  # validates every unit (divisibility, plans)
-        except SkanalyzeError:
-            return False
-        return full_field_ok(net, width, groups)
-
-    found = widest_scan(lo, times_at, budget, builds)
+    found = widest_scan(lo, times_at, budget, lambda w, g: builds_with_full_field(net, w, g))
     if found is None:
         raise SkanalyzeError(
             f"no buildable {design.notation} network in this layout is predicted to fit {budget * 1e6:g} us "

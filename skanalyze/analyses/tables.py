@@ -308,7 +308,7 @@ class Report:
             "| table | design | width | paper (M) | skanalyze (M) | verdict |",
             "|---|---|---|---|---|---|",
         ]
-        for row in rows_json(self):
+        for row in self.rows():
             lines.append(
                 f"| {row['table']} | `{row['design']}` | {row['width']} | {row['paper_params_m']} "
                 f"| {_millions(row['default_params'])} | {row['verdict']} |"
