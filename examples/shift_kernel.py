@@ -27,10 +27,8 @@ class Shift(Kernel):
     aliases: ClassVar[tuple[str, ...]] = ("Shift", "ShiftConv")
     description: ClassVar[str] = "shift: k^2 channel groups moved by the offsets of a k x k window, 0 params"
     keeps_width: ClassVar[bool] = True
-    mixing: ClassVar[str] = "none"  # an output channel reads exactly one input channel
     weighted: ClassVar[bool] = False  # no weights: no BatchNorm, not a letter of the design space
     has_bn: ClassVar[bool] = False
-    footprint_kind: ClassVar[str] = "sparse"  # one tap per output channel
     paper_letter: ClassVar[str] = "T"
 
     def groups(self, c_in):
@@ -46,8 +44,13 @@ class Shift(Kernel):
         index = channel // (c_in // (k * k))
         return ((index // k - (k - 1) // 2) * self.d, (index % k - (k - 1) // 2) * self.d)
 
-    def connections(self, c_in, c_out):
-        return [[([f], frozenset({self.tap(f, c_in)}))] for f in range(c_out)]
+    @property
+    def footprint_kind(self) -> str:
+        """sparse: one tap per output channel."""
+        return "sparse"
+
+    def filter_taps(self, f, channels, c_in, c_out):
+        return [(channels, frozenset({self.tap(f, c_in)}))]  # channel_ops reach its own channel: one tap
 
     def params(self, c_in, c_out):
         return sp.Integer(0)

@@ -202,6 +202,22 @@ def test_every_registered_kernel_has_a_torch_builder(nn):
     assert not missing
 
 
+def test_kernel_traits_are_uniform():
+    """A trait is declared one way in every kind: constants of the kind as class attributes, traits that
+    follow from a kernel's options as properties; `mixing` is never declared, only read from channel_ops."""
+    from skanalyze.core.kernels import registered
+
+    constants = ("weighted", "has_bn", "keeps_width", "paper_letter", "free_arg", "arg", "words", "integers")
+    for cls in registered():
+        for trait in constants:
+            assert not isinstance(getattr(cls, trait), property), (cls.name, trait)
+        for trait in ("mixing", "footprint_kind"):
+            assert isinstance(getattr(cls, trait), property), (cls.name, trait)
+        for derived in ("mixing", "connections"):  # derived from channel_ops in Kernel, nowhere else
+            owners = [klass.__name__ for klass in cls.__mro__ if derived in vars(klass)]
+            assert owners == ["Kernel"], (cls.name, derived, owners)
+
+
 def test_kernels_need_no_torch_to_be_defined():
     source = (PKG / "core" / "kernels.py").read_text()
     assert "torch" not in {t.split(".")[0] for t, *_ in imports("skanalyze.core.kernels")}

@@ -118,25 +118,6 @@ def every_kind_between_pws() -> list[str]:
     ]
 
 
-def test_each_kinds_mixing_trait_says_what_its_channel_ops_do():
-    """One truth per kernel: the mixing trait (read by the design space) agrees with channel_ops (read by the
-    field and the shuffle planner) for every registered kind and every variant of the related families."""
-
-    def from_ops(kern, c_in, c_out):
-        ops = kern.channel_ops(c_in, c_out)
-        if all(op[0] == "shuffle" for op in ops):
-            return "permute"
-        groups = [op[1] for op in ops if op[0] == "group"]
-        if any(g == 1 for g in groups):
-            return "full"
-        return "none" if all(g == c_in for g in groups) else "grouped"
-
-    texts = every_kind_between_pws()
-    for text in texts:
-        lay = parse(text).layers[1]
-        assert lay.kernel.mixing == from_ops(lay.kernel, lay.c_in, lay.c_out), text
-
-
 def reach_by_ops(ops, c_in: int) -> list[set[int]]:
     """The input channels each output channel reaches, following channel_ops plainly: ('group', G, c_out)
     joins blocks of c_in/G inputs into blocks of c_out/G outputs; ('shuffle', g) is reshape (g, per),
@@ -168,3 +149,46 @@ def test_each_kinds_connections_reach_the_channels_its_channel_ops_say():
             {c for channels, _ in pairs for c in channels} for pairs in kern.connections(lay.c_in, lay.c_out)
         ]
         assert by_ops == by_taps, text
+
+
+def test_each_kinds_mixing_trait_says_which_channels_its_outputs_reach():
+    """The design space reads `mixing`; a plain brute force over the channels each output reaches at integer
+    sizes says what it must be: none (each its own channel), permute (one channel each, a reordering), full
+    (every channel) or grouped (some)."""
+    values = {S.C: 36, S.F: 36, S.K: 18, S.M: 2, S.N: 3}
+    texts = every_kind_between_pws() + ["PW+GConv(M)+PW", "PW+GConv(1)+PW", "PW+Shuffle(3)+PW"]
+    for text in texts:
+        lay = parse(text).at(values)[1]
+        sets = reach_by_ops(lay.ops, lay.c_in)
+        if all(s == {c} for c, s in enumerate(sets)):
+            expected = "none"
+        elif all(len(s) == 1 for s in sets) and len(set().union(*sets)) == lay.c_in:
+            expected = "permute"
+        elif all(len(s) == lay.c_in for s in sets):
+            expected = "full"
+        else:
+            expected = "grouped"
+        assert lay.layer.kernel.subs(values).mixing == expected, text
+
+
+@pytest.mark.parametrize("text", [*every_kind_between_pws(), "SSC(2)+PW", "SCC", "Line(angle=45)+PW"])
+def test_each_kinds_footprint_equals_autograd(text):
+    """`connections` (channel_ops' reach split by each filter's taps) gives the exact footprint: extents,
+    channels and spatial positions per output channel equal what autograd measures on the torch module."""
+    pytest.importorskip("torch")
+    from skanalyze import nn
+    from skanalyze.core.infofield import footprint
+
+    design = parse(text)
+    values = {S.C: 36, S.F: 36, S.K: 18, S.M: 2, S.N: 3}  # Shift (examples/) splits the channels in 9
+    values = {sym: v for sym, v in values.items() if sym in design.free_symbols | {S.C, S.F, S.K}}
+    fp = footprint(design, values)
+    measured = nn.measure_field(nn.build(design, values), 36, nn.field_probe_size(design, values))
+    assert (fp.x, fp.y, fp.c_min, fp.c_max, fp.positions_min, fp.positions_max) == (
+        measured.x,
+        measured.y,
+        measured.c_min,
+        measured.c_max,
+        measured.positions,
+        measured.positions_max,
+    )

@@ -30,6 +30,7 @@ from operator import mul
 import sympy as sp
 
 from . import symbols as S
+from .channels import follow_channel_op
 from .design import Design, Layer
 from .errors import SkanalyzeError
 
@@ -398,7 +399,7 @@ def _channel_counts(design: Design, values: dict, count: int | None = None) -> t
     sets = [1 << i for i in range(layers[0].c_in)]
     for lay in layers[:count]:
         for op in lay.ops:
-            sets = _propagate_op(sets, op)
+            sets = follow_channel_op(sets, op)
     counts = [bin(x).count("1") for x in sets]
     return min(counts), max(counts)
 
@@ -406,19 +407,6 @@ def _channel_counts(design: Design, values: dict, count: int | None = None) -> t
 @lru_cache(maxsize=1024)
 def _spatial_of_design(design: Design) -> Spatial:
     return spatial(design.layers)
-
-
-def _propagate_op(sets: list[int], op: tuple) -> list[int]:
-    width = len(sets)
-    if op[0] == "group":
-        g, c_out = int(op[1]), int(op[2])
-        block_in, block_out = width // g, c_out // g
-        merged = [reduce(lambda a, b: a | b, sets[i * block_in : (i + 1) * block_in], 0) for i in range(g)]
-        return [merged[j // block_out] for j in range(c_out)]
-    g = int(op[1])
-    per = width // g
-    # shuffle: reshape (g, per) -> transpose -> flatten; output p = j*g + i takes input i*per + j
-    return [sets[(p % g) * per + p // g] for p in range(width)]
 
 
 # -- exact footprints (integer sizes) ------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 A kernel knows, for given input and output widths, its parameter count, its
 multiply-accumulates per output position and its channel connectivity (for the information
-field); its traits (``weighted``, ``has_bn``, ``mixing``, ``footprint_kind``) say what the
-analyses may assume about it. Widths and group numbers may be sympy expressions or integers;
+field); its traits say what the analyses may assume about it: constants of the kind (``weighted``,
+``has_bn``, ``keeps_width``) are class variables; traits that follow from the options are properties
+(``mixing`` is read from ``channel_ops``; ``footprint_kind`` names the shape of the taps). One truth per kernel:
+``channel_ops`` is the channel connectivity, and the field, the footprint (``connections``) and the
+shuffle planner all follow it. Widths and group numbers may be sympy expressions or integers;
 the formulas are the same code either way. A new kind is one class decorated with
 ``@register_kernel``; its torch module is registered on the torch side
 (``@skanalyze.nn.builds``), so this module never imports torch.
@@ -20,6 +23,7 @@ from typing import ClassVar
 
 import sympy as sp
 
+from .channels import bits, channel_reach, mixing_of
 from .errors import SkanalyzeError, did_you_mean
 
 
@@ -61,7 +65,6 @@ class Kernel:
     description: ClassVar[str] = ""
     arg: ClassVar[str | None] = None  # name of the positional argument, if any
     keeps_width: ClassVar[bool] = False  # output width must equal input width
-    mixing: ClassVar[str] = "full"  # channel mixing: none | grouped | full | permute
     weighted: ClassVar[bool] = True  # has trainable weights (a layer of the design space's alphabet)
     has_bn: ClassVar[bool] = True  # BatchNorm follows it when BN is counted or built
     paper_letter: ClassVar[str] = "?"  # one letter for the design-space regex
@@ -70,7 +73,6 @@ class Kernel:
     )
     words: ClassVar[dict] = {}  # options that take a word: name -> valid words
     integers: ClassVar[tuple[str, ...]] = ("s", "d", "p")  # options that take a plain integer
-    footprint_kind: ClassVar[str] = "box"  # box: every tap of the k x k window; split: complementary halves
     # across filters (SCC); sparse: a segment (Line)
 
     def __post_init__(self):
@@ -113,6 +115,19 @@ class Kernel:
         """Channel connectivity as primitives for the field algebra: ('group', G, c_out), ('shuffle', g)."""
         return (("group", self.groups(c_in), c_out),)
 
+    @property
+    def mixing(self) -> str:
+        """How outputs mix input channels, read from channel_ops: none | grouped | full | permute."""
+        c_in = sp.Symbol("c_in", positive=True, integer=True)
+        c_out = c_in if self.keeps_width else sp.Symbol("c_out", positive=True, integer=True)
+        return mixing_of(self.channel_ops(c_in, c_out), c_in)
+
+    @property
+    def footprint_kind(self) -> str:
+        """The spatial taps' shape: box (the whole k x k window for every filter), split (complementary
+        halves across filters) or sparse (a segment or single taps)."""
+        return "box"
+
     def constraints(self, c_in, c_out) -> tuple[tuple[str, sp.Expr, sp.Expr], ...]:
         """(what, divisor, width) triples: each divisor must divide its width."""
         g = self.groups(c_in)
@@ -136,12 +151,15 @@ class Kernel:
         ry, rx = (ky - 1) // 2, (kx - 1) // 2
         return frozenset((dy * self.d, dx * self.d) for dy in range(-ry, ry + 1) for dx in range(-rx, rx + 1))
 
-    def connections(self, c_in: int, c_out: int) -> list[list[tuple[range | list, frozenset]]]:
-        """For every output channel: (input channels, offsets) pairs (integer sizes)."""
-        g = int(self.groups(c_in))
-        taps = self.offsets()
-        bi, bo = c_in // g, c_out // g
-        return [[(range((f // bo) * bi, (f // bo + 1) * bi), taps)] for f in range(c_out)]
+    def filter_taps(self, f: int, channels: list[int], c_in: int, c_out: int) -> list[tuple[list, frozenset]]:
+        """How filter f's input channels (those channel_ops reach) split by the offsets it applies to them."""
+        return [(channels, self.offsets())]
+
+    def connections(self, c_in: int, c_out: int) -> list[list[tuple[list, frozenset]]]:
+        """For every output channel: (input channels, offsets) pairs (integer sizes); the channels are those
+        channel_ops reach, so the footprint and the field cannot disagree."""
+        sets = channel_reach(self.channel_ops(c_in, c_out), c_in)
+        return [self.filter_taps(f, bits(sets[f]), c_in, c_out) for f in range(len(sets))]
 
     # -- counting -------------------------------------------------------------------
     def params(self, c_in, c_out) -> sp.Expr:
@@ -223,7 +241,6 @@ class GroupedKernel(Kernel):
 
     g: sp.Expr | int | None = None
     arg: ClassVar[str | None] = "g"
-    mixing: ClassVar[str] = "grouped"
     free_arg: ClassVar[bool] = True
 
     def groups(self, c_in):
@@ -255,7 +272,6 @@ class DW(Kernel):
     aliases: ClassVar[tuple[str, ...]] = ("DW", "DWConv", "Depthwise", "DepthwiseConv")
     description: ClassVar[str] = "k x k depthwise convolution (F = C), k^2*C params"
     keeps_width: ClassVar[bool] = True
-    mixing: ClassVar[str] = "none"
     paper_letter: ClassVar[str] = "D"
 
     def groups(self, c_in):
@@ -298,7 +314,6 @@ class Shuffle(Kernel):
     description: ClassVar[str] = "channel shuffle with g groups, 0 params, 0 MACs"
     arg: ClassVar[str | None] = "g"
     keeps_width: ClassVar[bool] = True
-    mixing: ClassVar[str] = "permute"
     weighted: ClassVar[bool] = False
     has_bn: ClassVar[bool] = False
     paper_letter: ClassVar[str] = "S"
@@ -318,10 +333,6 @@ class Shuffle(Kernel):
 
     def constraints(self, c_in, c_out):
         return (("Shuffle group number", self.groups(c_in), c_in),)
-
-    def connections(self, c_in, c_out):
-        g, per = int(self.groups(c_in)), c_in // int(self.groups(c_in))
-        return [[([(p % g) * per + p // g], frozenset({(0, 0)}))] for p in range(c_in)]
 
     def params(self, c_in, c_out):
         return sp.Integer(0)
@@ -361,11 +372,6 @@ class SSC(Kernel):
         if self.rest == "pw" and self.p is not None:
             raise SkanalyzeError("SSC with rest=pw needs 'same' padding (its 1 x 1 part has none); drop p=")
 
-    @property
-    def mixing(self) -> str:  # type: ignore[override]
-        """Full when the 1 x 1 part reaches every channel, grouped otherwise."""
-        return "full" if self.rest == "pw" else "grouped"
-
     def groups(self, c_in):
         return sp.sympify(self.g)
 
@@ -391,16 +397,11 @@ class SSC(Kernel):
         block = f // (c_out // g)
         return list(range(block * (c_in // g), (block + 1) * (c_in // g)))
 
-    def connections(self, c_in, c_out):
-        box, centre = self.offsets(), frozenset({(0, 0)})
-        out = []
-        for f in range(c_out):
-            dense = self.dense_channels(f, c_in, c_out)
-            pairs = [(dense, box)]
-            if self.rest == "pw":
-                pairs.append(([c for c in range(c_in) if c not in set(dense)], centre))
-            out.append(pairs)
-        return out
+    def filter_taps(self, f, channels, c_in, c_out):
+        dense = set(self.dense_channels(f, c_in, c_out))
+        pairs = [([c for c in channels if c in dense], self.offsets())]
+        rest = [c for c in channels if c not in dense]
+        return pairs + [(rest, frozenset({(0, 0)}))] if rest else pairs
 
 
 def checkerboard(k: int, parity: int) -> frozenset:
@@ -435,13 +436,8 @@ class SCC(Kernel):
             raise SkanalyzeError(f"SCC mode=space needs k >= 3 to split the window (got k={self.k})")
 
     @property
-    def mixing(self) -> str:  # type: ignore[override]
-        """Full for the spatial masks, two interleaved channel groups for mode=channel."""
-        return "full" if self.mode == "space" else "grouped"
-
-    @property
-    def footprint_kind(self) -> str:  # type: ignore[override]
-        """split: even and odd filters see complementary halves of the window."""
+    def footprint_kind(self) -> str:
+        """split: even and odd filters see complementary halves of the window (mode=space)."""
         return "split" if self.mode == "space" else "box"
 
     def groups(self, c_in):
@@ -470,12 +466,9 @@ class SCC(Kernel):
             return self.offsets(), self.offsets()
         return scale(checkerboard(k, 0)), scale(checkerboard(k, 1))
 
-    def connections(self, c_in, c_out):
+    def filter_taps(self, f, channels, c_in, c_out):
         even, odd = self.masks()
-        if self.mode == "space":
-            return [[(range(c_in), even if f % 2 == 0 else odd)] for f in range(c_out)]
-        half = c_in // 2
-        return [[(range(0, half) if f % 2 == 0 else range(half, c_in), even)] for f in range(c_out)]
+        return [(channels, even if f % 2 == 0 else odd)]
 
 
 LINE_ANGLES = (0, 45, 90, 135)
@@ -499,7 +492,6 @@ class Line(Kernel):
         "line-segment kernel: k weights on a line (+ F or C*F learned orientations), k*C*F params"
     )
     paper_letter: ClassVar[str] = "L"
-    footprint_kind: ClassVar[str] = "sparse"
 
     def __post_init__(self):
         super().__post_init__()
@@ -550,9 +542,10 @@ class Line(Kernel):
     def macs_per_position(self, c_in, c_out):
         return self.k * c_in * c_out  # the bilinear sampling of a learned orientation is element-wise work
 
-    def connections(self, c_in, c_out):
-        taps = self.offsets()
-        return [[(range(c_in), taps)] for _ in range(c_out)]
+    @property
+    def footprint_kind(self) -> str:
+        """sparse: k taps on a line (its orientation free in the design space)."""
+        return "sparse"
 
 
 def registered() -> tuple[type[Kernel], ...]:

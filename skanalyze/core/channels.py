@@ -1,0 +1,63 @@
+"""Channel connectivity at integer sizes: the primitives of ``Kernel.channel_ops`` followed plainly.
+
+A kernel states its channels once, as a tuple of primitives: ``('group', G, c_out)`` (blocks of c_in/G
+inputs joined into blocks of c_out/G outputs) and ``('shuffle', g)`` (reshape to (g, per), transpose,
+flatten). The field, the footprint and the mixing trait all read them through this module.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+
+import sympy as sp
+
+
+def follow_channel_op(sets: list[int], op: tuple) -> list[int]:
+    """Apply one channel_ops primitive to per-channel bitsets of reached inputs (integer sizes):
+    ('group', G, c_out) joins blocks of inputs, ('shuffle', g) is reshape (g, per), transpose, flatten."""
+    width = len(sets)
+    if op[0] == "group":
+        g, c_out = int(op[1]), int(op[2])
+        block_in, block_out = width // g, c_out // g
+        merged = [reduce(or_, sets[i * block_in : (i + 1) * block_in], 0) for i in range(g)]
+        return [merged[j // block_out] for j in range(c_out)]
+    g = int(op[1])
+    per = width // g
+    # shuffle: output p = j*g + i takes input i*per + j
+    return [sets[(p % g) * per + p // g] for p in range(width)]
+
+
+def channel_reach(ops: tuple, c_in: int) -> list[int]:
+    """The input channels each output channel reaches through channel_ops, as bitsets (integer sizes)."""
+    sets = [1 << c for c in range(int(c_in))]
+    for op in ops:
+        sets = follow_channel_op(sets, op)
+    return sets
+
+
+def bits(mask: int) -> list[int]:
+    """The positions of a bitset's set bits, in order."""
+    out, c = [], 0
+    while mask:
+        if mask & 1:
+            out.append(c)
+        mask >>= 1
+        c += 1
+    return out
+
+
+def mixing_of(ops: tuple, c_in) -> str:
+    """The mixing trait of channel_ops: permute (only shuffles), full (a group of 1), none (one group per
+    input channel, every group) or grouped."""
+    if all(op[0] == "shuffle" for op in ops):
+        return "permute"
+    groups = [op[1] for op in ops if op[0] == "group"]
+    if any(g is not None and sp.sympify(g) == 1 for g in groups):
+        return "full"
+    if all(g is not None and sp.sympify(g) == sp.sympify(c_in) for g in groups):
+        return "none"
+    return "grouped"
+
+
+__all__ = ["bits", "channel_reach", "follow_channel_op", "mixing_of"]
