@@ -10,6 +10,7 @@ buildable optimum at P = 10^6; then writes width.png, ratio.png and macs.png.
 import sys
 from pathlib import Path
 
+from skanalyze.analyses import figures
 from skanalyze.analyses.efficiency import analyse, greatest_width
 from skanalyze.analyses.optimize import optimize
 from skanalyze.core import catalog
@@ -42,7 +43,7 @@ for design in designs:
     )
 
 standard = catalog.get("standard")
-plots.save(plots.width_vs_params([standard, *designs], budget=10**6), out / "width.png")
-plots.save(plots.ratio_vs_groups(catalog.get("gconv-pwgconv")), out / "ratio.png")
-plots.save(plots.macs_vs_width([standard, *designs]), out / "macs.png")
+plots.save(plots.width_vs_params(figures.width_data([standard, *designs], budget=10**6)), out / "width.png")
+plots.save(plots.ratio_vs_groups(figures.ratio_data(catalog.get("gconv-pwgconv"))), out / "ratio.png")
+plots.save(plots.macs_vs_width(figures.macs_data([standard, *designs])), out / "macs.png")
 print(f"wrote {out / 'width.png'}, {out / 'ratio.png'}, {out / 'macs.png'}")

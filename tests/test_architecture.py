@@ -133,6 +133,12 @@ def test_torch_and_matplotlib_only_on_their_side(library, allowed):
     assert not bad, f"{library} imported outside {allowed}: {bad}"
 
 
+def test_figures_draw_rows_and_call_no_analysis():
+    """render/plots.py draws what analyses/figures.py and the reports return; it imports no analysis."""
+    bad = [f"{target}:{line}" for target, _, line, _ in imports("skanalyze.render.plots") if ".analyses" in target]
+    assert not bad
+
+
 def test_lazy_imports_only_on_the_edges():
     """Imports inside functions are allowed only in the CLI (start-up time; torch and matplotlib on demand)."""
     bad = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from skanalyze.analyses import figures
 from skanalyze.core import catalog
 from skanalyze.render import plots
 
@@ -39,25 +40,29 @@ def _scaling():
     from skanalyze.core import symbols as S
 
     a = S.alpha_w
-    return plots.model_scaling(
-        "resnet18",
+    data = figures.scaling_data(
         11_000_000 * a**2 + 600_000 * a + 1000,
         (1700 * S.H_in * S.W_in * a**2 + 9000 * a),
         (224, 224),
         step=sp.Rational(1, 64),
     )
+    return plots.model_scaling("resnet18", data)
 
 
 FIGURES = {
-    "width": lambda: plots.width_vs_params([catalog.get(n) for n in catalog.DEFAULT_FORMULAS], budget=10**6),
-    "ratio": lambda: plots.ratio_vs_groups(catalog.get("gconv-pwgconv"), c=256),
-    "macs": lambda: plots.macs_vs_width([catalog.get(n) for n in catalog.DEFAULT_FORMULAS], hw=56),
+    "width": lambda: plots.width_vs_params(
+        figures.width_data([catalog.get(n) for n in catalog.DEFAULT_FORMULAS], budget=10**6)
+    ),
+    "ratio": lambda: plots.ratio_vs_groups(figures.ratio_data(catalog.get("gconv-pwgconv"), c=256)),
+    "macs": lambda: plots.macs_vs_width(
+        figures.macs_data([catalog.get(n) for n in catalog.DEFAULT_FORMULAS], hw=56)
+    ),
     "funnel": lambda: plots.funnel(
         __import__("skanalyze.analyses.space", fromlist=["x"]).reduce_space(
             __import__("skanalyze.analyses.space", fromlist=["x"]).PAPER_ALPHABET, 6, "fullmatch"
         )
     ),
-    "network": lambda: plots.network_params(None),
+    "network": lambda: plots.network_params(figures.network_data(None)),
     "families": lambda: plots.families(
         __import__("skanalyze.analyses.compare", fromlist=["x"]).comparison_rows(
             catalog.COMPARISON, 10**6, 256

@@ -256,14 +256,9 @@ def _closed_form(target: str, module, model_, options: ModelOptions) -> dict:
             label=target.rpartition(":")[2],
         )  # fmt: skip
     if options.plot:
+        from ..analyses.figures import scaling_data
         from ..render import plots
 
-        fig = plots.model_scaling(
-            target.rpartition(":")[2],
-            forms.params,
-            forms.macs,
-            size or shape[2:],
-            step=report["alpha_w_step"],
-        )
-        plots.save(fig, options.plot)
+        data = scaling_data(forms.params, forms.macs, size or shape[2:], step=report["alpha_w_step"])
+        plots.save(plots.model_scaling(target.rpartition(":")[2], data), options.plot)
     return report

@@ -69,25 +69,31 @@ def _families(plots, names, *, budget, c, **_):
 
 
 def _network(plots, names, *, log, **_):
-    return plots.network_params([resolve(n) for n in names] or None, log=log)
+    from ..analyses.figures import network_data
+
+    return plots.network_params(network_data([resolve(n) for n in names] or None), log=log)
 
 
 def _ratio(plots, names, *, c, f, **_):
-    return plots.ratio_vs_groups(resolve(names[0]) if names else get("gconv-pwgconv"), c=c, f=f)
+    from ..analyses.figures import ratio_data
+
+    return plots.ratio_vs_groups(ratio_data(resolve(names[0]) if names else get("gconv-pwgconv"), c=c, f=f))
 
 
 def _width(plots, names, *, budget, alpha, log, **_):
+    from ..analyses.figures import width_data
     from .parsing import parse_budget
 
     designs = [resolve(n) for n in (names or DEFAULT_FORMULAS)]
-    return plots.width_vs_params(
-        designs, budget=parse_budget(budget) if budget else None, alpha=alpha, log=log
-    )
+    data = width_data(designs, budget=parse_budget(budget) if budget else None, alpha=alpha)
+    return plots.width_vs_params(data, log=log)
 
 
 def _macs(plots, names, *, hw, alpha, log, **_):
+    from ..analyses.figures import macs_data
+
     designs = [resolve(n) for n in (names or DEFAULT_FORMULAS)]
-    return plots.macs_vs_width(designs, hw=_positive_hw(hw), alpha=alpha, log=log)
+    return plots.macs_vs_width(macs_data(designs, hw=_positive_hw(hw), alpha=alpha), log=log)
 
 
 # plot kind -> the function that draws it (plots module, design names, options)

@@ -1,12 +1,14 @@
 """Figures: the only module that imports matplotlib. Every function returns a Figure.
 
+Each function draws the rows an analysis returned (``analyses/figures.py`` and the reports) and calls no
+analysis itself.
+
 Figures are made with ``matplotlib.figure.Figure`` (no pyplot, no global backend), so they
 work in scripts and notebooks alike; :func:`save` writes PNG, SVG or PDF by the file suffix.
 """
 
 from __future__ import annotations
 
-import math
 import textwrap
 from pathlib import Path
 
@@ -16,15 +18,7 @@ from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from ..analyses import tables
-from ..analyses.efficiency import analyse, greatest_width, least_at_width, ratios
-from ..analyses.network import counts, network
-from ..analyses.optimize import best_at_width, optimize
-from ..core import symbols as S
 from ..core.catalog import FAMILIES
-from ..core.design import Design
-from ..core.errors import SkanalyzeError
-from ..core.infofield import field
 from ..core.outputs import PLOT_FORMATS, atomic_write, writable_file
 
 FORMATS = PLOT_FORMATS
@@ -52,68 +46,25 @@ def _below(ax, text_: str, *, wrap_at: int | None = None, **style) -> None:
     ax.text(0.0, -0.16, text_, transform=ax.transAxes, ha="left", va="top", multialignment="left", **style)
 
 
-def _label(design: Design) -> str:
-    return design.notation
-
-
-def _width_curve(design: Design, budgets: np.ndarray, alpha, objective="params", hw=None) -> np.ndarray:
-    """The continuous greatest width at each budget (vectorised closed form, or polynomial roots)."""
-    width = greatest_width(design, objective, hw)
-    a = sp.nsimplify(alpha)
-    if width.width is not None:
-        fn = sp.lambdify(S.P, width.width.subs(S.alpha, a), modules="numpy")
-        return np.broadcast_to(np.asarray(fn(budgets), dtype=float), budgets.shape).copy()
-    poly = sp.Poly(width.equation.lhs.subs(S.alpha, a), width.variable)
-    coeffs = [float(c) for c in poly.all_coeffs()]
-    out = []
-    for p in budgets:
-        roots = np.roots(coeffs[:-1] + [coeffs[-1] - p])
-        real = roots[np.abs(roots.imag) < 1e-9].real
-        root = real[real > 0].max()
-        out.append(root**2 if width.variable != S.C else root)
-    return np.array(out)
-
-
-def width_vs_params(
-    designs: list[Design],
-    *,
-    budget: int | None = None,
-    alpha=1,
-    log: bool = True,
-    budgets: tuple[float, float] = (1e4, 1e8),
-    buildable_points: int = 9,
-) -> Figure:
-    """Greatest width C against the parameter budget P (F = alpha*C), continuous curves and buildable points.
-
-    The continuous and buildable optima at ``budget`` are annotated.
-    """
+def width_vs_params(data: dict, *, log: bool = True) -> Figure:
+    """Greatest width C against the parameter budget P (F = alpha*C), continuous curves and buildable points
+    (``analyses.figures.width_data``); the continuous and buildable optima at its budget are annotated."""
     fig, ax = _figure(9.0, 4.6)  # the legend stands beside the axes
-    grid = np.logspace(math.log10(budgets[0]), math.log10(budgets[1]), 200)
-    table = []
-    for i, design in enumerate(designs):
-        curve = _width_curve(design, grid, alpha)
+    grid, budget, table = data["grid"], data["budget"], []
+    for i, row in enumerate(data["rows"]):
         marker = _MARKERS[i % len(_MARKERS)]
         # the legend entry shows both: the line (continuous) and this design's marker (buildable)
-        (line,) = ax.plot(grid, curve, lw=2, label=_label(design), marker=marker, markevery=[], mfc="white")
-        pts = np.logspace(math.log10(budgets[0]), math.log10(budgets[1]), buildable_points)
-        xs, ys = [], []
-        for p in pts:
-            try:
-                opt = optimize(design, int(p), alpha)
-            except SkanalyzeError:
-                continue
-            xs.append(opt.buildable.cost)
-            ys.append(int(opt.buildable.values[S.C]))
+        (line,) = ax.plot(
+            grid, row["curve"], lw=2, label=row["design"], marker=marker, markevery=[], mfc="white"
+        )
+        xs, ys = [x for x, _ in row["buildable"]], [y for _, y in row["buildable"]]
         ax.plot(xs, ys, marker, color=line.get_color(), ms=5, mfc="white", mew=1.4)
-        if budget is not None:
-            opt = optimize(design, int(budget), alpha)
-            c_star = float(opt.continuous_width)
-            ax.plot([budget], [c_star], "o", color=line.get_color(), ms=8, zorder=5)
-            ax.plot([opt.buildable.cost], [int(opt.buildable.values[S.C])], "x", color="k", ms=7, zorder=6)
-            groups = ", ".join(f"{g}={int(opt.buildable.values[g])}" for g in design.group_symbols)
-            table.append(
-                f"{design.notation[:26]:<26} {c_star:>9.1f} → {int(opt.buildable.values[S.C]):>6}  {groups}"
-            )
+        at = row.get("at_budget")
+        if at is not None:
+            ax.plot([budget], [at["continuous"]], "o", color=line.get_color(), ms=8, zorder=5)
+            ax.plot([at["cost"]], [at["width"]], "x", color="k", ms=7, zorder=6)
+            groups = ", ".join(f"{g}={v}" for g, v in at["groups"].items())
+            table.append(f"{row['design'][:26]:<26} {at['continuous']:>9.1f} → {at['width']:>6}  {groups}")
     if budget is not None:
         ax.axvline(budget, color="0.4", ls=":", lw=1)
         head = f"at P = {budget:.3g}: continuous C* → buildable C (×)"
@@ -123,7 +74,7 @@ def width_vs_params(
         ax.set_yscale("log")
     ax.set_xlabel("parameter budget P of one layer (parameters)")
     ax.set_ylabel("greatest width C (input channels)")
-    alpha_txt = f"F = {sp.nsimplify(alpha)}·C" if alpha != 1 else "F = C"
+    alpha_txt = f"F = {data['alpha']}·C" if data["alpha"] != 1 else "F = C"
     ax.set_title(f"Width a parameter budget buys ({alpha_txt})")
     ax.plot([], [], "k-", lw=2, label="line: continuous optimum")
     ax.plot([], [], "ko", mfc="white", ls="none", label="open marker: buildable optimum")
@@ -134,31 +85,11 @@ def width_vs_params(
     return fig
 
 
-def ratio_vs_groups(design: Design, *, c: int = 256, f: int | None = None) -> Figure:
-    """Parameter ratio to the standard conv over two group numbers, with the full-field ridge."""
-    groups = design.group_symbols
-    if len(groups) != 2:
-        raise SkanalyzeError(
-            f"design {design.notation!r} has {len(groups)} free group numbers; this plot needs two, "
-            "e.g. GConv(M)+PWGConv(N)"
-        )
-    f = f or c
-    values = {S.C: c, S.F: f}
-    if design.uses_bottleneck:
-        values[S.K] = sp.sympify(design.bottleneck).subs(values)
-    a, b = groups
-    ratio = design.substitute_bottleneck(ratios(design)[0]).subs(values)
-    ratio_fn = sp.lambdify((a, b), ratio, modules="numpy")
-    cond = field(design).full_condition
-    cond_fn = (
-        sp.lambdify((a, b), cond.subs(values), modules="numpy") if cond not in (sp.true, sp.false) else None
-    )
-    hi = int(max(sp.sympify(w).subs(values) for w in (S.C, S.F, S.K) if sp.sympify(w).subs(values).is_number))
-    ga = np.logspace(0, math.log2(hi), 240, base=2)
-    gb = np.logspace(0, math.log2(hi), 240, base=2)
-    A, B = np.meshgrid(ga, gb, indexing="xy")
-    R = np.asarray(ratio_fn(A, B), dtype=float)
-    feasible = np.asarray(cond_fn(A, B), dtype=bool) if cond_fn else np.full(R.shape, cond is sp.true)
+def ratio_vs_groups(data: dict) -> Figure:
+    """Parameter ratio to the standard conv over two group numbers (``analyses.figures.ratio_data``), grey
+    where the field is not full, with the Theorem-1 ridge, the continuous optimum and the best integers."""
+    A, B, R, feasible = data["a"], data["b"], data["ratio"], data["feasible"]
+    a, b = data["names"]
     fig, ax = _figure(6.6, 5.2)
     masked = np.ma.masked_where(~feasible, R)
     mesh = ax.pcolormesh(
@@ -173,30 +104,20 @@ def ratio_vs_groups(design: Design, *, c: int = 256, f: int | None = None) -> Fi
         rasterized=True,
     )  # rasterized: a 240 x 240 mesh as vectors is 20 MB of SVG
     fig.colorbar(mesh, ax=ax, label="parameter ratio to the standard conv")
-    opt = analyse(design).optimum
-    if opt.boundary is not None:
-        lhs, rhs = opt.boundary.lhs.subs(values), opt.boundary.rhs.subs(values)
-        sol = sp.solve(sp.Eq(lhs, rhs), b)
-        if sol:
-            ridge = sp.lambdify(a, sol[0], modules="numpy")
-            ys = np.asarray(ridge(ga), dtype=float) * np.ones_like(ga)
-            ok = (ys >= 1) & (ys <= hi)
-            ridge_txt = f"{opt.boundary.lhs} = {opt.boundary.rhs}".replace("*", "·")
-            ax.plot(ga[ok], ys[ok], "w--", lw=1.8, label=f"ridge {ridge_txt} (Theorem 1)")
-        best = {g: float(sp.sympify(v).subs(values)) for g, v in opt.groups.items()}
-        ax.plot(
-            best[a], best[b], "r*", ms=14, label=f"continuous optimum {a}={best[a]:.1f}, {b}={best[b]:.1f}"
-        )
-    alpha = sp.Rational(f, c)
-    found = best_at_width(design, c, alpha)
-    if found is not None:
-        ia, ib = int(found.values[a]), int(found.values[b])
+    if data["ridge"] is not None:
+        xs, ys, ridge_txt = data["ridge"]
+        ax.plot(xs, ys, "w--", lw=1.8, label=f"ridge {ridge_txt} (Theorem 1)")
+    if data["optimum"] is not None:
+        va, vb = data["optimum"]
+        ax.plot(va, vb, "r*", ms=14, label=f"continuous optimum {a}={va:.1f}, {b}={vb:.1f}")
+    if data["best"] is not None:
+        ia, ib = data["best"]
         ax.plot(ia, ib, "kX", ms=9, label=f"best integers {a}={ia}, {b}={ib}")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)
     ax.set_xlabel(f"{a} (group number of the first grouped layer)")
     ax.set_ylabel(f"{b} (group number of the second grouped layer)")
-    ax.set_title(f"{design.notation}: C={c}, F={f}; grey: field not full")
+    ax.set_title(f"{data['design']}: C={data['c']}, F={data['f']}; grey: field not full")
     ax.legend(fontsize=8, loc="lower left")
     return fig
 
@@ -206,19 +127,15 @@ def _log_norm(values: np.ndarray):
     return LogNorm(vmin=values.min(), vmax=values.max()) if values.size else None
 
 
-def macs_vs_width(
-    designs: list[Design], *, hw: int = 56, alpha=1, widths=(16, 4096), log: bool = True
-) -> Figure:
-    """Least MACs of one layer (hw x hw output, F = alpha*C, optimal groups) against its width C."""
+def macs_vs_width(data: dict, *, log: bool = True) -> Figure:
+    """Least MACs of one layer against its width C (``analyses.figures.macs_data``)."""
     fig, ax = _figure()
-    cs = np.logspace(math.log10(widths[0]), math.log10(widths[1]), 200)
-    for design in designs:
-        least, _ = least_at_width(design, "macs", hw)
-        fn = sp.lambdify(S.C, least.subs(S.alpha, sp.nsimplify(alpha)), modules="numpy")
-        ax.plot(cs, np.asarray(fn(cs), dtype=float) * np.ones_like(cs), lw=2, label=_label(design))
+    for row in data["rows"]:
+        ax.plot(data["widths"], row["macs"], lw=2, label=row["design"])
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
+    hw = data["hw"]
     ax.set_xlabel("width C (input channels)")
     ax.set_ylabel(f"MACs of one layer, {hw}×{hw} output")
     ax.set_title("Compute against width (optimal group numbers; FLOPs = 2 × MACs)")
@@ -257,9 +174,6 @@ def speed(rows: list[dict], *, profile: str, hw: int) -> Figure:
     return fig
 
 
-__all__ = ["save", "width_vs_params", "ratio_vs_groups", "macs_vs_width", "speed"]
-
-
 def funnel(reduction) -> Figure:
     """The stage funnel of a design-space reduction: totals per stage, and per length (log scales)."""
     fig = Figure(figsize=(9.0, 3.8), layout="constrained")
@@ -296,33 +210,15 @@ def funnel(reduction) -> Figure:
     return fig
 
 
-def network_params(designs: list[Design] | None = None, *, widths=(16, 1024), log: bool = True) -> Figure:
-    """Network params against width (the paper's layout, under the assumption set that reproduces the most
-    rows of Tables 2-4), with the paper's Table 3-4 rows marked: filled = reported, open = computed."""
-    report = tables.analyse()
-    best = report.best
-    rows = [r for r in tables.ROWS if r.table in (3, 4)]
-    if designs is None:
-        seen: dict = {}
-        for r in rows:
-            seen.setdefault(r.design, r)
-        chosen = list(seen.values())
-    else:
-        chosen = [next((r for r in rows if r.design == d.notation), None) or d for d in designs]
+def network_params(data: dict, *, log: bool = True) -> Figure:
+    """Network params against width (``analyses.figures.network_data``), with the paper's Table 3-4 rows
+    marked: filled = reported, open = computed."""
     fig, ax = _figure(7.6, 5.0)
-    xs = np.logspace(math.log10(widths[0]), math.log10(widths[1]), 200)
+    xs = data["widths"]
     drawn: list[tuple[str, np.ndarray]] = []
     styles = ["--", ":", "-."]
-    for item in chosen:
-        if hasattr(item, "design") and isinstance(item.design, str):
-            design, layout = tables.row_setup(item, best)
-            label = item.design
-        else:
-            design, layout = item, tables.row_setup(rows[0], best)[1]
-            label = item.notation
-        total = counts(network(design, layout)).total_params
-        fn = sp.lambdify(S.width, total, modules="numpy")
-        ys = np.asarray(fn(xs), dtype=float) / 1e6 * np.ones_like(xs)
+    for row in data["rows"]:
+        label, ys = row["label"], row["params_m"]
         # a curve that lies on an earlier one (within 12% at every width: one line on a log scale) is dashed
         # and its label says which one it covers
         same = [name for name, other in drawn if np.max(np.abs(np.log10(ys / other))) < 0.05]
@@ -330,28 +226,25 @@ def network_params(designs: list[Design] | None = None, *, widths=(16, 1024), lo
         shown = f"{label} (on {same[0]})" if same else label
         (line,) = ax.plot(xs, ys, label=shown, **style)
         drawn.append((label, ys))
-        for r in rows:
-            if r.design != label:
-                continue
-            ax.plot(r.width, r.params_m, "o", color=line.get_color(), ms=7)
-            value = tables.row_params(r, best)
-            if isinstance(value, int):
-                ax.plot(r.width, value / 1e6, "o", color=line.get_color(), mfc="white", ms=9, mew=1.5)
-                ax.plot([r.width, r.width], [r.params_m, value / 1e6], ":", color=line.get_color(), lw=1)
+        for width, reported, computed in row["paper"]:
+            ax.plot(width, reported, "o", color=line.get_color(), ms=7)
+            if computed is not None:
+                ax.plot(width, computed / 1e6, "o", color=line.get_color(), mfc="white", ms=9, mew=1.5)
+                ax.plot([width, width], [reported, computed / 1e6], ":", color=line.get_color(), lw=1)
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
     ax.set_xlabel("width (input channels of stage 1)")
     ax.set_ylabel("network parameters (M)")
     ax.set_title(
-        f"Whole networks, {report.best_count} of {len(report.verdicts)} paper rows reproduced by one layout\n"
+        f"Whole networks, {data['reproduced']} of {data['rows_total']} paper rows reproduced by one layout\n"
         "filled: the paper's #Params; open: skanalyze at that width (curves ignore divisibility)",
         fontsize=9,
     )
     ax.plot([], [], "ko", label="paper (Tables 3-4)")
     ax.plot([], [], "ko", mfc="white", label="skanalyze")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside, not over
-    _below(ax, "layout: " + best.describe(), fontsize=6.5, color="0.3", wrap_at=150)
+    _below(ax, "layout: " + data["layout"], fontsize=6.5, color="0.3", wrap_at=150)
     return fig
 
 
@@ -398,32 +291,28 @@ def accuracy_vs_width(summary: dict) -> Figure:
     return fig
 
 
-def model_scaling(
-    label: str, params: sp.Expr, macs: sp.Expr | None, size: tuple[int, int], *, step
-) -> Figure:
-    """An imported model's params and MACs against the width multiplier alpha_w (the closed forms; the MACs at
-    the input ``size``), one panel each so that neither curve hides the other, the model as it is
-    (alpha_w = 1) marked."""
-    panels = 2 if macs is not None else 1
-    fig = Figure(figsize=(6.8, 2.6 * panels + 0.8), layout="constrained")
-    axes = fig.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
-    grid = np.linspace(
-        float(step), 2.0, 200
-    )  # the forms are polynomials: a smooth curve from the smallest step
-    curves = [("parameters", params, "C0", "o")]
-    if macs is not None:
-        h, w = size
-        curves.append((f"MACs at {h}x{w}", macs.subs({S.H_in: h, S.W_in: w}), "C1", "s"))
-    for ax, (what, expr, color, marker) in zip(axes, curves, strict=True):
+def model_scaling(label: str, data: dict) -> Figure:
+    """An imported model's params and MACs against the width multiplier alpha_w
+    (``analyses.figures.scaling_data``), one panel each so that neither curve hides the other, the model as
+    it is (alpha_w = 1) marked."""
+    rows = data["rows"]
+    fig = Figure(figsize=(6.8, 2.6 * len(rows) + 0.8), layout="constrained")
+    axes = fig.subplots(len(rows), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, row, color, marker in zip(axes, rows, ("C0", "C1"), ("o", "s"), strict=False):
         ax.grid(True, which="major", alpha=0.35)
         ax.grid(True, which="minor", alpha=0.12)
-        fn = sp.lambdify(S.alpha_w, expr, modules="numpy")
-        ax.plot(grid, fn(grid) * np.ones_like(grid), "-", color=color, label=what)
-        at_one = float(expr.subs(S.alpha_w, 1))
+        ax.plot(data["alpha_w"], row["values"], "-", color=color, label=row["what"])
+        at_one = row["at_one"]
+        shown = f"{int(at_one):,}" if sp.sympify(at_one).is_Integer else f"{float(at_one):,.0f}"
         ax.plot(
-            [1.0], [at_one], marker, color=color, ms=8, label=f"{label} as it is (alpha_w = 1): {at_one:,.0f}"
+            [1.0],
+            [float(at_one)],
+            marker,
+            color=color,
+            ms=8,
+            label=f"{label} as it is (alpha_w = 1): {shown}",
         )
-        ax.set_ylabel(what)
+        ax.set_ylabel(row["what"])
         ax.set_yscale("log")
         ax.legend(fontsize=8, loc="lower right")
     axes[-1].set_xlabel("width multiplier alpha_w (every scaled channel count times alpha_w)")
@@ -483,3 +372,18 @@ def families(rows: list[dict], *, budget: int, c: int) -> Figure:
 def render_c(expr) -> str:
     """A short text form of a field's channel extent."""
     return str(expr).replace("**", "^").replace(" ", "")
+
+
+__all__ = [
+    "save",
+    "width_vs_params",
+    "ratio_vs_groups",
+    "macs_vs_width",
+    "speed",
+    "funnel",
+    "network_params",
+    "accuracy_vs_width",
+    "model_scaling",
+    "families",
+    "render_c",
+]
