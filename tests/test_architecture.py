@@ -135,7 +135,11 @@ def test_torch_and_matplotlib_only_on_their_side(library, allowed):
 
 def test_figures_draw_rows_and_call_no_analysis():
     """render/plots.py draws what analyses/figures.py and the reports return; it imports no analysis."""
-    bad = [f"{target}:{line}" for target, _, line, _ in imports("skanalyze.render.plots") if ".analyses" in target]
+    bad = [
+        f"{target}:{line}"
+        for target, _, line, _ in imports("skanalyze.render.plots")
+        if ".analyses" in target
+    ]
     assert not bad
 
 

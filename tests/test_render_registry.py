@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from skanalyze import render as R
+from skanalyze.cli.common import DesignArg, FormatOpt, JsonOpt, chosen_design, output_format
 from skanalyze.core.errors import SkanalyzeError
 
 
@@ -64,3 +65,46 @@ def test_the_new_format_recipe_of_docs_architecture(tmp_path, monkeypatch):
     text = R.render("catalog", [{"name": "dw-pw", "notation": "DW+PW"}], "yaml")
     assert text.startswith("report: catalog\n") and "DW+PW" in text
     assert "recipe_formats.yaml_format" in sys.modules  # loaded when the format was first asked for
+
+
+def test_the_new_command_recipe_of_docs_architecture(cli, monkeypatch):
+    """docs/architecture.md's command recipe, followed from outside the package: an analysis that returns
+    data, its report declared in render.REPORTS with a printer, a thin command over the shared option types,
+    and one entry each in COMMANDS, COMMAND_REPORTS and EXAMPLES: the command then runs, takes --format json
+    (JSON prints every report), refuses a format it has no printer for, and shows its example under --help."""
+    import importlib
+
+    import typer
+
+    A = importlib.import_module("skanalyze.cli.app")  # the module (skanalyze.cli.app is also the Typer app)
+
+    def kernels_report(design) -> dict:  # the analysis: data, no printing
+        return {"design": design.notation, "kernels": [k.notation() for k in design.kernels]}
+
+    monkeypatch.setattr(R, "_PRINTERS", dict(R._PRINTERS))  # the registration below is undone afterwards
+    monkeypatch.setitem(R.REPORTS, "kernels", "dict: the design and its kernels (kernels_report)")
+
+    @R.prints("kernels", "pretty", "text")
+    def kernels_text(data, style="pretty") -> str:  # pretty and text share a printer; style tells them apart
+        return f"{data['design']}: {', '.join(data['kernels'])}\n"
+
+    def kernels(design: DesignArg, fmt: FormatOpt = None, json_out: JsonOpt = False) -> None:
+        """List a design's kernels."""
+        fmt = output_format("kernels", fmt, json_out)
+        typer.echo(R.render("kernels", kernels_report(chosen_design(design)), fmt), nl=False)
+
+    monkeypatch.setattr(A.app, "registered_commands", list(A.app.registered_commands))
+    monkeypatch.setattr(A, "COMMANDS", (*A.COMMANDS, (kernels, None, False)))
+    monkeypatch.setitem(A.COMMAND_REPORTS, "kernels", "kernels")
+    monkeypatch.setitem(A.EXAMPLES, "kernels", ["skanalyze kernels gconv-pwgconv"])
+    A.app.command()(kernels)
+    A._examples()  # what app.py does at import, after its tables
+
+    code, out, _ = cli("kernels", "gconv-pwgconv")
+    assert code == 0 and out == "GConv(M)+PWGConv(N): GConv(M), PWGConv(N)\n"
+    code, out, _ = cli("kernels", "dw-pw", "--format", "json")
+    assert code == 0 and '"kernels": [' in out and '"DW"' in out
+    code, _, err = cli("kernels", "dw-pw", "--format", "latex")
+    assert code == 2 and "latex" in err and "pretty, text, json" in err
+    code, out, _ = cli("kernels", "--help")
+    assert code == 0 and "skanalyze kernels gconv-pwgconv" in out and "List a design's kernels." in out
