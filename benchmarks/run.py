@@ -676,12 +676,18 @@ def section_roofline() -> dict:
     }
 
 
-COMMAND_CASES = [  # (command, the analysis it runs, the time before (issue 27), the goal in seconds)
+COMMAND_CASES = [  # (command, the analysis it runs, the time before (issue 27), the goal in seconds or None)
     (
         "`skanalyze tables`",
         "from skanalyze.analyses import tables as T; run = T.analyse",
         "7.3 s",
         1.0,
+    ),
+    (  # no target: what `tables` costs when the stored search is stale (any edit to core/ or analyses/)
+        "`skanalyze tables`, searched afresh (`tables.search`, what a stale store costs)",
+        "from skanalyze.analyses import tables as T; run = T.search",
+        "7.3 s",
+        None,
     ),
     (
         "`network gconv-pwgconv --budget 11.2M` (free group numbers)",
@@ -708,7 +714,8 @@ def section_commands() -> dict:
             f"import time; {setup}; t = time.perf_counter(); run(); print(time.perf_counter() - t)"
         )
         rows.append([name, before, fmt_time(seconds)])
-        targets.append((name + " (beyond start-up)", seconds, f"< {goal:g} s", seconds < 0.9 * goal, before))
+        if goal is not None:
+            targets.append((name + " (beyond start-up)", seconds, f"< {goal:g} s", seconds < 0.9 * goal, before))
     return {
         "title": "Commands that were slow",
         "what": "The analysis behind each command, cold in a fresh process (imports and start-up excluded); "

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from skanalyze.analyses import tables as T
 from skanalyze.analyses.network import network
 from skanalyze.render import markdown
@@ -76,3 +78,24 @@ def test_reproduced_rows_rebuilt_in_torch_match_the_paper(nn):
             counted += own
         assert abs(counted - v.row.params_m * 1e6) <= T.TOLERANCE_M * 1e6, (v.row.key, counted)
         assert counted == v.best, v.row.key
+
+
+@pytest.mark.slow
+def test_the_stored_search_is_the_search_of_this_source():
+    """`tables` reads the stored search only when its source fingerprint matches; searched afresh here, the
+    report is the same (if this fails, the source changed: run `python -m skanalyze.analyses.tables`)."""
+    stored = T.load_stored()
+    assert stored is not None, "skanalyze/analyses/tables.json is stale: python -m skanalyze.analyses.tables"
+    assert T.search() == stored
+    assert T.from_stored(json.loads(json.dumps(T.to_stored(stored)))) == stored
+
+
+def test_a_stale_or_broken_store_is_never_read(tmp_path):
+    data = json.loads(T.STORED.read_text())
+    for broken in ({**data, "fingerprint": "0" * 64}, {k: v for k, v in data.items() if k != "verdicts"}):
+        path = tmp_path / "tables.json"
+        path.write_text(json.dumps(broken))
+        assert T.load_stored(path) is None
+    (tmp_path / "bad.json").write_text("{not json")
+    assert T.load_stored(tmp_path / "bad.json") is None
+    assert T.load_stored(tmp_path / "missing.json") is None

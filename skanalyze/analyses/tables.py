@@ -17,9 +17,12 @@ The model is never tuned to a row: options are global choices, stated ones stay 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-from dataclasses import dataclass, replace
+import json
+from dataclasses import asdict, dataclass, replace
 from functools import cache, lru_cache
+from pathlib import Path
 
 import sympy as sp
 
@@ -326,6 +329,13 @@ def _distance_from_default(a: Assumptions) -> int:
 
 @lru_cache(maxsize=1)
 def analyse() -> Report:
+    """The report of :func:`search`: read from the copy stored beside this module when that copy was searched
+    by this very source (its fingerprint), else searched now (about 3.5 s)."""
+    stored = load_stored()
+    return stored if stored is not None else search()
+
+
+def search() -> Report:
     """Search the assumption space for every row; pick the set reproducing the most rows."""
     sets = list(all_assumptions())
     table = {(row, a): row_params(row, a) for row in ROWS for a in sets}
@@ -485,3 +495,69 @@ def findings(report: Report) -> list[str]:
     for v in unbuildable:
         out.append(f"{v.row.key} cannot be built under any assumption set: {v.cause}.")
     return out
+
+
+# -- the stored search ---------------------------------------------------------------------------------
+# The search is a pure function of the package's source: its result is stored beside this module with a
+# fingerprint of the source that produced it, and read back only when the fingerprint still matches (any
+# edit to core/ or analyses/ searches again). tests/test_tables.py searches afresh and compares.
+STORED = Path(__file__).with_name("tables.json")
+_SOURCES = ("core", "analyses")
+
+
+def fingerprint() -> str:
+    """A hash of the source the search depends on (every module of core/ and analyses/)."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for package in _SOURCES:
+        for path in sorted((root / package).glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _assumptions(data: dict | None) -> Assumptions | None:
+    if data is None:
+        return None
+    blocks = data["blocks"]
+    return Assumptions(**{**data, "blocks": tuple(blocks) if isinstance(blocks, list) else blocks})
+
+
+def to_stored(report: Report) -> dict:
+    """The report as JSON data, rows by their index in ROWS, with the source's fingerprint."""
+    verdicts = []
+    for v in report.verdicts:
+        item = asdict(v)
+        item["row"] = ROWS.index(v.row)
+        item["closest_assumptions"] = asdict(v.closest_assumptions) if v.closest_assumptions else None
+        verdicts.append(item)
+    data = {"fingerprint": fingerprint(), "best": asdict(report.best), "best_count": report.best_count}
+    return data | {"verdicts": verdicts, "sets": report.sets, "findings": list(report.findings)}
+
+
+def from_stored(data: dict) -> Report:
+    """The report from its JSON data (the inverse of :func:`to_stored`)."""
+    verdicts = tuple(
+        Verdict(**{**v, "row": ROWS[v["row"]], "closest_assumptions": _assumptions(v["closest_assumptions"])})
+        for v in data["verdicts"]
+    )
+    best = _assumptions(data["best"])
+    return Report(best, data["best_count"], verdicts, data["sets"], TOLERANCE_M, tuple(data["findings"]))
+
+
+def load_stored(path: Path = STORED) -> Report | None:
+    """The stored report when it was searched by this source; None when it is missing, unreadable or stale."""
+    try:
+        data = json.loads(path.read_text())
+        return from_stored(data) if data.get("fingerprint") == fingerprint() else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_stored(path: Path = STORED) -> Path:
+    """Search afresh and store the report (run after changing anything in core/ or analyses/)."""
+    path.write_text(json.dumps(to_stored(search()), indent=1) + "\n")
+    return path
+
+
+if __name__ == "__main__":  # python -m skanalyze.analyses.tables: refresh the stored search
+    print(f"wrote {write_stored()}")
