@@ -1,6 +1,6 @@
 """``python -m skanalyze``: the command line."""
 
-from .cli.app import entry
+from .cli import entry
 
 if __name__ == "__main__":
     entry()

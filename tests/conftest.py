@@ -14,6 +14,10 @@ from hypothesis import strategies as st
 from skanalyze.core import symbols as S
 from skanalyze.core.errors import SkanalyzeError
 
+# Every test runs the commands' code: the output cache of the pure commands (cli/replay.py) is off for the
+# suite and its subprocesses; tests/test_replay.py turns it on in a folder of its own.
+os.environ["SKANALYZE_NO_CACHE"] = "1"
+
 settings.register_profile(
     "default", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

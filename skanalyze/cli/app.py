@@ -7,6 +7,7 @@ commands that need them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -15,7 +16,7 @@ import threading
 import typer
 
 from ..core.errors import SkanalyzeError
-from . import latency, model, network, plot, symbolic, train
+from . import latency, model, network, plot, replay, symbolic, train
 
 CONVENTION = (
     "Counting convention: parameters are conv weights (bias-free; BatchNorm only with --bn, in every "
@@ -170,6 +171,28 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if argv[:2] == ["train", "summarize"]:  # a subcommand of train, without making train a group
         argv = ["train-summarize", *argv[2:]]
+    if replay.enabled() and replay.cacheable(argv):
+        return _replayed(argv)
+    return _run(argv)
+
+
+def _replayed(argv: list[str]) -> int:
+    """A pure command: its kept output, or a run whose output is kept when it ends well and says nothing on
+    stderr."""
+    kept = replay.lookup(argv)
+    if kept is not None:
+        sys.stdout.write(kept)
+        return 0
+    out, err = replay.Tee(sys.stdout), replay.Tee(sys.stderr)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = _run(argv)
+    if code == 0 and not err.copy.getvalue():
+        replay.keep(argv, out.copy.getvalue())
+    return code
+
+
+def _run(argv: list[str]) -> int:
+    """Run one command line (argv without the program name)."""
     command, args, prog = _command_for(argv)
     interrupted = []
 
@@ -215,11 +238,6 @@ def _interrupted(prog: str, args: list[str]) -> int:
             err=True,
         )
     return 130
-
-
-def entry() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
 
 
 _examples()
