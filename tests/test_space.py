@@ -219,3 +219,46 @@ def test_abstraction_matches_concrete_footprints_for_the_families():
     words = list(all_words(letters, 2)) + [tuple(by_name[n] for n in t) for t in triples]
     for word in words:
         assert (performs(word), efficient(word)) == _concrete_families(word), word_name(word)
+
+
+@pytest.mark.slow
+def test_the_bottleneck_saving_verdicts_against_counts_at_integer_points():
+    """Every word of length 3 over the full vocabulary that starts and ends pointwise (the exception's words): a proven saving holds at every feasible integer point tried (C = 8, 24, 48; group numbers among
+    the divisors of K = C/4), counted by `params_at` on the two designs; a refuted one's witness is a point
+    where the bottleneck does not save."""
+    from skanalyze import params_at
+    from skanalyze.analyses.bottleneck_saving import bottleneck_saving
+    from skanalyze.analyses.space import full_vocabulary
+    from skanalyze.core.exact import divisors
+
+    def saves(full, trimmed, c, groups):
+        values = {"C": c, "F": c, **groups}  # a group number that cancels in the difference: any value
+        try:
+            a = params_at(full, {**{k: v for k, v in values.items() if k in names(full)}, "K": c // 4})
+            b = params_at(trimmed, {k: v for k, v in values.items() if k in names(trimmed)})
+        except SkanalyzeError:  # a group number that does not divide: not a feasible point
+            return None
+        return a < b
+
+    def names(design):
+        return {str(x) for x in design.free_symbols}
+
+    checked = 0
+    ends = ("PW", "PWGConv")
+    for word in itertools.product(ends, full_vocabulary(), ends):
+        full = parse("+".join(word), plan="bottleneck")
+        trimmed = parse("+".join(word[:-1]), plan="keep")
+        saving = bottleneck_saving(word)
+        symbols = sorted(names(full) - {"C", "F"})
+        if saving.verdict == "refuted":
+            point = dict.fromkeys(symbols, 1) | {
+                k: v for k, v in saving.witness.items() if k not in ("C", "F")
+            }
+            assert saves(full, trimmed, saving.witness["C"], point) is False, word
+        elif saving.verdict == "proven":
+            for c in (8, 24, 48):
+                for combo in itertools.product(divisors(c // 4), repeat=len(symbols)):
+                    verdict = saves(full, trimmed, c, dict(zip(symbols, combo, strict=True)))
+                    assert verdict in (True, None), (word, c, combo)
+                    checked += verdict is True
+    assert checked > 100

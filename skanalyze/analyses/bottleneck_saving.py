@@ -39,8 +39,28 @@ class Saving:
         return self.verdict == "proven"
 
 
-def _negative_on_domain(diff: sp.Expr, groups: list[sp.Symbol]) -> bool | None:
-    """True: diff < 0 for every real C >= 4 and every group number in [1, oo); None: not decided this way."""
+def _monomials(terms: dict, groups: list[sp.Symbol]) -> dict[tuple, Fraction] | None:
+    """The terms {monomial: coefficient} as exponents (of u = 1/g for each group number, then of C); None when a
+    group number appears in a numerator or C in a denominator (not a polynomial in the u and C)."""
+    out: dict[tuple, Fraction] = {}
+    for monomial, coeff in terms.items():
+        powers = monomial.as_powers_dict()
+        if set(powers) - {S.C, *groups, sp.S.One}:
+            return None
+        exps = tuple(-int(powers.get(g, 0)) for g in groups) + (int(powers.get(S.C, 0)),)
+        if any(e < 0 for e in exps):
+            return None
+        out[exps] = out.get(exps, 0) + Fraction(int(coeff.p), int(coeff.q))
+    return out
+
+
+def _negative_on_domain(diff: sp.Expr, groups: list[sp.Symbol], terms: dict | None = None) -> bool | None:
+    """True: diff < 0 for every real C >= 4 and every group number in [1, oo); None: not decided this way.
+    With diff's terms given, the sufficient corner test runs in integer arithmetic first."""
+    monomials = _monomials(terms, groups) if terms is not None else None
+    if monomials is not None and all(e <= 1 for m in monomials for e in m[:-1]):
+        if _below_zero_at_every_corner(monomials.items(), len(groups)):
+            return True
     us = [sp.Dummy(f"u{g}") for g in groups]
     try:  # a sum of monomials in C and 1/g: with u = 1/g a polynomial (a group number in a numerator is not)
         poly = sp.Poly(diff.xreplace({g: 1 / u for g, u in zip(groups, us, strict=True)}), *us, S.C)
@@ -48,7 +68,7 @@ def _negative_on_domain(diff: sp.Expr, groups: list[sp.Symbol]) -> bool | None:
         return None
     if any(poly.degree(u) > 1 for u in us):
         return None
-    if _below_zero_at_every_corner(poly, len(us)):
+    if _below_zero_at_every_corner(((m, Fraction(int(c.p), int(c.q))) for m, c in poly.terms()), len(us)):
         return True
     for corner in itertools.product((0, 1), repeat=len(us)):
         p = poly
@@ -64,14 +84,14 @@ def _negative_on_domain(diff: sp.Expr, groups: list[sp.Symbol]) -> bool | None:
     return True
 
 
-def _below_zero_at_every_corner(poly: sp.Poly, n: int) -> bool:
+def _below_zero_at_every_corner(terms, n: int) -> bool:
     """A sufficient test, linear in the terms (the corners are 2^n): with C = SMALLEST_C + x, the part with no
     group number plus the positive coefficients of every other part has no positive coefficient and is negative
     at x = 0. Every corner's polynomial is at most that one, coefficient by coefficient, for every x >= 0."""
     parts: dict[tuple, dict[int, Fraction]] = {}
-    for monom, coeff in poly.terms():
+    for monom, coeff in terms:  # (exponents of the n u's and of C, an exact coefficient)
         part = parts.setdefault(monom[:n], {})
-        part[monom[n]] = part.get(monom[n], 0) + Fraction(int(coeff.p), int(coeff.q))
+        part[monom[n]] = part.get(monom[n], 0) + coeff
     bound: dict[int, Fraction] = {}
     for key, part in parts.items():
         shifted: dict[
@@ -116,18 +136,17 @@ def bottleneck_saving(names: tuple[str, ...]) -> Saving:
     trimmed = parse("+".join(names[:-1]), plan="keep")
     at = {S.K: sp.sympify(full.bottleneck).subs(S.F, S.C), S.F: S.C}
 
-    def total(design):  # widths substituted first, so every layer's count is a monomial
-        return sum(
-            (
-                lay.kernel.params(at.get(lay.c_in, lay.c_in), at.get(lay.c_out, lay.c_out))
-                for lay in design.layers
-            ),
-            sp.Integer(0),
-        )
-
-    diff = sp.expand(total(full) - total(trimmed))
+    terms: dict = {}  # monomial -> coefficient of params(full) - params(trimmed), collected without expand
+    for design, sign in ((full, 1), (trimmed, -1)):
+        for lay in design.layers:  # widths substituted first, so a layer's count is a sum of monomials
+            count = lay.kernel.params(at.get(lay.c_in, lay.c_in), at.get(lay.c_out, lay.c_out))
+            for term in sp.Add.make_args(count if count.is_Mul or count.is_Atom else sp.expand_mul(count)):
+                coeff, monomial = term.as_coeff_Mul()
+                terms[monomial] = terms.get(monomial, 0) + sign * coeff
+    terms = {m: c for m, c in terms.items() if c != 0}
+    diff = sp.Add(*(c * m for m, c in terms.items()))
     groups = sorted(diff.free_symbols - {S.C}, key=str)
-    if _negative_on_domain(diff, groups):
+    if _negative_on_domain(diff, groups, terms):
         return Saving("proven", diff)
     for point in _feasible_points(full, trimmed, groups):
         value = diff.subs(point)
