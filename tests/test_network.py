@@ -193,3 +193,17 @@ def test_width_that_does_not_divide():
         match=r"width 72, stage 1: .*group number \(=32\) must be a positive integer dividing the 72",
     ):
         evaluate(net, 72)
+
+
+def test_the_widest_search_reports_every_width_it_tries():
+    """`network --budget` draws a progress bar from these steps: one per width, scanned down to the answer."""
+    from skanalyze.analyses.layout import PAPER_LAYOUT
+    from skanalyze.analyses.network import report as network_report
+
+    steps = []
+    data, _ = network_report(
+        catalog.get("gconv-pwgconv"), PAPER_LAYOUT, None, 11_200_000, {}, on_step=lambda *a: steps.append(a)
+    )
+    widths = [int(what.split()[1]) for _, _, what in steps]
+    assert [done for done, _, _ in steps] == list(range(1, len(steps) + 1))
+    assert widths == list(range(widths[0], widths[0] - len(widths), -1)) and widths[-1] == data["width"]

@@ -192,3 +192,26 @@ def test_each_kinds_footprint_equals_autograd(text):
         measured.positions,
         measured.positions_max,
     )
+
+
+def test_shared_reach_sets_equal_the_plain_brute_force():
+    """The field and the network searches follow channels with shared bitsets (one per group); on whole
+    designs (every kind between PWs, and the paper's designs with shuffles) the distinct sets they give are
+    the plain brute force's."""
+    from skanalyze.core.channels import reached_sets
+
+    values = {S.C: 36, S.F: 36, S.K: 18, S.M: 2, S.N: 3}
+    texts = [
+        *every_kind_between_pws(),
+        "GConv(M)+PWGConv(N)",
+        "PWGConv(M)+DW+PWGConv(N)",
+        "DW+PW",
+        "PW+DW+PW",
+    ]
+    for text in texts:
+        design = parse(text)
+        vals = {k: v for k, v in values.items() if k in design.free_symbols | {S.C, S.F, S.K}}
+        layers = design.at(vals)
+        ops = tuple(op for lay in layers for op in lay.ops)
+        plain = {sum(1 << c for c in s) for s in reach_by_ops(ops, layers[0].c_in)}
+        assert set(reached_sets(ops, layers[0].c_in)) == plain, text

@@ -367,7 +367,13 @@ def group_candidates(net: Network, width: int) -> list[dict]:
 
 
 def widest(
-    design: Design, layout: Layout, budget: int, objective: str = "params", *, max_scan: int = 100_000
+    design: Design,
+    layout: Layout,
+    budget: int,
+    objective: str = "params",
+    *,
+    max_scan: int = 100_000,
+    on_step=None,
 ) -> Widest:
     """The widest buildable network whose total params (or MACs) fit the budget, exactly.
 
@@ -400,7 +406,9 @@ def widest(
     lo = largest_fitting(lambda w: lb(w) <= budget, start=0, limit=2**29) or 0
     if lo == 2**29:
         raise SkanalyzeError(f"budget {budget} is absurd for a network: no width bound below 10^9")
-    found = widest_scan(lo, costs_at, budget, lambda w, g: builds_with_full_field(net, w, g), max_scan)
+    found = widest_scan(
+        lo, costs_at, budget, lambda w, g: builds_with_full_field(net, w, g), max_scan, on_step=on_step
+    )
     if found is None:
         raise SkanalyzeError(
             f"budget {budget} is too small for any buildable {design.notation} network in this layout"
@@ -455,8 +463,10 @@ def report(
     values: dict,
     *,
     objective: str = "params",
+    on_step=None,
 ) -> tuple[dict, object]:
-    """`skanalyze network`: per-part counts at a width, or of the widest network under a budget.
+    """`skanalyze network`: per-part counts at a width, or of the widest network under a budget (``on_step``
+    hears of every width the search tries).
 
     Returns the data and the network whose counts it holds (at the width in the data)."""
     if (width is None) == (budget is None):
@@ -476,7 +486,7 @@ def report(
         if layout.symbolic_blocks:
             raise SkanalyzeError("a network budget needs concrete blocks per stage, e.g. --blocks 2,2,2,2")
         fixed = net if not groups else network(design.subs_groups(groups), layout)
-        found = widest(fixed.design, layout, budget, objective)
+        found = widest(fixed.design, layout, budget, objective, on_step=on_step)
         width, groups = found.width, {**groups, **found.groups}
         built_with = groups
         net = network(design.subs_groups(groups), layout) if groups else net

@@ -42,16 +42,19 @@ def widest_scan(
     budget,
     accept: Callable[[int, Any], bool],
     max_scan: int | None = None,
+    on_step: Callable[[int, int | None, str], None] | None = None,
 ) -> tuple[int, Any, Any, int] | None:
     """The widest width at most ``top`` with a choice that fits: widths are scanned down from ``top`` (the
     largest a lower bound of the cost allows, so nothing wider can fit); at each, the choices are tried
     cheapest first (``costs_at(width)``: (cost, choice) pairs, ties in their given order) and the first that
     ``accept(width, choice)`` (it builds, it keeps the full field) is taken if its cost fits the budget.
     Returns (width, choice, cost, widths searched), or None when no width down to 1 has one (or ``max_scan``
-    widths were searched)."""
+    widths were searched). ``on_step(done, total, what)``, when given, hears of every width (progress)."""
     searched = 0
     for width in range(top, 0, -1):
         searched += 1
+        if on_step is not None:
+            on_step(searched, None, f"width {width} ({searched} searched down from {top})")
         if max_scan is not None and searched > max_scan:
             return None
         for cost, choice in sorted(costs_at(width), key=lambda pair: pair[0]):

@@ -135,14 +135,18 @@ def network(
             raise SkanalyzeError(
                 "--macs says the budget counts MACs; it needs --budget (e.g. --budget 1e9 --macs)"
             )
-        data, (net, groups) = network_report(
-            chosen_design(design),
-            layout,
-            width,
-            None if budget is None else parse_budget(budget),
-            vals,
-            objective="macs" if macs else "params",
-        )
+        from .progress import bar
+
+        with bar(budget is not None, "widest network") as on_step:
+            data, (net, groups) = network_report(
+                chosen_design(design),
+                layout,
+                width,
+                None if budget is None else parse_budget(budget),
+                vals,
+                objective="macs" if macs else "params",
+                on_step=on_step,
+            )
     if torch_check:
         checks.network_torch(data, net, groups, layout, max_memory)
     typer.echo(render("network", data, fmt), nl=False)

@@ -28,6 +28,42 @@ def follow_channel_op(sets: list[int], op: tuple) -> list[int]:
     return [sets[(p % g) * per + p // g] for p in range(width)]
 
 
+def follow_shared(values: list[int], index: list[int], op: tuple) -> tuple[list[int], list[int]]:
+    """:func:`follow_channel_op` on shared bitsets: output channel j reaches ``values[index[j]]``. A grouping
+    leaves one bitset per group, so the big-integer work is per group, not per channel."""
+    width = len(index)
+    if op[0] == "group":
+        g, c_out = int(op[1]), int(op[2])
+        block_in, block_out = width // g, c_out // g
+        if block_in == 1:  # channel-wise: output j reaches what its group's one input reaches
+            return values, [index[j // block_out] for j in range(c_out)]
+        merged = [
+            reduce(or_, (values[k] for k in set(index[i * block_in : (i + 1) * block_in])), 0)
+            for i in range(g)
+        ]
+        return merged, [j // block_out for j in range(c_out)]
+    g = int(op[1])
+    per = width // g
+    return values, [index[(p % g) * per + p // g] for p in range(width)]
+
+
+def reached_sets(ops: tuple, c_in: int) -> list[int]:
+    """The distinct bitsets of input channels the output channels reach through a sequence of channel_ops
+    primitives (integer sizes)."""
+    c_in = int(c_in)
+    ops = tuple(ops)
+    if ops and ops[0][0] == "group" and int(ops[0][1]) < c_in:  # contiguous blocks of the inputs: by masks
+        g, c_out = int(ops[0][1]), int(ops[0][2])
+        block_in, block_out = c_in // g, c_out // g
+        values = [((1 << block_in) - 1) << (i * block_in) for i in range(g)]
+        index, ops = [j // block_out for j in range(c_out)], ops[1:]
+    else:
+        values, index = [1 << c for c in range(c_in)], list(range(c_in))
+    for op in ops:
+        values, index = follow_shared(values, index, op)
+    return [values[k] for k in set(index)]
+
+
 def channel_reach(ops: tuple, c_in: int) -> list[int]:
     """The input channels each output channel reaches through channel_ops, as bitsets (integer sizes)."""
     sets = [1 << c for c in range(int(c_in))]
@@ -60,4 +96,4 @@ def mixing_of(ops: tuple, c_in) -> str:
     return "grouped"
 
 
-__all__ = ["bits", "channel_reach", "follow_channel_op", "mixing_of"]
+__all__ = ["bits", "channel_reach", "follow_channel_op", "follow_shared", "mixing_of", "reached_sets"]

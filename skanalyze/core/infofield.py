@@ -30,7 +30,7 @@ from operator import mul
 import sympy as sp
 
 from . import symbols as S
-from .channels import follow_channel_op
+from .channels import reached_sets
 from .design import Design, Layer
 from .errors import SkanalyzeError
 
@@ -389,18 +389,20 @@ def propagate(design: Design, values: dict) -> tuple[int, int, int, int]:
 
 def reaches_every_channel(design: Design, values: dict) -> bool:
     """Whether every output channel reaches every input channel at concrete sizes (exact, by channel sets)."""
-    return _channel_counts(design, values)[0] == int(values[S.C])
+    every = (1 << int(values[S.C])) - 1
+    return all(x == every for x in _channel_sets(design, values))
+
+
+def _channel_sets(design: Design, values: dict, count: int | None = None) -> list[int]:
+    """The distinct sets of input channels the output channels reach after the first `count` layers (all:
+    None), as bitsets."""
+    layers = design.at(values)
+    return reached_sets(tuple(op for lay in layers[:count] for op in lay.ops), layers[0].c_in)
 
 
 def _channel_counts(design: Design, values: dict, count: int | None = None) -> tuple[int, int]:
-    """(least, most) input channels one output channel reaches after the first `count` layers (all: None),
-    following each channel's input set as a bitset."""
-    layers = design.at(values)
-    sets = [1 << i for i in range(layers[0].c_in)]
-    for lay in layers[:count]:
-        for op in lay.ops:
-            sets = follow_channel_op(sets, op)
-    counts = [bin(x).count("1") for x in sets]
+    """(least, most) input channels one output channel reaches after the first `count` layers (all: None)."""
+    counts = [x.bit_count() for x in _channel_sets(design, values, count)]
     return min(counts), max(counts)
 
 
