@@ -75,6 +75,37 @@ def test_widest_within_against_brute_force():
     )
 
 
+def by_hand_pw_dw_pw(c, f, hw, p=PROFILE):
+    """The roofline of PW+DW+PW with K = F/4 written out per layer: PW C -> K, DW K -> K, PW K -> F."""
+    e, a, k = p.element_bytes, hw * hw, f // 4
+    layers = [
+        (c * k * a, e * ((c + k) * a + c * k)),
+        (9 * k * a, e * (2 * k * a + 9 * k)),
+        (k * f * a, e * ((k + f) * a + k * f)),
+    ]
+    return sum(max(mac / p.peak_macs_per_s, b / p.bandwidth_bytes_per_s) + p.overhead_s for mac, b in layers)
+
+
+@pytest.mark.parametrize("alpha", [Fraction(1), Fraction(3, 2)])
+def test_widest_within_without_group_numbers_against_brute_force(alpha):
+    """A design with no group numbers is bisected on its time: every width up to 400 (F = alpha*C, the
+    bottleneck K = F/4 whole) timed by hand, the widest that fits is the answer."""
+    hw = 14
+    budget = by_hand_pw_dw_pw(300, int(300 * alpha), hw) * 1.0001
+    fits = [
+        c
+        for c in range(1, 401)
+        if (alpha * c).denominator == 1 and int(alpha * c) % 4 == 0
+        if by_hand_pw_dw_pw(c, int(alpha * c), hw) <= budget
+    ]
+    assert fits and fits[-1] < 400  # the budget binds inside the brute-force range
+    found = R.widest_within(parse("PW+DW+PW"), budget, PROFILE, hw, alpha)
+    assert found.values["C"] == fits[-1]
+    assert found.predicted_s == pytest.approx(
+        by_hand_pw_dw_pw(fits[-1], int(alpha * fits[-1]), hw), rel=1e-12
+    )
+
+
 def test_widest_within_a_budget_nothing_meets():
     with pytest.raises(SkanalyzeError, match="predicted to fit"):
         R.widest_within(parse("DW+PW"), 1e-6, PROFILE, 28)

@@ -30,6 +30,7 @@ from ..core.errors import SkanalyzeError
 from ..core.exact import as_positive_int, compile_exact
 from .optimize import ranked_at
 from .profiles import Profile, positive_batch
+from .search import largest_fitting, widest_scan
 
 
 # -- predictions ---------------------------------------------------------------------------------------
@@ -193,8 +194,11 @@ def widest_within(
     """The greatest buildable C (F = alpha*C, group numbers that divide with a full field) whose predicted
     latency at output size hw x hw fits ``seconds``; at each width the fastest group numbers are taken.
 
-    The scan stops where even the activations alone (read and written once, every group number ignored:
-    a lower bound that grows with C) take longer than the budget, so no wider layer can fit."""
+    No wider layer can fit where even the activations alone (read and written once, every group number
+    ignored: a lower bound that grows with C) take longer than the budget: widths are scanned down from
+    there (every buildable configuration of a width timed at once) and the first that fits is the answer. A
+    design without group numbers has one configuration per width, whose time grows with it: the bound is
+    bisected on that time first."""
     alpha = Fraction(alpha)
     budget = float(seconds)
     if not isinstance(hw, int) or hw < 1:
@@ -207,23 +211,36 @@ def widest_within(
     )
     fixed = profile.overhead_s * len(rows)
     fast = predictor(design, profile, batch)  # floats for the search; the answer is recomputed exactly
-    best = None
-    searched = 0
-    c = alpha.denominator
-    while c <= max_width:
-        lower = fixed + batch * profile.element_bytes * float(floor_fn(c)) / profile.bandwidth_bytes_per_s
-        if lower > budget:
-            break
-        searched += 1
-        f = alpha * c
-        if f.denominator == 1:
-            for vals in _configs(design, c, int(f)):
-                arrays = {str(k): float(v) for k, v in vals.items()}
-                t = float(fast(**arrays, H=hw, W=hw))
-                # c only grows: a fit at a new width wins; at the same width, the faster group numbers
-                if t <= budget and (best is None or c > int(best[0][S.C]) or t < best[1]):
-                    best = (vals, t)
-        c += alpha.denominator
+    step = alpha.denominator  # widths are k * step, so that F = alpha * C is whole
+    bw = profile.bandwidth_bytes_per_s
+
+    def floor_fits(k: int) -> bool:  # the activations alone: a lower bound of every configuration's time
+        return fixed + batch * profile.element_bytes * float(floor_fn(k * step)) / bw <= budget
+
+    top = largest_fitting(floor_fits, start=1, limit=max_width // step)
+    if top is not None and not design.group_symbols:
+        # one configuration per width, its time growing with the width: bisect on the time itself
+        top = (
+            largest_fitting(
+                lambda k: float(fast(C=k * step, F=alpha * k * step, H=hw, W=hw)) <= budget,
+                start=1,
+                limit=top,
+            )
+            or 0
+        )
+
+    def times_at(k: int):  # every buildable configuration at width k * step, timed at once (vectorised)
+        c = k * step
+        configs = _configs(design, c, int(alpha * c))
+        if not configs:
+            return []
+        arrays = {str(key): np.array([float(cfg[key]) for cfg in configs]) for key in configs[0]}
+        times = np.asarray(fast(**arrays, H=hw, W=hw), dtype=float) * np.ones(len(configs))
+        return zip(times.tolist(), configs, strict=True)
+
+    found = widest_scan(top or 0, times_at, budget, lambda k, vals: True)
+    searched = found[3] if found is not None else (top or 0)
+    best = (found[1], found[2]) if found is not None else None
     if best is None:
         raise SkanalyzeError(
             f"no buildable {design.notation} at --hw {hw} is predicted to fit {budget * 1e6:g} us on "
