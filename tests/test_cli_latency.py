@@ -158,7 +158,37 @@ def test_latency_command(cli, profile_file):
 
 def test_device_calibrate_writes_a_profile(cli, tmp_path):
     path = tmp_path / "me.json"
-    code, out, _ = cli("device", "calibrate", "--quick", "--threads", "1", "--out", str(path), "--name", "me")
+    # --force: the suite's other worker may keep this machine busy, which calibrate rightly refuses
+    args = ("device", "calibrate", "--quick", "--threads", "1", "--out", str(path), "--name", "me", "--force")
+    code, out, _ = cli(*args)
     assert code == 0 and f"written to {path}" in out
     p = P.load_profile(str(path))
     assert p.name == "me" and p.details["threads"] == 1
+    assert p.details["warnings"] == P.calibration_problems(p.details)
+    assert all(f"warning: {w}" in out for w in p.details["warnings"])
+
+
+def test_an_untrustworthy_calibration_is_refused_unless_forced(cli, tmp_path, monkeypatch):
+    """A busy machine's constants are not saved (one line, exit 2, no file); --force saves them with the
+    warnings recorded, and show prints them."""
+    from skanalyze import nn
+
+    busy = P.Profile(
+        "busy",
+        peak_macs_per_s=1e9,
+        bandwidth_bytes_per_s=1e9,
+        overhead_s=1e-4,
+        details={"calibrated": True, "cpus": 2, "threads": 2, "load": {"before": 3.0, "after": 3.1}},
+    )
+    busy = P.Profile(
+        **{**busy.__dict__, "details": {**busy.details, "warnings": P.calibration_problems(busy.details)}}
+    )
+    monkeypatch.setattr(nn, "calibrate", lambda **kwargs: busy)
+    path = tmp_path / "busy.json"
+    code, _, err = cli("device", "calibrate", "--out", str(path))
+    assert code == 2 and "calibration not saved" in err and "load average 3.00" in err and "--force" in err
+    assert len(err.strip().splitlines()) == 1 and not path.exists()
+    code, out, _ = cli("device", "calibrate", "--out", str(path), "--force")
+    assert code == 0 and path.exists() and "warning: the machine was busy" in out
+    code, out, _ = cli("device", "show", str(path))
+    assert code == 0 and "warning: the machine was busy" in out

@@ -223,6 +223,43 @@ def test_calibrate_gives_a_usable_profile(tmp_path):
     path = tmp_path / "p.json"
     path.write_text(json.dumps(P.profile_dict(p)))
     assert P.load_profile(str(path)) == p
+    # what a user needs to judge it: when, how loaded, how many threads, which torch, and the checks' verdict
+    import datetime
+
+    import torch
+
+    when = datetime.datetime.fromisoformat(p.details["date"])
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()) < 600
+    assert set(p.details["load"]) == {"before", "after"} and p.details["torch"] == torch.__version__
+    assert p.details["warnings"] == P.calibration_problems(p.details)
+
+
+QUIET = {
+    "cpus": 8,
+    "threads": 4,
+    "load": {"before": 0.4, "after": 0.5},
+    "dense_conv": {"median_s": 0.010, "iqr_s": 0.0004, "macs_per_s": 60e9, "rounds": 1},
+    "copy": {"median_s": 0.020, "iqr_s": 0.001, "rounds": 1},
+    "tiny_layer": {"median_s": 8e-6, "iqr_s": 1e-6, "rounds": 1},
+    "matmul": {"macs_per_s": 80e9},
+    "matmul_end": {"macs_per_s": 78e9},
+}
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"load": {"before": 4.6, "after": 5.0}}, "busy: load average 4.60 on 8 cores"),
+        ({"copy": {"median_s": 0.020, "iqr_s": 0.008, "rounds": 3}}, "copy timings spread 40%"),
+        ({"matmul_end": {"macs_per_s": 20e9}}, "ran -75% faster at the end"),
+        ({"dense_conv": {"median_s": 0.01, "iqr_s": 0.0, "macs_per_s": 2e9}}, "0.025x the reference"),
+        ({"dense_conv": {"median_s": 0.01, "iqr_s": 0.0, "macs_per_s": 400e9}}, "5x the reference"),
+    ],
+)
+def test_calibration_problems_name_what_cannot_be_trusted(change, needle):
+    assert P.calibration_problems(QUIET) == []
+    problems = P.calibration_problems({**QUIET, **change})
+    assert len(problems) == 1 and needle in problems[0]
 
 
 def test_latency_report_counts_are_exact_and_prediction_is_the_roofline():

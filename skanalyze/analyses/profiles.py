@@ -76,6 +76,51 @@ def profile_dict(profile: Profile) -> dict:
     }
 
 
+# -- can a calibration be trusted? -------------------------------------------------------------------
+SPREAD_LIMIT = 0.25  # interquartile range / median of a micro-benchmark above this: too noisy to trust
+DRIFT_LIMIT = 0.3  # the reference matmul's rate at the end against the start: the machine's speed changed
+CONV_OVER_MATMUL = (1 / 20, 1.5)  # a dense conv's MAC rate against the matmul's: outside, inconsistent
+
+
+def calibration_problems(details: dict) -> list[str]:
+    """Why a calibration's constants cannot be trusted, one line each (empty: none found): the machine was
+    busy (load beyond the cores the calibration left free), a micro-benchmark's spread stayed large, the
+    reference computation's rate drifted, or the dense conv's rate is not what the matmul beside it allows."""
+    out = []
+    load = (details.get("load") or {}).get("before")
+    cpus, threads = details.get("cpus") or 0, details.get("threads") or 0
+    if load is not None and cpus and threads and load > max(cpus - threads, 0) + 0.5:
+        out.append(
+            f"the machine was busy: load average {load:.2f} on {cpus} cores before calibrating with {threads} "
+            f"threads (at most {max(cpus - threads, 0) + 0.5:g} leaves them free)"
+        )
+    for what in ("dense_conv", "copy", "tiny_layer"):
+        item = details.get(what) or {}
+        if (
+            item.get("median_s")
+            and item.get("iqr_s") is not None
+            and item["iqr_s"] / item["median_s"] > SPREAD_LIMIT
+        ):
+            out.append(
+                f"{what.replace('_', ' ')} timings spread {100 * item['iqr_s'] / item['median_s']:.0f}% "
+                f"(IQR / median, limit {100 * SPREAD_LIMIT:.0f}%) after {item.get('rounds', 1)} rounds"
+            )
+    mm, end = details.get("matmul") or {}, details.get("matmul_end") or {}
+    if mm.get("macs_per_s") and end.get("macs_per_s"):
+        drift = end["macs_per_s"] / mm["macs_per_s"] - 1
+        if abs(drift) > DRIFT_LIMIT:
+            out.append(f"the reference matmul ran {100 * drift:+.0f}% faster at the end than at the start")
+    conv = (details.get("dense_conv") or {}).get("macs_per_s")
+    if conv and mm.get("macs_per_s"):
+        ratio = conv / mm["macs_per_s"]
+        low, high = CONV_OVER_MATMUL
+        if not low <= ratio <= high:
+            out.append(
+                f"the dense conv's rate is {ratio:.3g}x the reference matmul's (consistent: {low:g}x to {high:g}x)"
+            )
+    return out
+
+
 def shipped_profiles() -> list[str]:
     """Names of the profiles that ship with skanalyze."""
     return sorted(p.stem for p in PROFILE_DIR.glob("*.json"))

@@ -44,6 +44,12 @@ def device(
     quick: Annotated[
         bool, typer.Option("--quick", help="With calibrate: smaller micro-benchmarks (faster, noisier).")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="With calibrate: save the profile even when its numbers cannot be trusted."
+        ),
+    ] = False,
     fmt: FormatOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -62,6 +68,7 @@ def device(
             flag for flag, v in (("--out", out), ("--name", name), ("--threads", threads)) if v is not None
         ]
         extra += ["--quick"] if quick else []
+        extra += ["--force"] if force else []
         if extra:
             raise SkanalyzeError(f"{extra[0]} is an option of device calibrate, not device show")
         if profile is None:
@@ -81,6 +88,13 @@ def device(
     check_threads(threads)  # before torch is needed
     nn = checks.need_torch("device calibrate")
     result = profile_dict(nn.calibrate(threads=threads, device=device_name, name=name, quick=quick))
+    problems = result["details"].get("warnings") or []
+    if out is not None and problems and not force:
+        raise SkanalyzeError(
+            f"calibration not saved to {out}: {problems[0]}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+            + "; calibrate on a quiet machine, or --force saves it with the warnings recorded"
+        )
     if out is not None:
         import json
 

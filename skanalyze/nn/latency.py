@@ -9,10 +9,17 @@ synchronisation). Calibration (:func:`calibrate`) measures the roofline's three 
   and convolutions are what the model predicts);
 * bandwidth: copying a 256 MiB tensor into another (read + write = 2 x 256 MiB) / time;
 * per-layer overhead: a 1 x 1 convolution of one channel at 1 x 1, the fixed cost of calling a layer.
+
+Each is measured again (up to three rounds) while its spread is large; the load before and after, the date,
+the threads and torch's version are recorded, and ``analyses.profiles.calibration_problems`` lists why the
+numbers cannot be trusted (a busy machine, a spread that stayed large, a reference matmul whose rate
+drifted, a conv rate the matmul beside it does not allow): ``device calibrate`` saves such a profile only
+with ``--force``.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import platform
 import statistics
@@ -22,7 +29,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn as tnn
 
-from ..analyses.profiles import Profile, check_threads
+from ..analyses.profiles import SPREAD_LIMIT, Profile, calibration_problems, check_threads
 from ..analyses.roofline import full_values, predict_layers
 from ..core import counting
 from ..core import symbols as S
@@ -114,38 +121,61 @@ def calibrate(
     """Measure the roofline's constants on this machine (under 30 s on a 2-core CPU)."""
     dev = pick_device(device)
     used = set_threads(threads) if dev.type == "cpu" else None
+    load_before = _load()
     reps = 5 if quick else 15
     # peak: a large dense conv (what the model predicts), with a matrix product beside it for reference
     c, hw = (128, 28) if quick else (256, 56)
     conv = tnn.Conv2d(c, c, 3, padding=1, bias=False)
-    t_conv = time_module(conv, (1, c, hw, hw), warmup=2, repeats=reps, device=dev)
-    conv_rate = 9 * c * c * hw * hw / t_conv.median_s
     n = 512 if quick else 1024
     a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
     t_mm = time_call(lambda: a @ b, warmup=2, repeats=reps, device=dev)
-    mm_rate = n**3 / t_mm.median_s
+    t_conv, conv_rounds = _steady(
+        lambda: time_module(conv, (1, c, hw, hw), warmup=2, repeats=reps, device=dev)
+    )
+    conv_rate = 9 * c * c * hw * hw / t_conv.median_s
     # bandwidth: copy a large tensor into another (read + write)
     elements = (16 if quick else 64) * 2**20
     src, dst = torch.ones(elements, device=dev), torch.empty(elements, device=dev)
-    t_copy = time_call(lambda: dst.copy_(src), warmup=2, repeats=reps, device=dev)
+    t_copy, copy_rounds = _steady(
+        lambda: time_call(lambda: dst.copy_(src), warmup=2, repeats=reps, device=dev)
+    )
     bandwidth = 2 * 4 * elements / t_copy.median_s
     # overhead: the smallest possible layer
     tiny = tnn.Conv2d(1, 1, 1, bias=False)
-    t_tiny = time_module(tiny, (1, 1, 1, 1), warmup=20, repeats=200 if not quick else 50, device=dev)
+    t_tiny, tiny_rounds = _steady(
+        lambda: time_module(tiny, (1, 1, 1, 1), warmup=20, repeats=200 if not quick else 50, device=dev)
+    )
+    t_mm_end = time_call(lambda: a @ b, warmup=1, repeats=reps, device=dev)  # did the machine's speed change?
     label = name or f"{platform.node() or 'this-machine'}-{dev.type}" + (f"-{used}t" if used else "")
     details = {
         "calibrated": True,  # measured on this machine (a datasheet profile says false)
         "device": dev.type,
         "threads": used,
         "torch": torch.__version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "load": {"before": load_before, "after": _load()},
         "machine": platform.machine(),
         "processor": _cpu_name() if dev.type == "cpu" else torch.cuda.get_device_name(dev),
         "cpus": os.cpu_count(),
-        "dense_conv": {"channels": c, "size": hw, "median_s": t_conv.median_s, "macs_per_s": conv_rate},
-        "matmul": {"n": n, "median_s": t_mm.median_s, "macs_per_s": mm_rate},
-        "copy": {"bytes": 2 * 4 * elements, "median_s": t_copy.median_s},
-        "tiny_layer": {"median_s": t_tiny.median_s, "iqr_s": t_tiny.iqr_s},
+        "dense_conv": {
+            "channels": c,
+            "size": hw,
+            "median_s": t_conv.median_s,
+            "iqr_s": t_conv.iqr_s,
+            "rounds": conv_rounds,
+            "macs_per_s": conv_rate,
+        },
+        "matmul": {"n": n, "median_s": t_mm.median_s, "macs_per_s": n**3 / t_mm.median_s},
+        "matmul_end": {"n": n, "median_s": t_mm_end.median_s, "macs_per_s": n**3 / t_mm_end.median_s},
+        "copy": {
+            "bytes": 2 * 4 * elements,
+            "median_s": t_copy.median_s,
+            "iqr_s": t_copy.iqr_s,
+            "rounds": copy_rounds,
+        },
+        "tiny_layer": {"median_s": t_tiny.median_s, "iqr_s": t_tiny.iqr_s, "rounds": tiny_rounds},
     }
+    details["warnings"] = calibration_problems(details)
     return Profile(
         name=label,
         peak_macs_per_s=conv_rate,
@@ -155,6 +185,27 @@ def calibrate(
         source="measured by skanalyze device calibrate",
         details=details,
     )
+
+
+def _steady(measure, rounds: int = 3) -> tuple[Timing, int]:
+    """Measure again (up to ``rounds`` times) while the spread (IQR / median) is above the limit; the
+    steadiest round and how many were run."""
+    best = measure()
+    done = 1
+    while done < rounds and best.iqr_s > SPREAD_LIMIT / 2.5 * best.median_s:
+        again = measure()
+        done += 1
+        if again.iqr_s / again.median_s < best.iqr_s / best.median_s:
+            best = again
+    return best, done
+
+
+def _load() -> float | None:
+    """The 1-minute load average (None where the system does not say)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
 
 
 def _cpu_name() -> str:

@@ -504,6 +504,14 @@ def profile(data: dict, style: str = "pretty") -> str:
             lines.append(
                 f"  matmul {mm['n']}x{mm['n']} reached {mm['macs_per_s'] / 1e9:.4g} GMAC/s (reference)"
             )
+        load = details.get("load") or {}
+        if details.get("date") or load:
+            lines.append(
+                f"  on {details.get('date', 'an unrecorded date')}, load average {load.get('before')} before, "
+                f"{load.get('after')} after"
+            )
+        for warning in details.get("warnings") or []:
+            lines.append(f"  warning: {warning}")
     if data.get("written"):
         lines.append(f"written to {data['written']}")
     return "\n".join(lines) + "\n"
