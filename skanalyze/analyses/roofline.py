@@ -78,6 +78,18 @@ def _exact_int(expr, vals: dict, what: str, design: Design) -> int:
     return number
 
 
+def layer_time(notation: str, macs: int, nbytes: int, profile: Profile) -> LayerTime:
+    """One layer's roofline time from its exact MACs and bytes (the batch already in both)."""
+    return LayerTime(
+        notation,
+        macs,
+        nbytes,
+        macs / profile.peak_macs_per_s,
+        nbytes / profile.bandwidth_bytes_per_s,
+        profile.overhead_s,
+    )
+
+
 def predict_layers(design: Design, values: dict, profile: Profile, batch: int = 1) -> list[LayerTime]:
     """The roofline time of every layer at concrete values (H, W: the output size) and a batch."""
     batch = positive_batch(batch)
@@ -87,17 +99,7 @@ def predict_layers(design: Design, values: dict, profile: Profile, batch: int = 
         macs = batch * _exact_int(row.macs, vals, "MACs", design)
         elements = batch * _exact_int(row.reads + row.writes, vals, "traffic", design)
         elements += _exact_int(row.weights, vals, "weights", design)
-        nbytes = profile.element_bytes * elements
-        rows.append(
-            LayerTime(
-                row.layer.kernel.notation(),
-                macs,
-                nbytes,
-                macs / profile.peak_macs_per_s,
-                nbytes / profile.bandwidth_bytes_per_s,
-                profile.overhead_s,
-            )
-        )
+        rows.append(layer_time(row.layer.kernel.notation(), macs, profile.element_bytes * elements, profile))
     return rows
 
 

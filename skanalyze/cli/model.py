@@ -13,6 +13,7 @@ from ..core.errors import SkanalyzeError
 from .common import (
     FormatOpt,
     JsonOpt,
+    MemoryOpt,
     output_format,
 )
 
@@ -95,6 +96,24 @@ def model(
             "peers count. Your module is never changed: a copy is traced.",
         ),
     ] = False,
+    latency: Annotated[
+        bool,
+        typer.Option(
+            "--latency",
+            help="Also time the model on this CPU, end to end and per module (a copy, eval mode), beside "
+            "each layer's roofline prediction on --profile.",
+        ),
+    ] = False,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="With --latency: a device profile (file or shipped name).")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="With --latency: torch's CPU threads.")
+    ] = None,
+    repeats: Annotated[
+        int, typer.Option("--repeats", help="With --latency: timed forward passes (median).")
+    ] = 10,
+    max_memory: MemoryOpt = None,
 ) -> None:
     """Read your own PyTorch model in the notation: per-layer params and MACs, design units and their fields."""
     from . import checks
@@ -114,6 +133,11 @@ def model(
         apply_design=apply_design,
         apply_stem=apply_stem,
         train_mode=train_mode,
+        latency=latency,
+        profile=profile,
+        threads=threads,
+        repeats=repeats,
+        max_memory=max_memory,
     )
     checks.need_torch("model")
     from ..render import render
@@ -139,6 +163,11 @@ class ModelOptions:
     apply_design: str | None = None
     apply_stem: bool = False
     train_mode: bool = False
+    latency: bool = False
+    profile: str | None = None
+    threads: int | None = None
+    repeats: int = 10
+    max_memory: str | None = None
 
     @classmethod
     def parse(cls, *, fmt, input_shape, conventions, budget, resolution, width_step, **flags) -> ModelOptions:
@@ -148,7 +177,9 @@ class ModelOptions:
 
         shape = targets.parse_input(input_shape)
         extras = [f for f, on in (("--closed-form", flags["closed_form"]), ("--suggest", flags["suggest"]),
-                                  ("--convention", conventions), ("--apply", flags["apply_design"])) if on]  # fmt: skip
+                                  ("--convention", conventions), ("--apply", flags["apply_design"]),
+                                  ("--latency", flags["latency"])) if on]  # fmt: skip
+        _check_latency_flags(**flags)
         if flags["apply_stem"] and flags["apply_design"] is None:
             raise SkanalyzeError("--apply-stem needs --apply KERNEL")
         if fmt == "csv" and extras:
@@ -170,6 +201,30 @@ class ModelOptions:
             width_step=step,
             **flags,
         )
+
+
+def _check_latency_flags(*, latency, profile, threads, repeats, train_mode, max_memory, **_) -> None:
+    from ..analyses.profiles import check_threads, load_profile
+    from ..core.memory import parse_bytes
+
+    flags = (
+        ("--profile", profile),
+        ("--threads", threads),
+        ("--repeats", repeats != 10),
+        ("--max-memory", max_memory),
+    )
+    given = [flag for flag, on in flags if on]
+    if given and not latency:
+        raise SkanalyzeError(f"{given[0]} belongs to --latency (time the model); add --latency")
+    if latency and train_mode:
+        raise SkanalyzeError("--latency times the model in eval mode; drop --train-mode")
+    if repeats < 1:
+        raise SkanalyzeError(f"--repeats {repeats} must be a positive integer")
+    check_threads(threads)
+    if profile is not None:
+        load_profile(profile)  # a missing or unreadable profile is an error before any work
+    if max_memory is not None:
+        parse_bytes(max_memory)
 
 
 def _check_closed_form_flags(budget, resolution, width_step, **flags) -> None:
@@ -233,6 +288,24 @@ def run(target: str, options: ModelOptions) -> dict:
             "params": measure.count_params(applied.module),
             "macs": measure.count_macs_meta(applied.module, options.shape),
         }
+    if options.latency:
+        from ..analyses.profiles import load_profile
+        from ..core.memory import check
+        from ..nn.model_latency import memory_needed, time_model
+        from .checks import memory_limit
+
+        limit = memory_limit(options.max_memory)
+        needed = memory_needed(model_.layers, model_.params)
+        check(needed, limit, f"model --latency {target}", given=options.max_memory is not None)
+        chosen = load_profile(options.profile) if options.profile is not None else None
+        data["latency"] = time_model(
+            module,
+            options.shape,
+            model_.layers,
+            profile=chosen,
+            repeats=options.repeats,
+            threads=options.threads,
+        )
     return data
 
 

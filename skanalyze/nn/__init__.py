@@ -38,6 +38,7 @@ _PUBLIC = {
     "time_module": "latency",
     "calibrate": "latency",
     "latency_report": "latency",
+    "time_model": "model_latency",
 }
 __all__ = sorted(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())

@@ -76,3 +76,11 @@ def python_function(name: str, e) -> str:
     e = sp.sympify(e)
     args = ", ".join(sorted((str(s) for s in e.free_symbols), key=S.symbol_order))
     return f"def {name}({args}):\n    return {python(e)}\n"
+
+
+def seconds(value: float) -> str:
+    """A time with a readable unit (s, ms, us, ns), three significant digits."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value * 1e9:.3g} ns"

@@ -9,7 +9,7 @@ from . import (
     prints,
     text_model,  # noqa: F401 (registers the model report's printers with this format's)
 )
-from .expr import block, expr, pretty
+from .expr import block, expr, pretty, seconds
 from .expr import text as one_line
 
 
@@ -211,11 +211,11 @@ def optimize_latency(data: dict, style: str = "pretty") -> str:
     return (
         "\n".join(
             [
-                f"{data['design']}   latency budget {_seconds(data['latency_budget_s'])} at {data['hw']}x{data['hw']}, "
+                f"{data['design']}   latency budget {seconds(data['latency_budget_s'])} at {data['hw']}x{data['hw']}, "
                 f"batch {data['batch']}, F = {data['alpha']}·C, on {data['profile']}",
                 f"  widest buildable   : {vals}",
                 f"                       params = {data['params']:,}, MACs = {data['macs']:,}, bytes = {data['bytes']:,}",
-                f"  predicted          : {_seconds(data['predicted_s'])} "
+                f"  predicted          : {seconds(data['predicted_s'])} "
                 f"({100 * data['predicted_s'] / data['latency_budget_s']:.1f}% of the budget; roofline, "
                 "not measured: `skanalyze latency` times it)",
             ]
@@ -349,8 +349,8 @@ def network(data: dict, style: str = "pretty") -> str:
         )
     if "latency_budget_s" in data:
         head += (
-            f"  (the widest predicted to fit {_seconds(data['latency_budget_s'])} on {data['profile']}, batch "
-            f"{data['batch']}: predicted {_seconds(data['predicted_s'])}, roofline, not measured; "
+            f"  (the widest predicted to fit {seconds(data['latency_budget_s'])} on {data['profile']}, batch "
+            f"{data['batch']}: predicted {seconds(data['predicted_s'])}, roofline, not measured; "
             f"{data['widths_searched']} widths tried)"
         )
     lines = [head, f"  layout: {layout(data['layout'])}", f"  {'part':<12}{'params':>24}  {'MACs':>28}"]
@@ -474,14 +474,6 @@ def training(summary: dict, style: str = "pretty") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _seconds(value: float) -> str:
-    """A time with a readable unit (s, ms, us)."""
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if value >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value * 1e9:.3g} ns"
-
-
 @prints("profile", "pretty", "text")
 def profile(data: dict, style: str = "pretty") -> str:
     """`skanalyze device`: the three roofline constants of a profile, and where they came from."""
@@ -490,7 +482,7 @@ def profile(data: dict, style: str = "pretty") -> str:
         f"profile {data['name']}" + (f"  ({data['source']})" if data.get("source") else ""),
         f"  peak       {data['peak_macs_per_s'] / 1e9:.4g} GMAC/s",
         f"  bandwidth  {data['bandwidth_bytes_per_s'] / 1e9:.4g} GB/s",
-        f"  overhead   {_seconds(data['overhead_s'])} per layer",
+        f"  overhead   {seconds(data['overhead_s'])} per layer",
         f"  ridge      {ridge:.3g} MACs/byte (layers below it are memory-bound), {data['element_bytes']} bytes per element",
     ]
     details = data.get("details") or {}
@@ -527,22 +519,22 @@ def latency(data: dict, style: str = "pretty") -> str:
     )
     lines = [
         f"{data['design']}  at {vals}, batch {data['batch']} ({where}, torch {data['torch']})",
-        f"  measured   {_seconds(m['median_s'])} median of {m['repeats']} (IQR {_seconds(m['q1_s'])} .. "
-        f"{_seconds(m['q3_s'])}, {m['warmup']} warm-up calls)",
+        f"  measured   {seconds(m['median_s'])} median of {m['repeats']} (IQR {seconds(m['q1_s'])} .. "
+        f"{seconds(m['q3_s'])}, {m['warmup']} warm-up calls)",
         f"  MACs       {data['macs']:,}",
         f"  bytes      {data['bytes']:,} ({data['element_bytes']} per element; each tensor read or written once)",
         f"  intensity  {data['macs'] / data['bytes']:.3g} MACs/byte",
     ]
     if data.get("profile"):
         lines.append(
-            f"  predicted  {_seconds(data['predicted_s'])} on {data['profile']} (measured / predicted = "
+            f"  predicted  {seconds(data['predicted_s'])} on {data['profile']} (measured / predicted = "
             f"{data['measured_over_predicted']:.2f})"
         )
         width = max(len(r["layer"]) for r in data["layers"])
         for r in data["layers"]:
             lines.append(
                 f"    {r['layer'].ljust(width)}  {r['macs']:>14,} MACs  {r['bytes']:>12,} bytes  "
-                f"{r['bound']:<7}  {_seconds(r['predicted_s'])}"
+                f"{r['bound']:<7}  {seconds(r['predicted_s'])}"
             )
     else:
         lines.append(

@@ -4,7 +4,7 @@ totals, and one section per option that adds to the report."""
 from __future__ import annotations
 
 from . import prints
-from .expr import pretty
+from .expr import pretty, seconds
 from .expr import text as one_line
 
 
@@ -38,7 +38,41 @@ def model(data: dict, style: str = "pretty") -> str:
         out += ["", *_applied(data["applied"])]
     for conv in data.get("conventions", []):
         out += ["", *_convention(conv)]
+    if "latency" in data:
+        out += ["", *_latency(data["latency"])]
     return "\n".join(out) + "\n"
+
+
+def _latency(lat: dict) -> list[str]:
+    """The --latency section: the whole pass measured (and predicted), then the modules furthest off."""
+    m = lat["measured"]
+    head = (
+        f"latency on this CPU ({lat['threads']} thread{'s' if lat['threads'] != 1 else ''}, median of {lat['repeats']} passes, a copy in eval mode): "
+        f"{seconds(m['median_s'])} (IQR {seconds(m['iqr_s'])})"
+    )
+    out = [head]
+    if lat["predicted_s"] is None:
+        out.append("  no prediction: give --profile (a calibrated profile, or a shipped one)")
+    else:
+        out.append(
+            f"  predicted on {lat['profile']}: {seconds(lat['predicted_s'])} "
+            f"(measured / predicted = {lat['ratio']:.2f}; the roofline per layer, layer by layer)"
+        )
+    outside = lat["outside"]
+    out.append(
+        f"  leaf modules {seconds(lat['leaf_modules_s'])} (timed by hooks), outside them {seconds(max(outside['measured_s'], 0))}"
+        + (f" (predicted {seconds(outside['predicted_s'])})" if outside["predicted_s"] is not None else "")
+    )
+    rows = {r["name"]: r for r in lat["modules"]}
+    shown = [rows[n] for n in lat["furthest"]] or sorted(lat["modules"], key=lambda r: -r["measured_s"])[:10]
+    if not shown:
+        return out
+    out.append("  furthest off (measured / predicted):" if lat["furthest"] else "  slowest modules:")
+    width = max(len(r["name"]) for r in shown)
+    for r in shown:
+        guess = f"{seconds(r['predicted_s']):>9}  {r['ratio']:6.2f}x" if r["ratio"] is not None else ""
+        out.append(f"    {r['name']:<{width}}  {r['kind']:<7} {seconds(r['measured_s']):>9}  {guess}")
+    return out
 
 
 def _layer_table(layers: list[dict]) -> list[str]:

@@ -1,0 +1,138 @@
+"""`skanalyze model --latency`: a user's model timed end to end and per leaf module, beside the roofline's
+prediction of every traced layer.
+
+The model is never changed: a copy (eval mode, the same weights) is timed. End to end: warm-up calls, then
+the median and IQR of ``repeats`` forward passes (inference mode, fixed threads). Per leaf module (one with
+no children): forward hooks on the copy add up the time of every call of the module in one pass (a ReLU
+used twice counts twice), median over the same number of passes; the hooks cost a little, so per-module
+times add up to a little more than the whole. What runs outside leaf modules (a residual add, a flatten in
+``forward``) is the whole minus the leaf modules' sum.
+
+The prediction of a traced layer (``importer.Layer``) is the roofline of its exact MACs and its bytes: the
+input and output activations read and written once and its parameters read once, at the profile's element
+size (``analyses.roofline.layer_time``); layers are predicted one by one, as eager PyTorch runs them.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+
+import torch
+
+from ..analyses.profiles import Profile
+from ..analyses.roofline import layer_time
+from .copying import copy_model
+from .latency import set_threads, time_call
+
+
+def memory_needed(layers: list, params: int) -> int:
+    """An upper bound of the bytes timing holds beyond the user's model (float32): its copy's weights and,
+    at once, the two largest layers' inputs and outputs."""
+    sizes = sorted((math.prod(lay.in_shape) + math.prod(lay.out_shape) for lay in layers), reverse=True)
+    return 4 * (params + sum(sizes[:2]))
+
+
+def layer_bytes(layer, element_bytes: int) -> int:
+    """A traced layer's bytes: its input and output activations once each, and its parameters once."""
+    return element_bytes * (math.prod(layer.in_shape) + math.prod(layer.out_shape) + layer.params)
+
+
+def time_leaves(
+    module: torch.nn.Module, shape: tuple, *, repeats: int, warmup: int
+) -> dict[str, list[float]]:
+    """Per leaf module of a copy of ``module``: the seconds of all its calls in each of ``repeats`` passes."""
+    twin, _, modules = copy_model(module, "cpu", training=False)
+    leaves = {name: m for name, m in modules.items() if name and next(m.children(), None) is None}
+    started: dict[int, float] = {}
+    current: dict[str, float] = {}
+
+    def hooks(name: str):
+        def before(mod, args):
+            started[id(mod)] = time.perf_counter()
+
+        def after(mod, args, out):
+            current[name] = current.get(name, 0.0) + time.perf_counter() - started.pop(id(mod))
+
+        return before, after
+
+    handles = []
+    for name, leaf in leaves.items():
+        before, after = hooks(name)
+        handles += [leaf.register_forward_pre_hook(before), leaf.register_forward_hook(after)]
+    x = torch.zeros(shape)
+    runs: dict[str, list[float]] = {}
+    try:
+        with torch.inference_mode():
+            for i in range(warmup + repeats):
+                current.clear()
+                twin(x)
+                if i >= warmup:
+                    for name, seconds in current.items():
+                        runs.setdefault(name, []).append(seconds)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return runs
+
+
+def time_model(
+    module: torch.nn.Module,
+    shape: tuple,
+    layers: list,
+    *,
+    profile: Profile | None = None,
+    repeats: int = 10,
+    warmup: int = 2,
+    threads: int | None = None,
+) -> dict:
+    """The data of `model --latency`: the whole pass and every leaf module measured, and (with a profile)
+    every traced layer predicted, grouped by the module it ran in; the modules furthest off first."""
+    used = set_threads(threads)
+    twin, _, _ = copy_model(module, "cpu", training=False)
+    x = torch.zeros(shape)
+    whole = time_call(lambda: twin(x), warmup=warmup, repeats=repeats)
+    runs = time_leaves(twin, shape, repeats=repeats, warmup=warmup)
+    predicted: dict[str, float] = {}
+    kinds: dict[str, str] = {}
+    calls: dict[str, int] = {}
+    for layer in layers:
+        kinds.setdefault(layer.name, layer.kind)
+        calls[layer.name] = calls.get(layer.name, 0) + 1
+        if profile is not None:
+            t = layer_time(layer.notation, layer.macs, layer_bytes(layer, profile.element_bytes), profile)
+            predicted[layer.name] = predicted.get(layer.name, 0.0) + t.time_s
+    rows = []
+    for name, seconds in runs.items():
+        measured = statistics.median(seconds)
+        guess = predicted.get(name)
+        rows.append(
+            {
+                "name": name,
+                "kind": kinds.get(name, "?"),
+                "calls": calls.get(name, 0),
+                "measured_s": measured,
+                "predicted_s": guess,
+                "ratio": measured / guess if guess else None,
+            }
+        )
+    inside = sum(r["measured_s"] for r in rows)
+    outside_predicted = sum(t for name, t in predicted.items() if name not in runs) if profile else None
+    total_predicted = sum(predicted.values()) if profile else None
+    furthest = sorted((r for r in rows if r["ratio"] is not None), key=lambda r: -abs(math.log(r["ratio"])))
+    return {
+        "threads": used,
+        "repeats": repeats,
+        "profile": profile.name if profile else None,
+        "measured": {"median_s": whole.median_s, "iqr_s": whole.iqr_s},
+        "predicted_s": total_predicted,
+        "ratio": whole.median_s / total_predicted if total_predicted else None,
+        "leaf_modules_s": inside,
+        "outside": {"measured_s": whole.median_s - inside, "predicted_s": outside_predicted},
+        "modules": rows,
+        "furthest": [r["name"] for r in furthest[:10]],
+    }
+
+
+__all__ = ["layer_bytes", "memory_needed", "time_leaves", "time_model"]

@@ -1,0 +1,113 @@
+"""`skanalyze model --latency`: the user's model timed end to end and per leaf module, beside the roofline of
+every traced layer. Oracles: modules that sleep a known time (the clock), a conv whose roofline is written out
+by hand, the user's module compared before and after; flags checked before any work."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from skanalyze.analyses import profiles as P  # noqa: E402
+from skanalyze.nn import importer  # noqa: E402
+from skanalyze.nn.model_latency import time_model  # noqa: E402
+
+PROFILE = P.Profile(
+    "test", peak_macs_per_s=2e10, bandwidth_bytes_per_s=1e10, overhead_s=1e-5, element_bytes=4
+)
+
+
+class Sleeper(torch.nn.Module):
+    """A leaf module whose forward takes a known time."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+
+    def forward(self, x):
+        time.sleep(self.seconds)
+        return x
+
+
+class Slow(torch.nn.Module):
+    """Two sleeping leaves, one called twice, and a conv."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = Sleeper(0.004), Sleeper(0.002)
+        self.conv = torch.nn.Conv2d(8, 16, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        return self.conv(self.b(self.a(self.b(x))))
+
+
+def test_measured_times_follow_the_clock_and_the_user_module_is_untouched():
+    model = Slow().train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    hooks = [len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules()]
+    layers = importer.from_module(model, (1, 8, 6, 6)).layers
+    data = time_model(model, (1, 8, 6, 6), layers, repeats=3, warmup=1, threads=1)
+    rows = {r["name"]: r for r in data["modules"]}
+    assert 0.004 <= rows["a"]["measured_s"] < 0.004 + 0.004
+    assert 0.004 <= rows["b"]["measured_s"] < 0.004 + 0.004  # two calls of 2 ms in one pass
+    assert data["measured"]["median_s"] >= 0.008 and data["threads"] == 1 and data["repeats"] == 3
+    assert data["predicted_s"] is None and data["furthest"] == []
+    assert (
+        model.training
+        and [len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules()] == hooks
+    )
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_the_prediction_is_the_roofline_of_each_layer_by_hand():
+    """One conv: MACs k^2 C F H W, bytes 4 (C H W + F H W + k^2 C F), max(MACs / peak, bytes / bandwidth)
+    plus the overhead."""
+    c, f, hw, batch = 8, 16, 6, 2
+    model = torch.nn.Sequential(torch.nn.Conv2d(c, f, 3, padding=1, bias=False))
+    layers = importer.from_module(model, (batch, c, hw, hw)).layers
+    data = time_model(model, (batch, c, hw, hw), layers, profile=PROFILE, repeats=2, warmup=1)
+    macs = batch * 9 * c * f * hw * hw
+    nbytes = 4 * (batch * c * hw * hw + batch * f * hw * hw + 9 * c * f)
+    by_hand = max(macs / 2e10, nbytes / 1e10) + 1e-5
+    assert data["predicted_s"] == pytest.approx(by_hand, rel=1e-12)
+    (row,) = data["modules"]
+    assert row["name"] == "0" and row["predicted_s"] == pytest.approx(by_hand, rel=1e-12)
+    assert row["ratio"] == pytest.approx(row["measured_s"] / by_hand) and data["furthest"] == ["0"]
+
+
+def test_cli_latency_json_and_text(cli, tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(P.profile_dict(PROFILE)))
+    args = ("model", "examples/models.py:resnet18", "--input", "1x3x32x32", "--latency", "--repeats", "2")
+    code, out, _ = cli(*args, "--profile", str(path), "--threads", "1", "--json")
+    assert code == 0
+    lat = json.loads(out)["latency"]
+    assert lat["profile"] == "test" and lat["threads"] == 1 and len(lat["modules"]) >= 40
+    assert lat["predicted_s"] == pytest.approx(
+        sum(r["predicted_s"] or 0 for r in lat["modules"]) + lat["outside"]["predicted_s"]
+    )
+    assert all(r["measured_s"] > 0 for r in lat["modules"]) and math.isfinite(lat["ratio"])
+    code, out, _ = cli(*args)
+    assert code == 0 and "latency on this CPU" in out and "no prediction: give --profile" in out
+
+
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (("--profile", "h100-sxm-datasheet"), "--profile belongs to --latency"),
+        (("--repeats", "3"), "--repeats belongs to --latency"),
+        (("--latency", "--repeats", "0"), "--repeats 0 must be a positive integer"),
+        (("--latency", "--threads", "0"), "--threads 0 must be a positive integer"),
+        (("--latency", "--train-mode"), "drop --train-mode"),
+        (("--latency", "--csv"), "--latency needs the text or --json output"),
+        (("--latency", "--profile", "nowhere"), "neither a file nor a shipped profile"),
+        (("--latency", "--max-memory", "1k"), "would need about"),
+    ],
+)
+def test_cli_latency_bad_input(cli, extra, needle):
+    code, _, err = cli("model", "examples/models.py:resnet18", "--input", "1x3x32x32", *extra)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
