@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -272,3 +273,61 @@ def test_latency_report_counts_are_exact_and_prediction_is_the_roofline():
         data["measured"]["median_s"] > 0
         and data["measured_over_predicted"] == data["measured"]["median_s"] / data["predicted_s"]
     )
+
+
+KINDS = {
+    "gconv": {"overhead_s": 5e-5, "peak_macs_per_s": 1e10},
+    "shuffle": {"overhead_s": 2e-6, "bandwidth_bytes_per_s": 3e10},
+    "pwgconv": {"overhead_s": 3e-5},
+}
+
+
+def test_per_kind_constants_by_hand():
+    """Each layer takes its kind's constants where the profile has them, the global ones otherwise: the
+    roofline of GConv(M)+PWGConv(N) written out with per-layer constants, exactly and vectorised."""
+    prof = P.Profile("kinds", 2e10, 1e10, 1e-5, kinds=KINDS)
+    c, f, m, n, hw = 64, 128, 8, 4, 14
+    e, a = 4, hw * hw
+    layers = [  # (MACs, bytes, peak, bandwidth, overhead)
+        (9 * c * (c // m) * a, e * (2 * c * a + 9 * c * (c // m)), 1e10, 1e10, 5e-5),
+        (0, e * 2 * c * a, 2e10, 3e10, 2e-6),
+        (f * (c // n) * a, e * ((c + f) * a + f * (c // n)), 2e10, 1e10, 3e-5),
+    ]
+    by_hand = sum(max(mac / pk, b / bw) + o for mac, b, pk, bw, o in layers)
+    vals = {"C": c, "F": f, "M": m, "N": n, "H": hw, "W": hw}
+    d = parse("GConv(M)+PWGConv(N)")
+    assert R.predict(d, vals, prof) == pytest.approx(by_hand, rel=1e-12)
+    assert float(R.predictor(d, prof)(**vals)) == pytest.approx(by_hand, rel=1e-12)
+    assert R.predict(d, vals, prof.global_only()) == pytest.approx(
+        by_hand_gconv_pwgconv(c, f, m, n, hw), rel=1e-12
+    )
+
+
+def test_profile_kinds_round_trip_and_bad_kinds(tmp_path):
+    prof = P.Profile("kinds", 2e10, 1e10, 1e-5, kinds=KINDS)
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps(P.profile_dict(prof)))
+    assert P.load_profile(str(path)) == prof and prof.constants("pwgconv") == (2e10, 1e10, 3e-5)
+    for bad, needle in (
+        ({"warp": {"overhead_s": 1}}, "kind 'warp' is unknown; valid: conv, pw"),
+        ({"dw": {"latency": 1}}, "kinds.dw may give only"),
+        ({"dw": {"overhead_s": -1}}, "kinds.dw.overhead_s = -1 must be a positive number"),
+    ):
+        with pytest.raises(SkanalyzeError, match=re.escape(needle)):
+            P.profile_from_dict({**P.profile_dict(prof), "kinds": bad})
+
+
+def test_a_per_kind_latency_search_keeps_its_brute_force():
+    """optimize --latency with per-kind constants: the scan's bound stays a lower bound (the brute force over
+    every C up to 160 and every full-field pair, timed by predict, finds the same width)."""
+    prof = P.Profile("kinds", 2e10, 1e10, 1e-5, kinds=KINDS)
+    d, hw, budget = parse("GConv(M)+PWGConv(N)"), 14, 150e-6
+    best = None
+    for c in range(1, 161):
+        for m in (g for g in range(1, c + 1) if c % g == 0):
+            for n in (g for g in range(1, c + 1) if c % g == 0 and m * g <= c):
+                t = R.predict(d, {"C": c, "F": c, "M": m, "N": n, "H": hw, "W": hw}, prof)
+                if t <= budget and (best is None or c > best):
+                    best = c
+    assert best is not None and best < 160
+    assert R.widest_within(d, Fraction(150, 10**6), prof, hw).values["C"] == best

@@ -30,11 +30,21 @@ from .roofline import predict, predictor
 from .search import largest_fitting, widest_scan
 
 
-def _dense_layer_s(macs: int, activations: int, weights: int, profile: Profile, batch: int) -> float:
-    """One dense layer (stem conv, projection, classifier) on the roofline: batch-scaled MACs and activations."""
-    compute = batch * macs / profile.peak_macs_per_s
-    memory = profile.element_bytes * (batch * activations + weights) / profile.bandwidth_bytes_per_s
-    return max(compute, memory) + profile.overhead_s
+def _dense_layer_s(
+    macs: int, activations: int, weights: int, profile: Profile, batch: int, kind: str | None = None
+) -> float:
+    """One dense layer (stem conv, projection, classifier) on the roofline: batch-scaled MACs and activations,
+    with its kind's constants where the profile has them."""
+    peak, bandwidth, overhead = profile.constants(kind)
+    compute = batch * macs / peak
+    memory = profile.element_bytes * (batch * activations + weights) / bandwidth
+    return max(compute, memory) + overhead
+
+
+def _extremes(profile: Profile) -> tuple[float, float, float]:
+    """The largest peak, the largest bandwidth and the smallest overhead of any kind: a lower bound's constants."""
+    every = [profile.constants(None), *(profile.constants(k) for k in profile.kinds)]
+    return max(c[0] for c in every), max(c[1] for c in every), min(c[2] for c in every)
 
 
 def _around_units_s(net: Network, width: int, profile: Profile, batch: int) -> float:
@@ -49,6 +59,7 @@ def _around_units_s(net: Network, width: int, profile: Profile, batch: int) -> f
         lay.stem_kernel**2 * lay.in_channels * stem_c,
         profile,
         batch,
+        "conv",
     )
     for block in net.blocks:
         if block.shortcut != "projection":
@@ -58,12 +69,13 @@ def _around_units_s(net: Network, width: int, profile: Profile, batch: int) -> f
         _, macs = projection_counts(c_in, c_out, block.out_size, False)
         repeat = int(sp.sympify(block.repeat).subs(base))
         total += repeat * _dense_layer_s(
-            macs, c_in * size_in**2 + c_out * block.out_size**2, c_in * c_out, profile, batch
+            macs, c_in * size_in**2 + c_out * block.out_size**2, c_in * c_out, profile, batch, "pw"
         )
     if lay.classifier:
         final = int(sp.sympify(net.final_width).subs(base))
         _, macs = classifier_counts(final, lay.classes)
-        total += _dense_layer_s(macs, final + lay.classes, final * lay.classes + lay.classes, profile, batch)
+        weights = final * lay.classes + lay.classes
+        total += _dense_layer_s(macs, final + lay.classes, weights, profile, batch, "linear")
     return total
 
 
@@ -144,14 +156,16 @@ def widest_network_within(
         for k in stage_acts
     ]
 
+    most_peak, most_bandwidth, least_overhead = _extremes(profile)
+
     def floor_s(width: int) -> float:
         """A lower bound of the network's time at this width, whatever the group numbers: the stem, projections
         and classifier exactly, every unit layer's overhead, and per stage the larger of its MACs at the peak
         (groups at their largest) and its activations at the bandwidth (a sum of maxima >= the max of sums)."""
-        total = _around_units_s(net, width, profile, batch) + unit_layers * profile.overhead_s
+        total = _around_units_s(net, width, profile, batch) + unit_layers * least_overhead
         for acts, macs in bounds:
-            memory = batch * profile.element_bytes * float(acts(width)) / profile.bandwidth_bytes_per_s
-            total += max(memory, batch * float(macs(width)) / profile.peak_macs_per_s)
+            memory = batch * profile.element_bytes * float(acts(width)) / most_bandwidth
+            total += max(memory, batch * float(macs(width)) / most_peak)
         return total
 
     if floor_s(1) > budget:

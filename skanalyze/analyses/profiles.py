@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..core.errors import SkanalyzeError
@@ -16,6 +16,27 @@ CONSTANTS = {
     "overhead_s": "fixed time of one layer (launch and dispatch), seconds",
 }
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
+# Kinds of layer with constants of their own (a profile may give any of the three per kind; what it does not
+# give comes from the global constants): each measured by its own micro-benchmarks in `device calibrate`.
+KINDS = {
+    "conv": "dense k x k convolution",
+    "pw": "pointwise (1 x 1) convolution",
+    "gconv": "k x k group convolution",
+    "pwgconv": "pointwise group convolution",
+    "dw": "depthwise convolution",
+    "shuffle": "channel shuffle",
+    "linear": "fully connected layer",
+    "elementwise": "BatchNorm, activations, additions (element-wise)",
+    "pool": "pooling",
+}
+KERNEL_KINDS = {
+    "Conv": "conv",
+    "PW": "pw",
+    "GConv": "gconv",
+    "PWGConv": "pwgconv",
+    "DW": "dw",
+    "Shuffle": "shuffle",
+}
 
 
 @dataclass(frozen=True)
@@ -29,11 +50,28 @@ class Profile:
     element_bytes: int = 4
     source: str = ""
     details: dict = field(default_factory=dict, compare=False, hash=False)
+    kinds: dict = field(
+        default_factory=dict, hash=False
+    )  # kind -> {constant: value}, any subset of CONSTANTS
 
     @property
     def ridge(self) -> float:
         """The ridge point: the intensity (MACs per byte) above which a layer is compute-bound."""
         return self.peak_macs_per_s / self.bandwidth_bytes_per_s
+
+    def constants(self, kind: str | None = None) -> tuple[float, float, float]:
+        """(peak MACs/s, bandwidth bytes/s, overhead s) of a kind of layer: its own where the profile has them,
+        else the global ones."""
+        own = self.kinds.get(kind, {}) if kind is not None else {}
+        return (
+            own.get("peak_macs_per_s", self.peak_macs_per_s),
+            own.get("bandwidth_bytes_per_s", self.bandwidth_bytes_per_s),
+            own.get("overhead_s", self.overhead_s),
+        )
+
+    def global_only(self) -> Profile:
+        """The same profile without its per-kind constants (the three-constant roofline)."""
+        return replace(self, kinds={})
 
 
 def profile_from_dict(data: dict, where: str = "profile") -> Profile:
@@ -56,11 +94,28 @@ def profile_from_dict(data: dict, where: str = "profile") -> Profile:
     eb = data.get("element_bytes", 4)
     if isinstance(eb, bool) or not isinstance(eb, int) or eb < 1:
         raise SkanalyzeError(f"{where}: element_bytes = {eb!r} must be a positive integer (4 for fp32)")
+    kinds = data.get("kinds", {})
+    if not isinstance(kinds, dict):
+        raise SkanalyzeError(f"{where}: kinds must map a kind of layer to its constants")
+    for kind, own in kinds.items():
+        if kind not in KINDS:
+            raise SkanalyzeError(f"{where}: kind {kind!r} is unknown; valid: {', '.join(KINDS)}")
+        if not isinstance(own, dict) or not set(own) <= set(CONSTANTS):
+            raise SkanalyzeError(f"{where}: kinds.{kind} may give only {', '.join(CONSTANTS)}")
+        for key, value in own.items():
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise SkanalyzeError(f"{where}: kinds.{kind}.{key} = {value!r} must be a positive number")
     return Profile(
         name=str(data.get("name", where)),
         element_bytes=eb,
         source=str(data.get("source", "")),
         details=dict(data.get("details", {})),
+        kinds={k: {c: float(v) for c, v in own.items()} for k, own in kinds.items()},
         **values,
     )
 
@@ -73,6 +128,7 @@ def profile_dict(profile: Profile) -> dict:
         "element_bytes": profile.element_bytes,
         "source": profile.source,
         "details": profile.details,
+        **({"kinds": profile.kinds} if profile.kinds else {}),
     }
 
 

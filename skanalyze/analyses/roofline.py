@@ -29,7 +29,7 @@ from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.exact import as_positive_int, compile_exact
 from .optimize import ranked_at
-from .profiles import Profile, positive_batch
+from .profiles import KERNEL_KINDS, Profile, positive_batch
 from .search import largest_fitting, widest_scan
 
 
@@ -78,16 +78,11 @@ def _exact_int(expr, vals: dict, what: str, design: Design) -> int:
     return number
 
 
-def layer_time(notation: str, macs: int, nbytes: int, profile: Profile) -> LayerTime:
-    """One layer's roofline time from its exact MACs and bytes (the batch already in both)."""
-    return LayerTime(
-        notation,
-        macs,
-        nbytes,
-        macs / profile.peak_macs_per_s,
-        nbytes / profile.bandwidth_bytes_per_s,
-        profile.overhead_s,
-    )
+def layer_time(notation: str, macs: int, nbytes: int, profile: Profile, kind: str | None = None) -> LayerTime:
+    """One layer's roofline time from its exact MACs and bytes (the batch already in both), with the
+    constants of its kind where the profile has them."""
+    peak, bandwidth, overhead = profile.constants(kind)
+    return LayerTime(notation, macs, nbytes, macs / peak, nbytes / bandwidth, overhead)
 
 
 def predict_layers(design: Design, values: dict, profile: Profile, batch: int = 1) -> list[LayerTime]:
@@ -99,7 +94,10 @@ def predict_layers(design: Design, values: dict, profile: Profile, batch: int = 
         macs = batch * _exact_int(row.macs, vals, "MACs", design)
         elements = batch * _exact_int(row.reads + row.writes, vals, "traffic", design)
         elements += _exact_int(row.weights, vals, "weights", design)
-        rows.append(layer_time(row.layer.kernel.notation(), macs, profile.element_bytes * elements, profile))
+        kind = KERNEL_KINDS.get(row.layer.kernel.name)
+        rows.append(
+            layer_time(row.layer.kernel.notation(), macs, profile.element_bytes * elements, profile, kind)
+        )
     return rows
 
 
@@ -113,15 +111,16 @@ def predictor(design: Design, profile: Profile, batch: int = 1):
     (keyed by symbol name: C, F, M, N, H, W, ...; K comes from the bottleneck when not given)."""
     batch = positive_batch(batch)
     rows = T.layer_traffic(design)
-    exprs = []
+    exprs, overhead = [], 0.0
     for row in rows:
-        compute = batch * row.macs / profile.peak_macs_per_s
-        memory = profile.element_bytes * (batch * (row.reads + row.writes) + row.weights)
+        peak, bandwidth, fixed = profile.constants(KERNEL_KINDS.get(row.layer.kernel.name))
+        compute = batch * row.macs / peak
+        memory = profile.element_bytes * (batch * (row.reads + row.writes) + row.weights) / bandwidth
         exprs.append((design.substitute_bottleneck(compute), design.substitute_bottleneck(memory)))
+        overhead += fixed
     syms = sorted(set().union(*(sp.sympify(e).free_symbols for pair in exprs for e in pair)), key=str)
     names = [str(s) for s in syms]
     fns = [(sp.lambdify(syms, c, modules="numpy"), sp.lambdify(syms, m, modules="numpy")) for c, m in exprs]
-    bw, overhead = profile.bandwidth_bytes_per_s, profile.overhead_s * len(rows)
 
     def predict_grid(**arrays):
         missing = [n for n in names if n not in arrays]
@@ -132,7 +131,7 @@ def predictor(design: Design, profile: Profile, batch: int = 1):
         args = [np.asarray(arrays[n], dtype=float) for n in names]
         total = overhead
         for compute, memory in fns:
-            total = total + np.maximum(compute(*args), memory(*args) / bw)
+            total = total + np.maximum(compute(*args), memory(*args))
         return total
 
     predict_grid.symbols = tuple(names)
@@ -211,10 +210,10 @@ def widest_within(
     floor_fn = compile_exact(
         activations.subs(S.alpha, sp.Rational(alpha.numerator, alpha.denominator)), [S.C]
     )
-    fixed = profile.overhead_s * len(rows)
+    fixed = sum(profile.constants(KERNEL_KINDS.get(r.layer.kernel.name))[2] for r in rows)
     fast = predictor(design, profile, batch)  # floats for the search; the answer is recomputed exactly
     step = alpha.denominator  # widths are k * step, so that F = alpha * C is whole
-    bw = profile.bandwidth_bytes_per_s
+    bw = max(profile.constants(KERNEL_KINDS.get(r.layer.kernel.name))[1] for r in rows)  # a lower bound's
 
     def floor_fits(k: int) -> bool:  # the activations alone: a lower bound of every configuration's time
         return fixed + batch * profile.element_bytes * float(floor_fn(k * step)) / bw <= budget

@@ -33,6 +33,7 @@ from ..analyses.profiles import SPREAD_LIMIT, Profile, calibration_problems, che
 from ..analyses.roofline import full_values, predict_layers
 from ..core import counting
 from ..core import symbols as S
+from ..core.design import parse
 from ..core.errors import SkanalyzeError
 from .modules import build
 
@@ -145,6 +146,8 @@ def calibrate(
     t_tiny, tiny_rounds = _steady(
         lambda: time_module(tiny, (1, 1, 1, 1), warmup=20, repeats=200 if not quick else 50, device=dev)
     )
+    base = Profile("global", conv_rate, bandwidth, t_tiny.median_s)
+    kinds, kind_details = calibrate_kinds(base, dev, reps, quick)
     t_mm_end = time_call(lambda: a @ b, warmup=1, repeats=reps, device=dev)  # did the machine's speed change?
     label = name or f"{platform.node() or 'this-machine'}-{dev.type}" + (f"-{used}t" if used else "")
     details = {
@@ -174,6 +177,7 @@ def calibrate(
             "rounds": copy_rounds,
         },
         "tiny_layer": {"median_s": t_tiny.median_s, "iqr_s": t_tiny.iqr_s, "rounds": tiny_rounds},
+        "kinds": kind_details,
     }
     details["warnings"] = calibration_problems(details)
     return Profile(
@@ -184,7 +188,71 @@ def calibrate(
         element_bytes=4,
         source="measured by skanalyze device calibrate",
         details=details,
+        kinds=kinds,
     )
+
+
+# Per kind: a tiny layer (its time is the kind's fixed cost) and a large one (what is left of its time, at the
+# roof the global constants say binds, gives the kind's rate). Sizes lie outside the latency study's grid
+# (widths 16-512 in its steps, outputs 14 and 28): nothing is set on the configurations it is judged on.
+TINY = {"C": 8, "F": 8, "H": 4, "W": 4}
+KIND_DESIGNS = {  # kind: (design, large values)
+    "conv": ("Conv", {"C": 320, "F": 320, "H": 20, "W": 20}),
+    "pw": ("PW", {"C": 640, "F": 640, "H": 20, "W": 20}),
+    "gconv": ("GConv(8)", {"C": 640, "F": 640, "H": 20, "W": 20}),
+    "pwgconv": ("PWGConv(8)", {"C": 640, "F": 640, "H": 20, "W": 20}),
+    "dw": ("DW", {"C": 640, "F": 640, "H": 40, "W": 40}),
+    "shuffle": ("Shuffle(8)", {"C": 640, "F": 640, "H": 40, "W": 40}),
+}
+
+
+def _other_kinds(quick: bool) -> dict:
+    """The kinds an imported model has beside convolutions: (tiny module and input, large module and input,
+    large MACs, large elements read and written, parameters)."""
+    c, hw, n_in, n_out = (320, 20, 1280, 1000) if quick else (640, 40, 2560, 2000)
+    return {
+        "linear": (tnn.Linear(8, 8), (1, 8), tnn.Linear(n_in, n_out), (1, n_in), n_in * n_out, n_in + n_out, n_in * n_out + n_out),
+        "elementwise": (tnn.BatchNorm2d(8), (1, 8, 4, 4), tnn.BatchNorm2d(c), (1, c, hw, hw), 0, 2 * c * hw * hw, 2 * c),
+        "pool": (
+            tnn.MaxPool2d(3, 2, 1), (1, 8, 4, 4), tnn.MaxPool2d(3, 2, 1), (1, c, hw, hw), 0, c * hw * hw + c * (hw // 2) ** 2, 0,
+        ),
+    }  # fmt: skip
+
+
+def calibrate_kinds(base: Profile, dev: torch.device, reps: int, quick: bool) -> tuple[dict, dict]:
+    """Each kind's constants: its fixed cost from a tiny layer, and from a large one its peak MAC rate or its
+    bandwidth (whichever roof the global constants say the large layer is under); (kinds, what was measured)."""
+    cases = {}
+    for kind, (text, large) in KIND_DESIGNS.items():
+        if quick:
+            large = {**large, "H": large["H"] // 2, "W": large["W"] // 2}
+        design = parse(text)
+        (row,) = predict_layers(design, large, base)
+        shape = (1, large["C"], large["H"], large["W"])
+        tiny_shape = (1, TINY["C"], TINY["H"], TINY["W"])
+        cases[kind] = (build(design, TINY), tiny_shape, build(design, large), shape, row.macs, row.bytes)
+    for kind, (tiny, tiny_shape, big, shape, macs, elements, params) in _other_kinds(quick).items():
+        cases[kind] = (tiny, tiny_shape, big, shape, macs, base.element_bytes * (elements + params))
+    kinds, measured = {}, {}
+    for kind, (tiny, tiny_shape, big, shape, macs, nbytes) in cases.items():
+        fixed = _median_of_rounds(time_module, tiny, tiny_shape, warmup=5, repeats=4 * reps, device=dev)
+        t = _median_of_rounds(time_module, big, shape, warmup=3, repeats=reps, device=dev)
+        work = t - fixed
+        own = {"overhead_s": fixed}
+        if work > 0:
+            if macs / base.peak_macs_per_s >= nbytes / base.bandwidth_bytes_per_s:
+                own["peak_macs_per_s"] = macs / work
+            else:
+                own["bandwidth_bytes_per_s"] = nbytes / work
+        kinds[kind] = own
+        measured[kind] = {"tiny_s": fixed, "large_s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)}
+    return kinds, measured
+
+
+def _median_of_rounds(measure, *args, rounds: int = 3, **kwargs) -> float:
+    """The median of three rounds' medians of ``measure(*args, **kwargs)``: one slow round (a page fault, a
+    neighbour) does not set a kind's constant."""
+    return statistics.median(measure(*args, **kwargs).median_s for _ in range(rounds))
 
 
 def _steady(measure, rounds: int = 3) -> tuple[Timing, int]:

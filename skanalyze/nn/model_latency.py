@@ -10,7 +10,10 @@ times add up to a little more than the whole. What runs outside leaf modules (a 
 
 The prediction of a traced layer (``importer.Layer``) is the roofline of its exact MACs and its bytes: the
 input and output activations read and written once and its parameters read once, at the profile's element
-size (``analyses.roofline.layer_time``); layers are predicted one by one, as eager PyTorch runs them.
+size (``analyses.roofline.layer_time``), with the constants of its kind where the profile has them (a conv
+by its kernel: dense, pointwise, group, pointwise group, depthwise; linear and matrix products; BN,
+activations and additions as element-wise; pooling; shuffles); layers are predicted one by one, as eager
+PyTorch runs them.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 
 import torch
 
-from ..analyses.profiles import Profile
+from ..analyses.profiles import KERNEL_KINDS, Profile
 from ..analyses.roofline import layer_time
 from .copying import copy_model
 from .latency import set_threads, time_call
@@ -32,6 +35,20 @@ def memory_needed(layers: list, params: int) -> int:
     at once, the two largest layers' inputs and outputs."""
     sizes = sorted((math.prod(lay.in_shape) + math.prod(lay.out_shape) for lay in layers), reverse=True)
     return 4 * (params + sum(sizes[:2]))
+
+
+ELEMENTWISE = ("bn", "act", "add", "mul", "norm")
+
+
+def layer_kind(layer) -> str | None:
+    """The profile kind whose constants a traced layer takes (None: the global ones)."""
+    if layer.kind == "conv":
+        return KERNEL_KINDS.get(layer.kernel.name, "conv") if layer.kernel is not None else "conv"
+    if layer.kind in ("linear", "matmul"):
+        return "linear"
+    if layer.kind in ELEMENTWISE:
+        return "elementwise"
+    return layer.kind if layer.kind in ("pool", "shuffle") else None
 
 
 def layer_bytes(layer, element_bytes: int) -> int:
@@ -101,7 +118,8 @@ def time_model(
         kinds.setdefault(layer.name, layer.kind)
         calls[layer.name] = calls.get(layer.name, 0) + 1
         if profile is not None:
-            t = layer_time(layer.notation, layer.macs, layer_bytes(layer, profile.element_bytes), profile)
+            nbytes = layer_bytes(layer, profile.element_bytes)
+            t = layer_time(layer.notation, layer.macs, nbytes, profile, layer_kind(layer))
             predicted[layer.name] = predicted.get(layer.name, 0.0) + t.time_s
     rows = []
     for name, seconds in runs.items():
@@ -135,4 +153,4 @@ def time_model(
     }
 
 
-__all__ = ["layer_bytes", "memory_needed", "time_leaves", "time_model"]
+__all__ = ["layer_bytes", "layer_kind", "memory_needed", "time_leaves", "time_model"]

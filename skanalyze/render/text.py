@@ -504,6 +504,13 @@ def profile(data: dict, style: str = "pretty") -> str:
             )
         for warning in details.get("warnings") or []:
             lines.append(f"  warning: {warning}")
+    for kind, own in (data.get("kinds") or {}).items():
+        parts = [f"overhead {seconds(own['overhead_s'])}"] if "overhead_s" in own else []
+        if "peak_macs_per_s" in own:
+            parts.append(f"peak {own['peak_macs_per_s'] / 1e9:.4g} GMAC/s")
+        if "bandwidth_bytes_per_s" in own:
+            parts.append(f"bandwidth {own['bandwidth_bytes_per_s'] / 1e9:.4g} GB/s")
+        lines.append(f"  {kind + ':':<12} {', '.join(parts)}")
     if data.get("written"):
         lines.append(f"written to {data['written']}")
     return "\n".join(lines) + "\n"
