@@ -98,7 +98,7 @@ def test_cli_latency_json_and_text(cli, tmp_path):
 @pytest.mark.parametrize(
     "extra, needle",
     [
-        (("--profile", "h100-sxm-datasheet"), "--profile belongs to --latency"),
+        (("--profile", "h100-sxm-datasheet"), "--profile belongs to --latency (time the model) or --suggest"),
         (("--repeats", "3"), "--repeats belongs to --latency"),
         (("--latency", "--repeats", "0"), "--repeats 0 must be a positive integer"),
         (("--latency", "--threads", "0"), "--threads 0 must be a positive integer"),
@@ -111,3 +111,32 @@ def test_cli_latency_json_and_text(cli, tmp_path):
 def test_cli_latency_bad_input(cli, extra, needle):
     code, _, err = cli("model", "examples/models.py:resnet18", "--input", "1x3x32x32", *extra)
     assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_suggestions_with_a_profile_time_the_unit_and_each_replacement_by_hand():
+    """`--suggest --profile`: the unit's convs and a replacement (DW+PW) on the roofline, written out at the
+    unit's output size and batch; a replacement that saves parameters but is predicted slower is flagged."""
+    import runpy
+    from pathlib import Path
+
+    from skanalyze.core.catalog import get
+    from skanalyze.nn.importer import suggest
+
+    models = runpy.run_path(str(Path(__file__).resolve().parent.parent / "examples" / "models.py"))
+    model = importer.from_module(models["resnet18"](), (2, 3, 32, 32))
+    rows = {r["unit"]: r for r in suggest(model, profile=PROFILE)}
+    row = rows["layer1.0"]  # two 3x3 convs 64 -> 64 at 8 x 8, batch 2
+    c, hw, b = 64, 8, 2
+
+    def roof(macs, nbytes):
+        return max(macs / 2e10, nbytes / 1e10) + 1e-5
+
+    conv = roof(b * 9 * c * c * hw * hw, 4 * (2 * b * c * hw * hw + 9 * c * c))
+    assert row["predicted_s"] == pytest.approx(2 * conv, rel=1e-12)
+    dw_pw = next(r for r in row["replacements"] if r["design"] == get("dw-pw").notation)
+    by_hand = roof(b * 9 * c * hw * hw, 4 * (2 * b * c * hw * hw + 9 * c)) + roof(
+        b * c * c * hw * hw, 4 * (2 * b * c * hw * hw + c * c)
+    )
+    assert dw_pw["predicted_s"] == pytest.approx(by_hand, rel=1e-12)
+    for rep in row["replacements"]:
+        assert rep["slower"] == (rep["saved"] > 0 and rep["predicted_s"] > row["predicted_s"])

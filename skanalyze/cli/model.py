@@ -105,7 +105,11 @@ def model(
         ),
     ] = False,
     profile: Annotated[
-        str | None, typer.Option("--profile", help="With --latency: a device profile (file or shipped name).")
+        str | None,
+        typer.Option(
+            "--profile",
+            help="With --latency or --suggest: a device profile (file or shipped name) to predict times on.",
+        ),
     ] = None,
     threads: Annotated[
         int | None, typer.Option("--threads", help="With --latency: torch's CPU threads.")
@@ -203,17 +207,16 @@ class ModelOptions:
         )
 
 
-def _check_latency_flags(*, latency, profile, threads, repeats, train_mode, max_memory, **_) -> None:
+def _check_latency_flags(*, latency, profile, threads, repeats, train_mode, max_memory, suggest, **_) -> None:
     from ..analyses.profiles import check_threads, load_profile
     from ..core.memory import parse_bytes
 
-    flags = (
-        ("--profile", profile),
-        ("--threads", threads),
-        ("--repeats", repeats != 10),
-        ("--max-memory", max_memory),
-    )
+    flags = (("--threads", threads), ("--repeats", repeats != 10), ("--max-memory", max_memory))
     given = [flag for flag, on in flags if on]
+    if profile is not None and not (latency or suggest):
+        raise SkanalyzeError(
+            "--profile belongs to --latency (time the model) or --suggest (time replacements)"
+        )
     if given and not latency:
         raise SkanalyzeError(f"{given[0]} belongs to --latency (time the model); add --latency")
     if latency and train_mode:
@@ -276,7 +279,10 @@ def run(target: str, options: ModelOptions) -> dict:
     if options.closed_form:
         data["closed_form"] = _closed_form(target, module, model_, options)
     if options.suggest:
-        data["suggestions"] = importer.suggest(model_)
+        from ..analyses.profiles import load_profile
+
+        chosen = load_profile(options.profile) if options.profile is not None else None
+        data["suggestions"] = importer.suggest(model_, profile=chosen)
     if options.apply_design is not None:
         from ..nn import measure, rebuild
 

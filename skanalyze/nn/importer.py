@@ -33,6 +33,7 @@ from torch import nn as tnn
 
 from ..analyses import closed_forms as cf
 from ..analyses.optimize import optimize, ranked_at
+from ..analyses.roofline import layer_time, predict
 from ..analyses.search import largest_fitting
 from ..core import symbols as S
 from ..core.catalog import PAPER, resolve
@@ -42,6 +43,7 @@ from ..core.errors import SkanalyzeError
 from ..core.infofield import field as info_field
 from .aten import aten_ops
 from .layers import Layer, Unit, conv_kernel, layers_of, units_of
+from .model_latency import layer_bytes, layer_kind
 from .peers import CONVENTIONS, convention
 from .trace import trace
 
@@ -336,11 +338,24 @@ def spatial_units(model: Model) -> list[Unit]:
     ]
 
 
-def suggest(model: Model, designs: tuple[str, ...] = PAPER) -> list[dict]:
+def unit_time(model: Model, unit: Unit, profile) -> float:
+    """The roofline time of a unit's traced layers (each with its kind's constants), as `model --latency`
+    predicts them."""
+    total = 0.0
+    for i in unit.layers:
+        lay = model.layers[i]
+        nbytes = layer_bytes(lay, profile.element_bytes)
+        total += layer_time(lay.notation, lay.macs, nbytes, profile, layer_kind(lay)).time_s
+    return total
+
+
+def suggest(model: Model, designs: tuple[str, ...] = PAPER, profile=None) -> list[dict]:
     """For every unit with a spatial kernel (not a shortcut, not the stem): its weights and their ratio to one
     standard 3x3 conv C -> F, and each paper design as one unit C -> F in its place: at equal width (its
     cheapest buildable group numbers with a full field, the params saved, its field) and at equal params
-    (the widest buildable C at the unit's F/C). Biases and BN are left out of both sides."""
+    (the widest buildable C at the unit's F/C). Biases and BN are left out of both sides. With a device
+    profile, the unit's and each replacement's predicted time at the unit's output size and batch, and
+    whether a replacement saves parameters but costs time."""
     out = []
     for unit in spatial_units(model):
         weights = sum(model.layers[i].params - model.layers[i].bias for i in unit.layers)
@@ -370,8 +385,21 @@ def suggest(model: Model, designs: tuple[str, ...] = PAPER) -> list[dict]:
                 rep["width_at_equal_params"], rep["at_equal_params"] = None, None
             row["replacements"].append(rep)
         row["replacements"].sort(key=lambda r: (not r["full"], r["params"]))
+        if profile is not None:
+            _add_times(model, unit, row, profile)
         out.append(row)
     return out
+
+
+def _add_times(model: Model, unit: Unit, row: dict, profile) -> None:
+    """The unit's and its replacements' predicted times (the unit's last layer gives the output size and the
+    batch), and which replacements save parameters but are predicted slower."""
+    batch, _, h, w = model.layers[unit.layers[-1]].out_shape
+    row["predicted_s"] = unit_time(model, unit, profile)
+    for rep in row["replacements"]:
+        values = {**rep["values"], "H": h, "W": w}
+        rep["predicted_s"] = predict(resolve(rep["design"]), values, profile, batch)
+        rep["slower"] = rep["saved"] > 0 and rep["predicted_s"] > row["predicted_s"]
 
 
 def report(model: Model, label: str = "model", conventions: tuple[str, ...] = ()) -> dict:

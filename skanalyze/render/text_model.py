@@ -156,17 +156,24 @@ def _suggestions(suggestions: list[dict], total: int) -> list[str]:
     out = ["replacing each unit by one paper design C -> F (weights only; biases and BN aside):"]
     saved = 0
     for row in suggestions:
+        timed = f", predicted {seconds(row['predicted_s'])}" if "predicted_s" in row else ""
         out.append(
             f"  {row['unit']}  {row['design']}  {row['c_in']}->{row['c_out']}: {row['params']:,} weights, "
-            f"{float(row['param_ratio']):.3f} x a standard 3x3 conv"
+            f"{float(row['param_ratio']):.3f} x a standard 3x3 conv{timed}"
         )
         for rep in row["replacements"][:2]:
             groups = ", ".join(f"{k}={v}" for k, v in rep["values"].items() if k not in ("C", "F"))
             wide = rep["width_at_equal_params"]
+            time_note = ""
+            if "predicted_s" in rep:
+                time_note = f"; predicted {seconds(rep['predicted_s'])}" + (
+                    " (saves params, costs time)" if rep["slower"] else ""
+                )
             out.append(
                 f"    {rep['design']}{f' ({groups})' if groups else ''}: {rep['params']:,} params "
                 f"(saves {rep['saved']:,}), field ({', '.join(map(str, rep['field']))})"
                 + (f"; at equal params C = {wide:,}" if wide else "")
+                + time_note
             )
         full = [r for r in row["replacements"] if r["full"] and r["saved"] > 0]
         saved += full[0]["saved"] if full else 0
