@@ -331,3 +331,29 @@ def test_a_per_kind_latency_search_keeps_its_brute_force():
                     best = c
     assert best is not None and best < 160
     assert R.widest_within(d, Fraction(150, 10**6), prof, hw).values["C"] == best
+
+
+def test_efficiency_at_with_a_profile_ranks_by_time_by_hand(cli, tmp_path):
+    """`efficiency --at C=64 --profile P --hw 28`: the fewest-params configuration's time, the standard conv's,
+    and the fastest of every full-field pair (M*N <= C, both dividing 64), all written out by hand."""
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(P.profile_dict(PROFILE)))
+    code, out, _ = cli(
+        "efficiency", "gconv-pwgconv", "--at", "C=64", "--profile", str(path), "--hw", "28", "--json"
+    )
+    assert code == 0
+    lat = json.loads(out)["at"]["latency"]
+    c, hw = 64, 28
+    standard = max(9 * c * c * hw * hw / 2e10, 4 * (2 * c * hw * hw + 9 * c * c) / 1e10) + 1e-5
+    assert lat["standard_s"] == pytest.approx(standard, rel=1e-12)
+    few = lat["fewest_params"]
+    assert few["groups"] == {"M": 32, "N": 2}
+    assert few["predicted_s"] == pytest.approx(by_hand_gconv_pwgconv(c, c, 32, 2, hw), rel=1e-12)
+    pairs = [
+        (m, n) for m in range(1, 65) for n in range(1, 65) if 64 % m == 0 and 64 % n == 0 and m * n <= 64
+    ]
+    fastest = min(by_hand_gconv_pwgconv(c, c, m, n, hw) for m, n in pairs)
+    assert lat["fastest"]["predicted_s"] == pytest.approx(fastest, rel=1e-12)
+    assert lat["slower_than_standard"] == (few["predicted_s"] > standard)
+    code, _, err = cli("efficiency", "gconv-pwgconv", "--profile", str(path))
+    assert code == 2 and "give --at C=64 --profile P --hw 28" in err

@@ -309,3 +309,31 @@ def speed_rows(
 
 
 # -- whole networks ------------------------------------------------------------------------------------
+
+
+def at_latency(design: Design, c: int, f: int, profile: Profile, hw: int, batch: int = 1) -> dict:
+    """`efficiency --at ... --profile P --hw N`: every buildable full-field configuration at widths C, F ranked
+    by predicted time as well as by parameters, beside the standard conv C -> F at the same size."""
+    if not isinstance(hw, int) or hw < 1:
+        raise SkanalyzeError(f"--hw {hw!r} must be a positive integer (the output size)")
+    batch = positive_batch(batch)
+    ranked = ranked_at(design, c, f, top=None)
+    timed = [(predict(design, {**b.values, S.H: hw, S.W: hw}, profile, batch), b) for b in ranked]
+    k = next((int(kern.k) for kern in design.kernels if kern.spatial), 3)
+    standard_s = predict(standard(k), {S.C: c, S.F: f, S.H: hw, S.W: hw}, profile, batch)
+    fastest_s, fastest = min(timed, key=lambda tb: (tb[0], tb[1].params))
+    best_s, best = timed[0]
+
+    def row(seconds: float, b) -> dict:
+        return {"groups": {str(g): int(b.values[g]) for g in design.group_symbols}, "params": b.params,
+                "predicted_s": seconds, "speedup": standard_s / seconds}  # fmt: skip
+
+    return {
+        "profile": profile.name,
+        "hw": hw,
+        "batch": batch,
+        "standard_s": standard_s,
+        "fewest_params": row(best_s, best),
+        "fastest": row(fastest_s, fastest),
+        "slower_than_standard": best_s > standard_s,
+    }

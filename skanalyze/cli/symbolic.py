@@ -103,6 +103,17 @@ def efficiency(
     ] = None,
     bottleneck: BottleneckOpt = None,
     shuffle: ShuffleOpt = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="With --at and --hw: predicted times on this device profile (file or shipped name).",
+        ),
+    ] = None,
+    hw: Annotated[
+        int | None, typer.Option("--hw", help="With --at --profile: the output size H = W.")
+    ] = None,
+    batch: Annotated[int, typer.Option("--batch", help="With --at --profile: the batch size.")] = 1,
 ) -> None:
     """Ratios to the standard conv, full-field condition, optimal groups (Theorem 1), greatest width."""
     from ..analyses.efficiency import report as efficiency_report
@@ -115,12 +126,22 @@ def efficiency(
         raise SkanalyzeError(
             "--at and --subs contradict each other: --at gives the widths (e.g. --at C=64 F=128)"
         )
+    timed = profile is not None or hw is not None or batch != 1
+    if timed and (at is None or profile is None or hw is None):
+        raise SkanalyzeError(
+            "--profile, --hw and --batch time the configurations of --at: give --at C=64 --profile P --hw 28"
+        )
     d = chosen_design(design, bottleneck, shuffle)
     if at is not None:
         _, widths = split_args(values, at)
         c, f = _at_widths(widths)
         data = efficiency_report(d, {})
         data["at"] = at_report(d, c, f)
+        if timed:
+            from ..analyses.profiles import load_profile
+            from ..analyses.roofline import at_latency
+
+            data["at"]["latency"] = at_latency(d, c, f, load_profile(profile), hw, batch)
         if integers is not None:
             data["theorem1_integers"] = theorem1_report(d, integers)
     else:

@@ -177,6 +177,26 @@ def efficiency_rows(data: dict, e) -> list[tuple[str, str]]:
                     + f"{100 * float(real['gap']):.2f}% more",
                 )
             )
+        if "latency" in at:
+            lat = at["latency"]
+            few, fast = lat["fewest_params"], lat["fastest"]
+            where = f"on {lat['profile']} at {lat['hw']}x{lat['hw']}, batch {lat['batch']}"
+            rows.append(
+                (
+                    "  predicted time",
+                    f"{where}: fewest params ({groups(few)}) {seconds(few['predicted_s'])}, "
+                    f"{few['speedup']:.2f}x the standard conv's {seconds(lat['standard_s'])}"
+                    + ("; saves params, costs time" if lat["slower_than_standard"] else ""),
+                )
+            )
+            if fast["groups"] != few["groups"]:
+                rows.append(
+                    (
+                        "  fastest buildable",
+                        f"{groups(fast)}: {seconds(fast['predicted_s'])} ({fast['speedup']:.2f}x), "
+                        f"params {fast['params']:,}",
+                    )
+                )
     return rows
 
 
