@@ -268,3 +268,31 @@ def test_residual_claims(runs, flat):
         for p, r in zip(dw, runs, strict=True)
     ]
     assert f"take {span(share, '{:.0%}')} of its measured time" in flat
+
+
+MODELS = ROOT / "benchmarks" / "results" / "model-latency.json"
+
+
+@pytest.mark.skipif(
+    not MODELS.exists(), reason="benchmarks/results/model-latency.json is not in this checkout"
+)
+def test_the_real_networks_table(flat):
+    """docs/latency.md's real networks, recomputed from the committed measurements: every row, the counts
+    within ±20% for both models, and the verdict on issue 28's target."""
+    result = json.loads(MODELS.read_text())
+    recs = result["records"]
+    assert {r["network"] for r in recs} >= {"resnet18", "resnet50", "mobilenet_v2", "shufflenet_v2_x1_0"}
+    assert {r["batch"] for r in recs} == {1, 8}
+    within = [0, 0]
+    for r in recs:
+        a, b = r["measured_s"] / r["predicted_s"], r["measured_s"] / r["predicted_kinds_s"]
+        within[0] += abs(a - 1) <= 0.2
+        within[1] += abs(b - 1) <= 0.2
+        row = (
+            f"| {r['network']} | {r['batch']} | {r['layers']} | {r['measured_s'] * 1e3:.1f} | "
+            f"{r['predicted_s'] * 1e3:.1f} | {a:.2f} | {r['predicted_kinds_s'] * 1e3:.1f} | {b:.2f} |"
+        )
+        assert row in flat, r["network"]
+    n = len(recs)
+    assert f"{within[0]} of {n} with the three constants, {within[1]} of {n} per kind" in flat
+    assert ("is met." in flat.split("per kind; issue 28's target")[1][:80]) == (within[1] == n)
