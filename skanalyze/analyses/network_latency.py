@@ -103,7 +103,14 @@ class NetworkWithinLatency:
 
 
 def widest_network_within(
-    design: Design, layout, seconds, profile: Profile, batch: int = 1, *, max_width: int = 1 << 14
+    design: Design,
+    layout,
+    seconds,
+    profile: Profile,
+    batch: int = 1,
+    *,
+    max_width: int = 1 << 14,
+    on_step=None,
 ) -> NetworkWithinLatency:
     """The greatest buildable width (free group numbers chosen per width: the fastest with a full field at
     every stage) whose whole network is predicted to fit ``seconds``.
@@ -191,7 +198,7 @@ def widest_network_within(
             times = times + int(block.repeat) * np.asarray(fast[unit.design](**arrays), dtype=float)
         return zip(times.tolist(), candidates, strict=True)
 
-    found = widest_scan(lo, times_at, budget, lambda w, g: builds_with_full_field(net, w, g))
+    found = widest_scan(lo, times_at, budget, lambda w, g: builds_with_full_field(net, w, g), on_step=on_step)
     if found is None:
         raise SkanalyzeError(
             f"no buildable {design.notation} network in this layout is predicted to fit {budget * 1e6:g} us "
@@ -206,12 +213,14 @@ def widest_network_within(
     )
 
 
-def network_latency_report(design: Design, layout, seconds, profile: Profile, batch: int = 1, values=None):
+def network_latency_report(
+    design: Design, layout, seconds, profile: Profile, batch: int = 1, values=None, on_step=None
+):
     """`skanalyze network --latency`: the widest buildable network predicted to fit, with its counts per part
     (the data of `skanalyze network` at that width) and the prediction. Returns (data, (net, groups))."""
     fixed = {k: int(v) for k, v in S.resolve(values or {}).items() if k in design.group_symbols}
     target = design.subs_groups(fixed) if fixed else design
-    found = widest_network_within(target, layout, seconds, profile, batch)
+    found = widest_network_within(target, layout, seconds, profile, batch, on_step=on_step)
     chosen = {**S.resolve(values or {}), **{S.by_name[k]: v for k, v in found.groups.items()}}
     data, built = network_report(design, layout, found.width, None, chosen)
     data.update(  # the keys of `optimize --latency`

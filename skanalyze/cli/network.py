@@ -127,9 +127,12 @@ def network(
         if batch is not None and batch < 1:
             raise SkanalyzeError(f"--batch ({batch}) must be >= 1")
         seconds = parse_latency(latency)
-        data, (net, groups) = network_latency_report(
-            chosen_design(design), layout, seconds, load_profile(profile), batch or 1, vals
-        )
+        from .progress import bar
+
+        with bar(True, "widest network") as on_step:
+            data, (net, groups) = network_latency_report(
+                chosen_design(design), layout, seconds, load_profile(profile), batch or 1, vals, on_step
+            )
     else:
         if macs and budget is None:
             raise SkanalyzeError(
