@@ -148,55 +148,62 @@ def efficiency_rows(data: dict, e) -> list[tuple[str, str]]:
         )
         rows.append(("Theorem 1, integers", f"2 <= C <= {t['c_max']}, F in {{C, 2C}}: {verdict}"))
     if "at" in data:
-        at = data["at"]
+        rows += _at_rows(data["at"], e)
+    return rows
 
-        def groups(row):
-            return ", ".join(f"{g} = {v}" for g, v in row["groups"].items())
 
+def _at_rows(at: dict, e) -> list[tuple[str, str]]:
+    """efficiency --at: the best buildable group numbers, ties, the runner-up, the real optimum and, with a
+    profile, the predicted times."""
+    rows: list[tuple[str, str]] = []
+
+    def groups(row):
+        return ", ".join(f"{g} = {v}" for g, v in row["groups"].items())
+
+    rows.append(
+        (
+            f"at C={at['C']}, F={at['F']}",
+            f"best buildable {groups(at['best'])}: "
+            f"params {at['best']['params']:,}, ratio {e(at['best']['param_ratio'])}",
+        )
+    )
+    for r in at.get("tied", []):
+        rows.append(
+            ("  tied (equally best)", f"{groups(r)}: params {r['params']:,}, ratio {e(r['param_ratio'])}")
+        )
+    if at["runner_up"]:
+        r = at["runner_up"]
+        rows.append(("  runner-up", f"{groups(r)}: params {r['params']:,}, ratio {e(r['param_ratio'])}"))
+    if at["real_optimum"]:
+        real = at["real_optimum"]
         rows.append(
             (
-                f"at C={at['C']}, F={at['F']}",
-                f"best buildable {groups(at['best'])}: "
-                f"params {at['best']['params']:,}, ratio {e(at['best']['param_ratio'])}",
+                "  real-valued optimum",
+                ", ".join(f"{g} = {e(v)}" for g, v in real["groups"].items())
+                + f": params {e(real['params'])}; the best buildable costs "
+                + f"{100 * float(real['gap']):.2f}% more",
             )
         )
-        for r in at.get("tied", []):
-            rows.append(
-                ("  tied (equally best)", f"{groups(r)}: params {r['params']:,}, ratio {e(r['param_ratio'])}")
+    if "latency" in at:
+        lat = at["latency"]
+        few, fast = lat["fewest_params"], lat["fastest"]
+        where = f"on {lat['profile']} at {lat['hw']}x{lat['hw']}, batch {lat['batch']}"
+        rows.append(
+            (
+                "  predicted time",
+                f"{where}: fewest params ({groups(few)}) {seconds(few['predicted_s'])}, "
+                f"{few['speedup']:.2f}x the standard conv's {seconds(lat['standard_s'])}"
+                + ("; saves params, costs time" if lat["slower_than_standard"] else ""),
             )
-        if at["runner_up"]:
-            r = at["runner_up"]
-            rows.append(("  runner-up", f"{groups(r)}: params {r['params']:,}, ratio {e(r['param_ratio'])}"))
-        if at["real_optimum"]:
-            real = at["real_optimum"]
-            rows.append(
-                (
-                    "  real-valued optimum",
-                    ", ".join(f"{g} = {e(v)}" for g, v in real["groups"].items())
-                    + f": params {e(real['params'])}; the best buildable costs "
-                    + f"{100 * float(real['gap']):.2f}% more",
-                )
-            )
-        if "latency" in at:
-            lat = at["latency"]
-            few, fast = lat["fewest_params"], lat["fastest"]
-            where = f"on {lat['profile']} at {lat['hw']}x{lat['hw']}, batch {lat['batch']}"
+        )
+        if fast["groups"] != few["groups"]:
             rows.append(
                 (
-                    "  predicted time",
-                    f"{where}: fewest params ({groups(few)}) {seconds(few['predicted_s'])}, "
-                    f"{few['speedup']:.2f}x the standard conv's {seconds(lat['standard_s'])}"
-                    + ("; saves params, costs time" if lat["slower_than_standard"] else ""),
+                    "  fastest buildable",
+                    f"{groups(fast)}: {seconds(fast['predicted_s'])} ({fast['speedup']:.2f}x), "
+                    f"params {fast['params']:,}",
                 )
             )
-            if fast["groups"] != few["groups"]:
-                rows.append(
-                    (
-                        "  fastest buildable",
-                        f"{groups(fast)}: {seconds(fast['predicted_s'])} ({fast['speedup']:.2f}x), "
-                        f"params {fast['params']:,}",
-                    )
-                )
     return rows
 
 
