@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import pytest
 
@@ -16,21 +15,11 @@ from skanalyze.analyses import profiles as P  # noqa: E402
 from skanalyze.nn import importer  # noqa: E402
 from skanalyze.nn.model_latency import time_model  # noqa: E402
 
+from .test_roofline import Sleeper  # noqa: E402 (a module whose forward takes a known time)
+
 PROFILE = P.Profile(
     "test", peak_macs_per_s=2e10, bandwidth_bytes_per_s=1e10, overhead_s=1e-5, element_bytes=4
 )
-
-
-class Sleeper(torch.nn.Module):
-    """A leaf module whose forward takes a known time."""
-
-    def __init__(self, seconds):
-        super().__init__()
-        self.seconds = seconds
-
-    def forward(self, x):
-        time.sleep(self.seconds)
-        return x
 
 
 class Slow(torch.nn.Module):

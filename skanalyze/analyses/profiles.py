@@ -74,6 +74,12 @@ class Profile:
         return replace(self, kinds={})
 
 
+def _positive_number(value) -> bool:
+    return (
+        not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+    )
+
+
 def profile_from_dict(data: dict, where: str = "profile") -> Profile:
     """A Profile from its JSON form; a missing, non-numeric or non-positive constant is an error naming it."""
     if not isinstance(data, dict):
@@ -83,12 +89,7 @@ def profile_from_dict(data: dict, where: str = "profile") -> Profile:
         if key not in data:
             raise SkanalyzeError(f"{where} has no {key} ({what}); a profile needs {', '.join(CONSTANTS)}")
         value = data[key]
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or value <= 0
-        ):
+        if not _positive_number(value):
             raise SkanalyzeError(f"{where}: {key} = {value!r} must be a positive number ({what})")
         values[key] = float(value)
     eb = data.get("element_bytes", 4)
@@ -103,12 +104,7 @@ def profile_from_dict(data: dict, where: str = "profile") -> Profile:
         if not isinstance(own, dict) or not set(own) <= set(CONSTANTS):
             raise SkanalyzeError(f"{where}: kinds.{kind} may give only {', '.join(CONSTANTS)}")
         for key, value in own.items():
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value <= 0
-            ):
+            if not _positive_number(value):
                 raise SkanalyzeError(f"{where}: kinds.{kind}.{key} = {value!r} must be a positive number")
     return Profile(
         name=str(data.get("name", where)),
