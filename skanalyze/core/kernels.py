@@ -73,7 +73,6 @@ class Kernel:
     )
     words: ClassVar[dict] = {}  # options that take a word: name -> valid words
     integers: ClassVar[tuple[str, ...]] = ("s", "d", "p")  # options that take a plain integer
-    # across filters (SCC); sparse: a segment (Line)
 
     def __post_init__(self):
         _check_positive_int(f"{self.name} kernel size k", self.k, odd=True)
