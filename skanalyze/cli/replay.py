@@ -22,7 +22,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 PURE = ("formulas", "efficiency", "field", "space", "tables", "compare", "designs")
-IMPURE_FLAGS = ("--measure", "--help", "-h")  # field --measure runs torch; help pages are typer's
+IMPURE_FLAGS = ("--measure", "--profile", "--help", "-h")  # torch; a file read at each run; typer's help
 PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -32,8 +32,9 @@ def enabled() -> bool:
 
 
 def cacheable(argv: list[str]) -> bool:
-    """A pure command with no flag that makes it read or run something outside the package."""
-    return bool(argv) and argv[0] in PURE and not any(a in IMPURE_FLAGS for a in argv)
+    """A pure command with no flag that makes it read or run something outside the package (--profile reads
+    a file that may change between runs)."""
+    return bool(argv) and argv[0] in PURE and not any(a.split("=")[0] in IMPURE_FLAGS for a in argv)
 
 
 def directory() -> Path:
