@@ -50,7 +50,9 @@ def test_failures_impure_commands_and_help_are_never_kept(tmp_path):
     kept = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert kept == []
     assert not replay.cacheable(["field", "dw-pw", "--measure"]) and replay.cacheable(["field", "dw-pw"])
-    assert not replay.cacheable(["efficiency", "dw-pw", "--at", "C=64", "--profile", "mine.json", "--hw", "7"])
+    assert not replay.cacheable(
+        ["efficiency", "dw-pw", "--at", "C=64", "--profile", "mine.json", "--hw", "7"]
+    )
     assert not replay.cacheable(["formulas", "--profile=mine.json"])
 
 

@@ -357,3 +357,34 @@ def test_efficiency_at_with_a_profile_ranks_by_time_by_hand(cli, tmp_path):
     assert lat["slower_than_standard"] == (few["predicted_s"] > standard)
     code, _, err = cli("efficiency", "gconv-pwgconv", "--profile", str(path))
     assert code == 2 and "give --at C=64 --profile P --hw 28" in err
+
+
+def test_the_time_as_a_closed_form_is_the_roofline_by_hand(cli, tmp_path):
+    """`formulas --profile P`: a closed form in C, F, H, W and the group numbers, a Max per layer with a
+    compute side (piecewise where a layer crosses the ridge); at concrete values it is the roofline written
+    out by hand (to its 4 significant digits), with the global constants and with per-kind ones."""
+    import sympy as sp
+
+    from skanalyze.core import symbols as S
+
+    d = parse("GConv(M)+PWGConv(N)")
+    vals = {S.C: 64, S.F: 128, S.M: 8, S.N: 4, S.H: 14, S.W: 14}
+    expr = R.time_expression(d, PROFILE)
+    assert expr.has(sp.Max) and expr.free_symbols == {S.C, S.F, S.M, S.N, S.H, S.W}
+    assert float(expr.subs(vals)) == pytest.approx(by_hand_gconv_pwgconv(64, 128, 8, 4, 14), rel=2e-3)
+    kinds = P.Profile("kinds", 2e10, 1e10, 1e-5, kinds=KINDS)
+    hand = R.predict(
+        d, {str(k): v for k, v in vals.items()}, kinds
+    )  # by hand in test_per_kind_constants_by_hand
+    assert float(R.time_expression(d, kinds).subs(vals)) == pytest.approx(hand, rel=2e-3)
+    assert float(R.time_expression(d, PROFILE, batch=3).subs(vals)) == pytest.approx(
+        by_hand_gconv_pwgconv(64, 128, 8, 4, 14, batch=3), rel=2e-3
+    )
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(P.profile_dict(PROFILE)))
+    code, out, _ = cli("formulas", "gconv-pwgconv", "--profile", str(path))
+    assert code == 0 and "time (test, batch 1)" in out and "Max(" in out
+    code, _, err = cli("formulas", "--batch", "2")
+    assert code == 2 and "--batch belongs to --profile" in err
+    code, _, err = cli("formulas", "--profile", str(path), "--format", "python")
+    assert code == 2 and "needs pretty, text, latex or json" in err

@@ -101,6 +101,28 @@ def predict_layers(design: Design, values: dict, profile: Profile, batch: int = 
     return rows
 
 
+def time_expression(design: Design, profile: Profile, batch: int = 1, digits: int = 4) -> sp.Expr:
+    """The predicted time in seconds as a closed form in C, F, H, W (and the group numbers): per layer
+    Max(MACs / peak, bytes / bandwidth) + overhead with its kind's constants, a piecewise function whose
+    pieces switch where a layer crosses the ridge; the constants rounded to ``digits`` significant digits."""
+    batch = positive_batch(batch)
+
+    def num(x: float) -> sp.Float:
+        return sp.Float(x, digits)
+
+    total = sp.Integer(0)
+    for row in T.layer_traffic(design):
+        peak, bandwidth, overhead = profile.constants(KERNEL_KINDS.get(row.layer.kernel.name))
+        compute = num(batch / peak) * row.macs
+        memory = (
+            num(profile.element_bytes / bandwidth) * (batch * (row.reads + row.writes))
+            + num(profile.element_bytes / bandwidth) * row.weights
+        )
+        compute, memory = (sp.expand(design.substitute_bottleneck(e)) for e in (compute, memory))
+        total += (sp.Max(compute, memory) if compute != 0 else memory) + num(overhead)
+    return total
+
+
 def predict(design: Design, values: dict, profile: Profile, batch: int = 1) -> float:
     """Predicted latency in seconds of one forward pass (the sum of the layers' roofline times)."""
     return sum(r.time_s for r in predict_layers(design, values, profile, batch))

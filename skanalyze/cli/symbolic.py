@@ -42,17 +42,44 @@ def formulas(
     hw: Annotated[
         int | None, typer.Option("--hw", help="Output size H = W (the same as --subs H=56 W=56).")
     ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="Also the predicted time as a closed form (piecewise: a Max per layer) on this device profile.",
+        ),
+    ] = None,
+    batch: Annotated[int, typer.Option("--batch", help="With --profile: the batch size.")] = 1,
 ) -> None:
     """Print closed-form params, MACs, FLOPs (= 2 x MACs), memory traffic and arithmetic intensity of designs."""
     from ..analyses import reports
     from ..render import render
 
     fmt = output_format("formulas", fmt, json_out)
+    if batch != 1 and profile is None:
+        raise SkanalyzeError("--batch belongs to --profile (the predicted time); add --profile P")
+    if profile is not None and fmt == "python":
+        raise SkanalyzeError(
+            "--format python prints exact integer functions; the predicted time needs pretty, text, latex or json"
+        )
     names, values = split_args(designs, subs)
     values = with_hw(values, hw)
     chosen = reports.designs_from(names, **design_options(bottleneck, shuffle))
     reports.check_bottleneck(chosen, bottleneck)
     data = reports.formulas(chosen, values, bn=bn, substitute_k=bottleneck is not None)
+    if profile is not None:
+        from ..analyses.profiles import load_profile
+        from ..analyses.roofline import time_expression
+
+        device = load_profile(profile)
+        for row, design in zip(data, chosen, strict=True):
+            seconds = time_expression(design, device, batch)
+            given = {k: v for k, v in S.resolve(values).items() if k in seconds.free_symbols}
+            row["time"] = {
+                "profile": device.name,
+                "batch": batch,
+                "seconds": seconds.subs(given) if given else seconds,
+            }
     typer.echo(render("formulas", data, fmt), nl=False)
 
 

@@ -25,6 +25,8 @@ def formulas(rows: list[dict]) -> str:
         lines.append(rf"\mathrm{{intensity}} &= {latex(row['intensity'])} \ \text{{MACs/byte}}")
         if "bottleneck" in row and "K" in {str(s) for s in sp.sympify(row["bytes"]).free_symbols}:
             lines.append(rf"K &= {latex(row['bottleneck'])}")
+        if "time" in row:
+            lines.append(rf"\mathrm{{time}} &= {latex(row['time']['seconds'])} \ \text{{s}}")
         out.append("\\[\n\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}\n\\]")
     return "\n\n".join(out) + "\n"
 

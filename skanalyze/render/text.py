@@ -29,6 +29,9 @@ def formulas(rows: list[dict], style: str = "pretty") -> str:
         items.append(("intensity", expr(row["intensity"], style) + " MACs/byte"))
         if "bottleneck" in row and "K" in {str(s) for s in sp.sympify(row["bytes"]).free_symbols}:
             items.append(("K", expr(row["bottleneck"], style)))
+        if "time" in row:
+            t = row["time"]
+            items.append((f"time ({t['profile']}, batch {t['batch']})", expr(t["seconds"], style) + " s"))
         out.append(block(title, items, style))
     footer = "MACs count multiply-accumulates for an H x W output; FLOPs = 2 x MACs; bias-free convs; "
     footer += "BN counted." if rows and rows[0]["bn"] else "BN not counted."
