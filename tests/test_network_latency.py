@@ -158,3 +158,31 @@ def test_network_time_against_the_torch_layers(name, width, groups):
     module = build_network(net, width, g).eval()
     expected = hand_roofline(module, (1, 3, 64, 64), PROFILE)
     assert NL.network_time(net, width, g, PROFILE) == pytest.approx(expected, rel=1e-9)
+
+
+KINDS = replace(
+    PROFILE,
+    kinds={
+        "dw": {"overhead_s": 5e-5, "bandwidth_bytes_per_s": 3e9},
+        "pw": {"overhead_s": 8e-6, "peak_macs_per_s": 3e10},
+        "conv": {"overhead_s": 2e-5},
+        "linear": {"bandwidth_bytes_per_s": 2e10},
+    },
+)
+
+
+@pytest.mark.slow
+def test_widest_network_with_per_kind_constants_is_the_brute_force_one():
+    """Per-kind constants change every layer's time: the search's bound (the kinds' extremes) must stay a lower
+    bound, so the answer is still the greatest fitting width of a window that starts at it; every width it
+    tried is reported (the progress bar's steps)."""
+    design, seconds, steps = get("dw-pw"), 2e-3, []
+    found = NL.widest_network_within(design, SMALL, seconds, KINDS, on_step=lambda *a: steps.append(a))
+    net = network(design, SMALL)
+    assert found.predicted_s <= seconds and len(steps) == found.widths_searched
+    best = None
+    for w in range(found.width, found.width + 24):
+        if NL.network_time(net, w, {}, KINDS) <= seconds:
+            best = w
+    assert best == found.width
+    assert NL.network_time(net, found.width, {}, KINDS) != NL.network_time(net, found.width, {}, PROFILE)
