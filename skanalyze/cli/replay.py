@@ -2,9 +2,10 @@
 and `designs` print depends only on their arguments and on the source that computes it, so a finished run's
 output is kept and replayed when the same arguments meet the same source again (no sympy import, no work).
 
-Kept: stdout of a run that exited 0 and wrote nothing to stderr. The key is a hash of the arguments, of every
-module and data file of the package, and of the Python and sympy installations; any edit to the package
-starts a new cache and removes the old one (only folders it named: skanalyze-source-*). Where: $SKANALYZE_CACHE_DIR, else $XDG_CACHE_HOME/skanalyze, else
+Kept: stdout of a run that exited 0 and wrote nothing to stderr, never one with --profile (a file that may
+change). The key is a hash of the arguments, of every module and data file of the package, and of the Python
+and sympy installations; any edit to the package starts a new cache and removes the old one (only folders it
+named: skanalyze-source-*). Where: $SKANALYZE_CACHE_DIR, else $XDG_CACHE_HOME/skanalyze, else
 ~/.cache/skanalyze; SKANALYZE_NO_CACHE=1 turns it off. A cache that cannot be read or written is skipped
 silently (it only ever saves time); entries are written whole (a temporary file renamed into place).
 """
