@@ -89,6 +89,7 @@ def test_cli_latency_json_and_text(cli, tmp_path):
     [
         (("--profile", "h100-sxm-datasheet"), "--profile belongs to --latency (time the model) or --suggest"),
         (("--repeats", "3"), "--repeats belongs to --latency"),
+        (("--repeats", "10"), "--repeats belongs to --latency"),  # the default, given: still not ignored
         (("--latency", "--repeats", "0"), "--repeats 0 must be a positive integer"),
         (("--latency", "--threads", "0"), "--threads 0 must be a positive integer"),
         (("--latency", "--train-mode"), "drop --train-mode"),

@@ -115,8 +115,9 @@ def model(
         int | None, typer.Option("--threads", help="With --latency: torch's CPU threads.")
     ] = None,
     repeats: Annotated[
-        int, typer.Option("--repeats", help="With --latency: timed forward passes (median).")
-    ] = 10,
+        int | None,
+        typer.Option("--repeats", help="With --latency: timed forward passes (median; default 10)."),
+    ] = None,
     max_memory: MemoryOpt = None,
 ) -> None:
     """Read your own PyTorch model in the notation: per-layer params and MACs, design units and their fields."""
@@ -170,7 +171,7 @@ class ModelOptions:
     latency: bool = False
     profile: str | None = None
     threads: int | None = None
-    repeats: int = 10
+    repeats: int | None = None  # None: 10
     max_memory: str | None = None
 
     @classmethod
@@ -211,7 +212,7 @@ def _check_latency_flags(*, latency, profile, threads, repeats, train_mode, max_
     from ..analyses.profiles import check_threads, load_profile
     from ..core.memory import parse_bytes
 
-    flags = (("--threads", threads), ("--repeats", repeats != 10), ("--max-memory", max_memory))
+    flags = (("--threads", threads), ("--repeats", repeats is not None), ("--max-memory", max_memory))
     given = [flag for flag, on in flags if on]
     if profile is not None and not (latency or suggest):
         raise SkanalyzeError(
@@ -221,7 +222,7 @@ def _check_latency_flags(*, latency, profile, threads, repeats, train_mode, max_
         raise SkanalyzeError(f"{given[0]} belongs to --latency (time the model); add --latency")
     if latency and train_mode:
         raise SkanalyzeError("--latency times the model in eval mode; drop --train-mode")
-    if repeats < 1:
+    if repeats is not None and repeats < 1:
         raise SkanalyzeError(f"--repeats {repeats} must be a positive integer")
     check_threads(threads)
     if profile is not None:
@@ -309,7 +310,7 @@ def run(target: str, options: ModelOptions) -> dict:
             options.shape,
             model_.layers,
             profile=chosen,
-            repeats=options.repeats,
+            repeats=options.repeats or 10,
             threads=options.threads,
         )
     return data
