@@ -13,24 +13,10 @@ from operator import or_
 import sympy as sp
 
 
-def follow_channel_op(sets: list[int], op: tuple) -> list[int]:
-    """Apply one channel_ops primitive to per-channel bitsets of reached inputs (integer sizes):
-    ('group', G, c_out) joins blocks of inputs, ('shuffle', g) is reshape (g, per), transpose, flatten."""
-    width = len(sets)
-    if op[0] == "group":
-        g, c_out = int(op[1]), int(op[2])
-        block_in, block_out = width // g, c_out // g
-        merged = [reduce(or_, sets[i * block_in : (i + 1) * block_in], 0) for i in range(g)]
-        return [merged[j // block_out] for j in range(c_out)]
-    g = int(op[1])
-    per = width // g
-    # shuffle: output p = j*g + i takes input i*per + j
-    return [sets[(p % g) * per + p // g] for p in range(width)]
-
-
 def follow_shared(values: list[int], index: list[int], op: tuple) -> tuple[list[int], list[int]]:
-    """:func:`follow_channel_op` on shared bitsets: output channel j reaches ``values[index[j]]``. A grouping
-    leaves one bitset per group, so the big-integer work is per group, not per channel."""
+    """Apply one channel_ops primitive to shared bitsets of reached inputs (integer sizes): output channel j
+    reaches ``values[index[j]]``. ('group', G, c_out) joins blocks of inputs (one bitset per group, so the
+    big-integer work is per group, not per channel); ('shuffle', g) is reshape (g, per), transpose, flatten."""
     width = len(index)
     if op[0] == "group":
         g, c_out = int(op[1]), int(op[2])
@@ -47,9 +33,8 @@ def follow_shared(values: list[int], index: list[int], op: tuple) -> tuple[list[
     return values, [index[(p % g) * per + p // g] for p in range(width)]
 
 
-def reached_sets(ops: tuple, c_in: int) -> list[int]:
-    """The distinct bitsets of input channels the output channels reach through a sequence of channel_ops
-    primitives (integer sizes)."""
+def _follow(ops: tuple, c_in: int) -> tuple[list[int], list[int]]:
+    """(values, index): output channel j reaches the inputs in the bitset ``values[index[j]]``."""
     c_in = int(c_in)
     ops = tuple(ops)
     if ops and ops[0][0] == "group" and int(ops[0][1]) < c_in:  # contiguous blocks of the inputs: by masks
@@ -61,15 +46,20 @@ def reached_sets(ops: tuple, c_in: int) -> list[int]:
         values, index = [1 << c for c in range(c_in)], list(range(c_in))
     for op in ops:
         values, index = follow_shared(values, index, op)
+    return values, index
+
+
+def reached_sets(ops: tuple, c_in: int) -> list[int]:
+    """The distinct bitsets of input channels the output channels reach through a sequence of channel_ops
+    primitives (integer sizes)."""
+    values, index = _follow(ops, c_in)
     return [values[k] for k in set(index)]
 
 
 def channel_reach(ops: tuple, c_in: int) -> list[int]:
     """The input channels each output channel reaches through channel_ops, as bitsets (integer sizes)."""
-    sets = [1 << c for c in range(int(c_in))]
-    for op in ops:
-        sets = follow_channel_op(sets, op)
-    return sets
+    values, index = _follow(ops, c_in)
+    return [values[k] for k in index]
 
 
 def bits(mask: int) -> list[int]:
@@ -96,4 +86,4 @@ def mixing_of(ops: tuple, c_in) -> str:
     return "grouped"
 
 
-__all__ = ["bits", "channel_reach", "follow_channel_op", "follow_shared", "mixing_of", "reached_sets"]
+__all__ = ["bits", "channel_reach", "follow_shared", "mixing_of", "reached_sets"]
