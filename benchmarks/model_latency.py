@@ -45,9 +45,8 @@ def measure(repeats: int = 5) -> dict:
     import torchvision
 
     from skanalyze.analyses.profiles import profile_dict
-    from skanalyze.analyses.roofline import layer_time
     from skanalyze.nn import calibrate, from_module
-    from skanalyze.nn.model_latency import layer_bytes, layer_kind, time_model
+    from skanalyze.nn.model_latency import predict_layer, time_model
 
     profile = calibrate(threads=1, name="model-latency")
     flat = profile.global_only()
@@ -58,9 +57,7 @@ def measure(repeats: int = 5) -> dict:
             shape = (batch, 3, 224, 224)
             layers = from_module(module, shape).layers
             data = time_model(module, shape, layers, profile=profile, repeats=repeats, threads=1)
-            flat_s = sum(
-                layer_time(x.notation, x.macs, layer_bytes(x, 4), flat, layer_kind(x)).time_s for x in layers
-            )
+            flat_s = sum(predict_layer(x, flat) for x in layers)
             records.append(
                 {
                     "network": name,

@@ -26,7 +26,7 @@ from .network import (
 )
 from .network import report as network_report
 from .profiles import Profile, positive_batch
-from .roofline import predict, predictor
+from .roofline import layer_time, predict, predictor
 from .search import largest_fitting, widest_scan
 
 
@@ -35,10 +35,8 @@ def _dense_layer_s(
 ) -> float:
     """One dense layer (stem conv, projection, classifier) on the roofline: batch-scaled MACs and activations,
     with its kind's constants where the profile has them."""
-    peak, bandwidth, overhead = profile.constants(kind)
-    compute = batch * macs / peak
-    memory = profile.element_bytes * (batch * activations + weights) / bandwidth
-    return max(compute, memory) + overhead
+    nbytes = profile.element_bytes * (batch * activations + weights)
+    return layer_time("", batch * macs, nbytes, profile, kind).time_s
 
 
 def _extremes(profile: Profile) -> tuple[float, float, float]:

@@ -78,6 +78,11 @@ def _exact_int(expr, vals: dict, what: str, design: Design) -> int:
     return number
 
 
+def _constants(profile: Profile, row) -> tuple[float, float, float]:
+    """(peak, bandwidth, overhead) of a traffic row's layer: its kernel's kind's, where the profile has them."""
+    return profile.constants(KERNEL_KINDS.get(row.layer.kernel.name))
+
+
 def layer_time(notation: str, macs: int, nbytes: int, profile: Profile, kind: str | None = None) -> LayerTime:
     """One layer's roofline time from its exact MACs and bytes (the batch already in both), with the
     constants of its kind where the profile has them."""
@@ -112,7 +117,7 @@ def time_expression(design: Design, profile: Profile, batch: int = 1, digits: in
 
     total = sp.Integer(0)
     for row in T.layer_traffic(design):
-        peak, bandwidth, overhead = profile.constants(KERNEL_KINDS.get(row.layer.kernel.name))
+        peak, bandwidth, overhead = _constants(profile, row)
         compute = num(batch / peak) * row.macs
         memory = (
             num(profile.element_bytes / bandwidth) * (batch * (row.reads + row.writes))
@@ -135,7 +140,7 @@ def predictor(design: Design, profile: Profile, batch: int = 1):
     rows = T.layer_traffic(design)
     exprs, overhead = [], 0.0
     for row in rows:
-        peak, bandwidth, fixed = profile.constants(KERNEL_KINDS.get(row.layer.kernel.name))
+        peak, bandwidth, fixed = _constants(profile, row)
         compute = batch * row.macs / peak
         memory = profile.element_bytes * (batch * (row.reads + row.writes) + row.weights) / bandwidth
         exprs.append((design.substitute_bottleneck(compute), design.substitute_bottleneck(memory)))
@@ -232,10 +237,11 @@ def widest_within(
     floor_fn = compile_exact(
         activations.subs(S.alpha, sp.Rational(alpha.numerator, alpha.denominator)), [S.C]
     )
-    fixed = sum(profile.constants(KERNEL_KINDS.get(r.layer.kernel.name))[2] for r in rows)
+    constants = [_constants(profile, r) for r in rows]
+    fixed = sum(c[2] for c in constants)
     fast = predictor(design, profile, batch)  # floats for the search; the answer is recomputed exactly
     step = alpha.denominator  # widths are k * step, so that F = alpha * C is whole
-    bw = max(profile.constants(KERNEL_KINDS.get(r.layer.kernel.name))[1] for r in rows)  # a lower bound's
+    bw = max(c[1] for c in constants)  # the largest bandwidth: a lower bound's
 
     def floor_fits(k: int) -> bool:  # the activations alone: a lower bound of every configuration's time
         return fixed + batch * profile.element_bytes * float(floor_fn(k * step)) / bw <= budget

@@ -33,7 +33,7 @@ from torch import nn as tnn
 
 from ..analyses import closed_forms as cf
 from ..analyses.optimize import optimize, ranked_at
-from ..analyses.roofline import layer_time, predict
+from ..analyses.roofline import predict
 from ..analyses.search import largest_fitting
 from ..core import symbols as S
 from ..core.catalog import PAPER, resolve
@@ -43,7 +43,7 @@ from ..core.errors import SkanalyzeError
 from ..core.infofield import field as info_field
 from .aten import aten_ops
 from .layers import Layer, Unit, conv_kernel, layers_of, units_of
-from .model_latency import layer_bytes, layer_kind
+from .model_latency import predict_layer
 from .peers import CONVENTIONS, convention
 from .trace import trace
 
@@ -341,12 +341,7 @@ def spatial_units(model: Model) -> list[Unit]:
 def unit_time(model: Model, unit: Unit, profile) -> float:
     """The roofline time of a unit's traced layers (each with its kind's constants), as `model --latency`
     predicts them."""
-    total = 0.0
-    for i in unit.layers:
-        lay = model.layers[i]
-        nbytes = layer_bytes(lay, profile.element_bytes)
-        total += layer_time(lay.notation, lay.macs, nbytes, profile, layer_kind(lay)).time_s
-    return total
+    return sum(predict_layer(model.layers[i], profile) for i in unit.layers)
 
 
 def suggest(model: Model, designs: tuple[str, ...] = PAPER, profile=None) -> list[dict]:

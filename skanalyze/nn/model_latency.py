@@ -56,6 +56,12 @@ def layer_bytes(layer, element_bytes: int) -> int:
     return element_bytes * (math.prod(layer.in_shape) + math.prod(layer.out_shape) + layer.params)
 
 
+def predict_layer(layer, profile: Profile) -> float:
+    """A traced layer's roofline time: its exact MACs and its bytes, with its kind's constants."""
+    nbytes = layer_bytes(layer, profile.element_bytes)
+    return layer_time(layer.notation, layer.macs, nbytes, profile, layer_kind(layer)).time_s
+
+
 def time_leaves(
     module: torch.nn.Module, shape: tuple, *, repeats: int, warmup: int
 ) -> dict[str, list[float]]:
@@ -118,9 +124,7 @@ def time_model(
         kinds.setdefault(layer.name, layer.kind)
         calls[layer.name] = calls.get(layer.name, 0) + 1
         if profile is not None:
-            nbytes = layer_bytes(layer, profile.element_bytes)
-            t = layer_time(layer.notation, layer.macs, nbytes, profile, layer_kind(layer))
-            predicted[layer.name] = predicted.get(layer.name, 0.0) + t.time_s
+            predicted[layer.name] = predicted.get(layer.name, 0.0) + predict_layer(layer, profile)
     rows = []
     for name, seconds in runs.items():
         measured = statistics.median(seconds)
@@ -153,4 +157,4 @@ def time_model(
     }
 
 
-__all__ = ["layer_bytes", "layer_kind", "memory_needed", "time_leaves", "time_model"]
+__all__ = ["layer_bytes", "layer_kind", "memory_needed", "predict_layer", "time_leaves", "time_model"]
