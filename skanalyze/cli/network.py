@@ -127,10 +127,9 @@ def network(
         if batch is not None and batch < 1:
             raise SkanalyzeError(f"--batch ({batch}) must be >= 1")
         seconds = parse_latency(latency)
-        from .progress import bar
 
-        with bar(True, "widest network") as on_step:
-            data, (net, groups) = network_latency_report(
+        def search(on_step):
+            return network_latency_report(
                 chosen_design(design), layout, seconds, load_profile(profile), batch or 1, vals, on_step
             )
     else:
@@ -138,10 +137,9 @@ def network(
             raise SkanalyzeError(
                 "--macs says the budget counts MACs; it needs --budget (e.g. --budget 1e9 --macs)"
             )
-        from .progress import bar
 
-        with bar(budget is not None, "widest network") as on_step:
-            data, (net, groups) = network_report(
+        def search(on_step):
+            return network_report(
                 chosen_design(design),
                 layout,
                 width,
@@ -150,6 +148,11 @@ def network(
                 objective="macs" if macs else "params",
                 on_step=on_step,
             )
+
+    from .progress import bar
+
+    with bar(latency is not None or budget is not None, "widest network") as on_step:
+        data, (net, groups) = search(on_step)
     if torch_check:
         checks.network_torch(data, net, groups, layout, max_memory)
     typer.echo(render("network", data, fmt), nl=False)
