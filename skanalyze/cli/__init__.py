@@ -14,11 +14,8 @@ def entry() -> None:
     from . import replay
 
     argv = sys.argv[1:]
-    if replay.enabled() and replay.cacheable(argv):
-        kept = replay.lookup(argv)
-        if kept is not None:
-            sys.stdout.write(kept)
-            sys.exit(0)
+    if replay.enabled() and replay.cacheable(argv) and replay.replayed(argv):
+        sys.exit(0)
     from .app import main
 
     sys.exit(main(argv))

@@ -77,6 +77,14 @@ def lookup(argv: list[str]) -> str | None:
         return None
 
 
+def replayed(argv: list[str]) -> bool:
+    """Write the kept output of these arguments, if there is one; whether it did."""
+    kept = lookup(argv)
+    if kept is not None:
+        sys.stdout.write(kept)
+    return kept is not None
+
+
 def keep(argv: list[str], output: str) -> None:
     """Keep a finished run's output (atomically); a new source's first entry removes the old sources' ones."""
     try:
