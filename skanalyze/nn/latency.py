@@ -30,7 +30,7 @@ import torch
 from torch import nn as tnn
 
 from ..analyses.profiles import SPREAD_LIMIT, Profile, calibration_problems, check_threads
-from ..analyses.roofline import full_values, predict_layers
+from ..analyses.roofline import full_values, layer_time, predict_layers
 from ..core import counting
 from ..core import symbols as S
 from ..core.design import parse
@@ -240,7 +240,7 @@ def calibrate_kinds(base: Profile, dev: torch.device, reps: int, quick: bool) ->
         work = t - fixed
         own = {"overhead_s": fixed}
         if work > 0:
-            if macs / base.peak_macs_per_s >= nbytes / base.bandwidth_bytes_per_s:
+            if layer_time(kind, macs, nbytes, base).bound == "compute":  # the roof the global constants say
                 own["peak_macs_per_s"] = macs / work
             else:
                 own["bandwidth_bytes_per_s"] = nbytes / work
