@@ -68,6 +68,34 @@ def test_the_prediction_is_the_roofline_of_each_layer_by_hand():
     assert row["ratio"] == pytest.approx(row["measured_s"] / by_hand) and data["furthest"] == ["0"]
 
 
+def test_a_grouped_conv_on_its_kinds_curve_by_hand():
+    """A traced group conv takes its kind's constants and compute curve at its own input channels per group and
+    output positions (batch x h x w), stride 2 included; a linear layer beside it has no curve."""
+    c, f, g, hw, batch = 16, 32, 4, 8, 3
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(c, f, 3, stride=2, padding=1, groups=g, bias=False),
+        torch.nn.Flatten(),
+        torch.nn.Linear(f * hw * hw, 10),
+    )
+    prof = P.Profile(
+        "curve", 2e10, 1e10, 1e-5,
+        kinds={"gconv": {"overhead_s": 4e-5, "peak_macs_per_s": 3e10, "channels_half": 6.0, "positions_half": 20.0},
+               "linear": {"overhead_s": 2e-6, "channels_half": 1000.0}},
+    )  # fmt: skip
+    layers = importer.from_module(model, (batch, c, 2 * hw, 2 * hw)).layers
+    data = time_model(model, (batch, c, 2 * hw, 2 * hw), layers, profile=prof, repeats=2, warmup=1)
+    positions = batch * hw * hw
+    macs = positions * 9 * (c // g) * f
+    nbytes = 4 * (batch * c * 4 * hw * hw + positions * f + 9 * (c // g) * f)
+    rate = 3e10 * (c // g) / (c // g + 6) * positions / (positions + 20)
+    conv = max(macs / rate, nbytes / 1e10) + 4e-5
+    flat = f * hw * hw
+    linear = max(batch * flat * 10 / 2e10, 4 * (batch * flat + batch * 10 + flat * 10 + 10) / 1e10) + 2e-6
+    rows = {r["name"]: r for r in data["modules"]}
+    assert rows["0"]["predicted_s"] == pytest.approx(conv, rel=1e-12)
+    assert rows["2"]["predicted_s"] == pytest.approx(linear, rel=1e-12)
+
+
 def test_cli_latency_json_and_text(cli, tmp_path):
     path = tmp_path / "p.json"
     path.write_text(json.dumps(P.profile_dict(PROFILE)))

@@ -388,3 +388,109 @@ def test_the_time_as_a_closed_form_is_the_roofline_by_hand(cli, tmp_path):
     assert code == 2 and "--batch belongs to --profile" in err
     code, _, err = cli("formulas", "--profile", str(path), "--format", "python")
     assert code == 2 and "needs pretty, text, latex or json" in err
+
+
+CURVED = {
+    "gconv": {"overhead_s": 5e-5, "peak_macs_per_s": 1e10, "channels_half": 12.0, "positions_half": 50.0},
+    "pwgconv": {"overhead_s": 3e-5, "channels_half": 6.0},
+    "shuffle": {"overhead_s": 2e-6, "bandwidth_bytes_per_s": 3e10},
+}
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_compute_curves_by_hand(batch):
+    """A kind's compute curve: its MAC rate is peak * c / (c + c_half) * n / (n + n_half), c the layer's input
+    channels per group, n its output positions (batch x h x w); written out here for GConv(M)+PWGConv(N),
+    exactly, vectorised, and as the closed form (to its four significant digits)."""
+    from skanalyze.core import symbols as S
+
+    prof = P.Profile("curves", 2e10, 1e10, 1e-5, kinds=CURVED)
+    c, f, m, n, hw = 64, 128, 8, 4, 14
+    e, a = 4, batch * hw * hw
+
+    def rate(peak, c_half, n_half, ch, pos):
+        return peak * ch / (ch + c_half) * pos / (pos + n_half)
+
+    layers = [  # (MACs, bytes, rate, bandwidth, overhead)
+        (9 * c * (c // m) * a, e * (2 * c * a + 9 * c * (c // m)), rate(1e10, 12, 50, c // m, a), 1e10, 5e-5),
+        (0, e * 2 * c * a, 1, 3e10, 2e-6),
+        (f * (c // n) * a, e * ((c + f) * a + f * (c // n)), rate(2e10, 6, 0, c // n, a), 1e10, 3e-5),
+    ]
+    by_hand = sum(max(mac / r, b / bw) + o for mac, b, r, bw, o in layers)
+    vals = {"C": c, "F": f, "M": m, "N": n, "H": hw, "W": hw}
+    d = parse("GConv(M)+PWGConv(N)")
+    assert R.predict(d, vals, prof, batch) == pytest.approx(by_hand, rel=1e-12)
+    assert float(R.predictor(d, prof, batch)(**vals)) == pytest.approx(by_hand, rel=1e-12)
+    expr = R.time_expression(d, prof, batch)
+    assert float(expr.subs({S.by_name[k]: v for k, v in vals.items()})) == (
+        pytest.approx(by_hand, rel=2e-3)
+    )
+    # no curve: the flat peak (the same profile with the curve constants dropped)
+    flat = P.Profile("flat", 2e10, 1e10, 1e-5, kinds={k: {c: v for c, v in own.items() if c in P.CONSTANTS}
+                                                       for k, own in CURVED.items()})  # fmt: skip
+    assert R.predict(d, vals, flat, batch) < by_hand
+
+
+def test_solve_curve_recovers_the_constants_it_was_given():
+    """Calibration's three layers, timed by the curve written out here with known constants, give the
+    constants back (the inverse of the forward formula)."""
+    from skanalyze.nn.latency import solve_curve
+
+    peak, c_half, n_half = 8e10, 30.0, 40.0
+    wide, narrow, size, small = 160, 20, 400, 25
+
+    def per_mac(ch, pos):
+        return 1 / (peak * ch / (ch + c_half) * pos / (pos + n_half))
+
+    got = solve_curve(
+        {"wide": per_mac(wide, size), "narrow": per_mac(narrow, size), "small": per_mac(wide, small)},
+        wide, narrow, size, small,
+    )  # fmt: skip
+    assert got["peak_macs_per_s"] == pytest.approx(peak, rel=1e-12)
+    assert got["channels_half"] == pytest.approx(c_half, rel=1e-12)
+    assert got["positions_half"] == pytest.approx(n_half, rel=1e-12)
+    # a layer that is not slower with fewer channels or positions: no curve, the peak as measured
+    flat = solve_curve({"wide": 1e-11, "narrow": 0.9e-11, "small": 1e-11}, wide, narrow, size, small)
+    assert flat == {"peak_macs_per_s": 1e11, "channels_half": 0.0, "positions_half": 0.0}
+
+
+def test_kernel_kinds_of_the_related_families():
+    """Each kernel of the catalog has the profile kind its module is: the related families' own kinds."""
+    from skanalyze.core.kernels import SCC, SSC, Line
+
+    assert P.kernel_kind(SSC(g=4)) == "ssc"
+    assert P.kernel_kind(SCC()) == "scc" and P.kernel_kind(SCC(mode="channel")) == "scc-channel"
+    assert P.kernel_kind(Line()) == "line" and P.kernel_kind(Line(orient="filter")) == "line-learned"
+    assert {P.kernel_kind(k) for k in parse("PW+DW+GConv(2)+PWGConv(2)+Conv").kernels} == {
+        "pw", "dw", "gconv", "pwgconv", "conv",
+    }  # fmt: skip
+    assert set(P.KERNEL_KINDS.values()) <= set(P.KINDS)
+
+
+@pytest.mark.parametrize(
+    "bad, needle",
+    [
+        ({"gconv": {"channels_half": -1}}, "kinds.gconv.channels_half = -1 must be a positive number or 0"),
+        ({"gconv": {"positions_half": "x"}}, "kinds.gconv.positions_half = 'x' must be a positive number or 0"),
+        ({"gconv": {"overhead_s": 0}}, "kinds.gconv.overhead_s = 0 must be a positive number"),
+        ({"gconv": {"channels_half": True}}, "must be a positive number or 0"),
+    ],
+)
+def test_bad_curve_constants(bad, needle):
+    prof = P.Profile("curves", 2e10, 1e10, 1e-5, kinds=CURVED)
+    assert P.profile_from_dict(P.profile_dict(prof)) == prof
+    assert P.profile_from_dict({**P.profile_dict(prof), "kinds": {"gconv": {"channels_half": 0}}}).curve(
+        "gconv"
+    ) == (0, 0.0)
+    with pytest.raises(SkanalyzeError, match=re.escape(needle)):
+        P.profile_from_dict({**P.profile_dict(prof), "kinds": bad})
+
+
+def test_device_show_prints_each_kinds_curve(cli, tmp_path):
+    path = tmp_path / "curves.json"
+    path.write_text(json.dumps(P.profile_dict(P.Profile("curves", 2e10, 1e10, 1e-5, kinds=CURVED))))
+    code, out, _ = cli("device", "show", str(path))
+    assert code == 0
+    assert "gconv:        overhead 50 us, peak 10 GMAC/s, half rate at 12 channels per group, 50 positions" in out
+    assert "pwgconv:      overhead 30 us, half rate at 6 channels per group, 0 positions" in out
+    assert "half rate" not in next(line for line in out.splitlines() if line.strip().startswith("shuffle:"))

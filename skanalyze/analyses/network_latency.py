@@ -31,12 +31,22 @@ from .search import largest_fitting, widest_scan
 
 
 def _dense_layer_s(
-    macs: int, activations: int, weights: int, profile: Profile, batch: int, kind: str | None = None
+    macs: int,
+    activations: int,
+    weights: int,
+    profile: Profile,
+    batch: int,
+    kind: str | None = None,
+    shape: tuple[int, int] | None = None,
 ) -> float:
     """One dense layer (stem conv, projection, classifier) on the roofline: batch-scaled MACs and activations,
-    with its kind's constants where the profile has them."""
+    with its kind's constants where the profile has them (and its compute curve at ``shape``: input channels,
+    output positions per image)."""
     nbytes = profile.element_bytes * (batch * activations + weights)
-    return layer_time("", batch * macs, nbytes, profile, kind).time_s
+    channels, positions = shape if shape else (None, None)
+    return layer_time(
+        "", batch * macs, nbytes, profile, kind, channels=channels, positions=positions and batch * positions
+    ).time_s
 
 
 def _extremes(profile: Profile) -> tuple[float, float, float]:
@@ -58,6 +68,7 @@ def _around_units_s(net: Network, width: int, profile: Profile, batch: int) -> f
         profile,
         batch,
         "conv",
+        (lay.in_channels, net.stem_size**2),
     )
     for block in net.blocks:
         if block.shortcut != "projection":
@@ -67,7 +78,13 @@ def _around_units_s(net: Network, width: int, profile: Profile, batch: int) -> f
         _, macs = projection_counts(c_in, c_out, block.out_size, False)
         repeat = int(sp.sympify(block.repeat).subs(base))
         total += repeat * _dense_layer_s(
-            macs, c_in * size_in**2 + c_out * block.out_size**2, c_in * c_out, profile, batch, "pw"
+            macs,
+            c_in * size_in**2 + c_out * block.out_size**2,
+            c_in * c_out,
+            profile,
+            batch,
+            "pw",
+            (c_in, block.out_size**2),
         )
     if lay.classifier:
         final = int(sp.sympify(net.final_width).subs(base))

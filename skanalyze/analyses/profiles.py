@@ -28,6 +28,11 @@ KINDS = {
     "linear": "fully connected layer",
     "elementwise": "BatchNorm, activations, additions (element-wise)",
     "pool": "pooling",
+    "ssc": "sparse shift conv (SSC, HetConv): a gathered group conv plus a pointwise group conv",
+    "scc": "checkerboard conv (SCC) over space: 1 x 1 convs of shifted inputs",
+    "scc-channel": "checkerboard conv (SCC) over channels: a 2-group conv, outputs interleaved",
+    "line": "line segments at fixed angles: 1 x 1 convs of shifted inputs",
+    "line-learned": "line segments with learned orientations: bilinear gathers and batched products",
 }
 KERNEL_KINDS = {
     "Conv": "conv",
@@ -36,7 +41,25 @@ KERNEL_KINDS = {
     "PWGConv": "pwgconv",
     "DW": "dw",
     "Shuffle": "shuffle",
+    "SSC": "ssc",
 }
+# A kind's compute curve (optional, per kind): its MAC rate is peak * c / (c + channels_half) * n / (n +
+# positions_half) for a layer with c input channels per group and n output positions (batch x H x W), so small
+# channel counts (vector lanes left idle) and small outputs run below the peak; calibration measures both.
+CURVE = {
+    "channels_half": "input channels per group at which the MAC rate is half the kind's peak (0: no curve)",
+    "positions_half": "output positions (batch x H x W) at which the MAC rate is half the kind's peak (0: none)",
+}
+
+
+def kernel_kind(kernel) -> str | None:
+    """The profile kind of a design's kernel (None: a kernel with no kind of its own takes the global constants)."""
+    name = type(kernel).__name__
+    if name == "SCC":
+        return "scc" if kernel.mode == "space" else "scc-channel"
+    if name == "Line":
+        return "line" if kernel.orient == "fixed" else "line-learned"
+    return KERNEL_KINDS.get(kernel.name)
 
 
 @dataclass(frozen=True)
@@ -68,6 +91,11 @@ class Profile:
             own.get("bandwidth_bytes_per_s", self.bandwidth_bytes_per_s),
             own.get("overhead_s", self.overhead_s),
         )
+
+    def curve(self, kind: str | None = None) -> tuple[float, float]:
+        """(channels_half, positions_half) of a kind's compute curve; (0, 0), the flat peak, where it has none."""
+        own = self.kinds.get(kind, {}) if kind is not None else {}
+        return own.get("channels_half", 0.0), own.get("positions_half", 0.0)
 
     def global_only(self) -> Profile:
         """The same profile without its per-kind constants (the three-constant roofline)."""
@@ -101,11 +129,17 @@ def profile_from_dict(data: dict, where: str = "profile") -> Profile:
     for kind, own in kinds.items():
         if kind not in KINDS:
             raise SkanalyzeError(f"{where}: kind {kind!r} is unknown; valid: {', '.join(KINDS)}")
-        if not isinstance(own, dict) or not set(own) <= set(CONSTANTS):
-            raise SkanalyzeError(f"{where}: kinds.{kind} may give only {', '.join(CONSTANTS)}")
+        if not isinstance(own, dict) or not set(own) <= set(CONSTANTS) | set(CURVE):
+            raise SkanalyzeError(f"{where}: kinds.{kind} may give only {', '.join([*CONSTANTS, *CURVE])}")
         for key, value in own.items():
+            zero = not isinstance(value, bool) and isinstance(value, (int, float)) and value == 0
+            if key in CURVE and (zero or _positive_number(value)):
+                continue
             if not _positive_number(value):
-                raise SkanalyzeError(f"{where}: kinds.{kind}.{key} = {value!r} must be a positive number")
+                raise SkanalyzeError(
+                    f"{where}: kinds.{kind}.{key} = {value!r} must be a positive number"
+                    + (" or 0" if key in CURVE else "")
+                )
     return Profile(
         name=str(data.get("name", where)),
         element_bytes=eb,

@@ -7,8 +7,14 @@ overhead of one layer (a kernel launch, the framework's dispatch). The predicted
 
 where bytes_l = b * (batch * (input + output elements) + weights) is the layer's memory traffic
 (:mod:`skanalyze.core.traffic`: each tensor read or written once). A channel shuffle is a layer with no
-MACs: memory-bound. Profiles are JSON (``skanalyze device calibrate --out FILE`` measures one; one for an
-H100 from its datasheet ships with skanalyze, named ``h100-sxm-datasheet``).
+MACs: memory-bound. A profile may give each kind of layer its own three constants and a compute curve: the
+kind's MAC rate is then peak * c / (c + c_half) * n / (n + n_half) for a layer with c input channels per
+group and n output positions (batch x h x w), so its compute time is
+
+    batch * MACs_l / peak * (1 + c_half / c) * (1 + n_half / n)
+
+still a closed form in C, F, H, W and the group numbers. Profiles are JSON (``skanalyze device calibrate
+--out FILE`` measures one; one for an H100 from its datasheet ships with skanalyze, ``h100-sxm-datasheet``).
 
 Predictions are floats (a time, never a printed count); the MACs and bytes beside them are exact integers.
 :func:`predictor` compiles a design once to numpy, so a grid of configurations costs microseconds each.
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -29,7 +36,7 @@ from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.exact import as_positive_int, compile_exact
 from .optimize import ranked_at
-from .profiles import KERNEL_KINDS, Profile, positive_batch
+from .profiles import Profile, kernel_kind, positive_batch
 from .search import largest_fitting, widest_scan
 
 
@@ -80,14 +87,86 @@ def _exact_int(expr, vals: dict, what: str, design: Design) -> int:
 
 def _constants(profile: Profile, row) -> tuple[float, float, float]:
     """(peak, bandwidth, overhead) of a traffic row's layer: its kernel's kind's, where the profile has them."""
-    return profile.constants(KERNEL_KINDS.get(row.layer.kernel.name))
+    return profile.constants(kernel_kind(row.layer.kernel))
 
 
-def layer_time(notation: str, macs: int, nbytes: int, profile: Profile, kind: str | None = None) -> LayerTime:
+def _shape_exprs(row) -> tuple[sp.Expr, sp.Expr]:
+    """What a traffic row's compute curve reads: its input channels per group and output positions per image."""
+    c_in = sp.sympify(row.layer.c_in)
+    return c_in / sp.sympify(row.layer.kernel.groups(c_in)), sp.sympify(row.writes) / row.layer.c_out
+
+
+def _curve_factor(profile: Profile, row, batch: int, num=sp.Float):
+    """(1 + c_half / c) * (1 + n_half / n) of a traffic row's layer as an expression (c: its input channels
+    per group, n: its output positions, batch x h x w), or 1 where its kind has no curve; ``num`` makes the
+    constants sympy numbers."""
+    c_half, n_half = profile.curve(kernel_kind(row.layer.kernel))
+    channels, positions = _shape_exprs(row)
+    factor = sp.Integer(1)
+    if c_half:
+        factor *= 1 + num(c_half) / channels
+    if n_half:
+        factor *= 1 + num(n_half) / (batch * positions)
+    return factor
+
+
+def curve_factor(profile: Profile, kind: str | None, channels, positions) -> float:
+    """How much slower than its kind's peak a layer computes: (1 + c_half / channels) * (1 + n_half /
+    positions), channels its input channels per group, positions batch x its output h x w (1: no curve)."""
+    c_half, n_half = profile.curve(kind)
+    return (1 + c_half / channels if c_half else 1.0) * (1 + n_half / positions if n_half else 1.0)
+
+
+def layer_time(
+    notation: str,
+    macs: int,
+    nbytes: int,
+    profile: Profile,
+    kind: str | None = None,
+    *,
+    channels: int | None = None,
+    positions: int | None = None,
+) -> LayerTime:
     """One layer's roofline time from its exact MACs and bytes (the batch already in both), with the
-    constants of its kind where the profile has them."""
+    constants of its kind where the profile has them, and its kind's compute curve at its input channels
+    per group and output positions (batch x h x w) where both are given."""
     peak, bandwidth, overhead = profile.constants(kind)
-    return LayerTime(notation, macs, nbytes, macs / peak, nbytes / bandwidth, overhead)
+    slow = curve_factor(profile, kind, channels, positions) if channels and positions else 1.0
+    return LayerTime(notation, macs, nbytes, macs / peak * slow, nbytes / bandwidth, overhead)
+
+
+@lru_cache(maxsize=512)
+def _row_fns(design: Design) -> tuple:
+    """Per layer, exact functions of the values (each with its symbols): MACs, activations read and written,
+    weights, and what its compute curve reads, its input channels per group and output positions per image."""
+    out = []
+    for row in T.layer_traffic(design):
+        exprs = (sp.sympify(row.macs), sp.sympify(row.reads + row.writes), sp.sympify(row.weights))
+        exprs += _shape_exprs(row)
+        out.append(tuple((compile_exact(e, sorted(e.free_symbols, key=str)), sorted(e.free_symbols, key=str))
+                         for e in exprs))  # fmt: skip
+    return tuple(out)
+
+
+COUNTED = ("MACs", "traffic", "weights")
+
+
+def _counts(design: Design, row, fns, vals: dict) -> list:
+    """A layer's MACs, activations and weights as exact integers at the values, and its channels per group and
+    output positions per image; a missing value or a count that is not an integer is an error naming it."""
+    exprs = (row.macs, row.reads + row.writes, row.weights)
+    missing = sorted({str(a) for _, args in fns for a in args if a not in vals})
+    if missing:
+        for expr, what in zip(exprs, COUNTED, strict=True):
+            _exact_int(expr, vals, what, design)  # raises, naming the values a count needs
+        raise SkanalyzeError(
+            f"{design.notation!r} needs values for {', '.join(missing)} to predict its latency"
+        )
+    values = [fn(*(vals[a] for a in args)) for fn, args in fns]
+    for value, expr, what in zip(values[:3], exprs, COUNTED, strict=True):
+        if not isinstance(value, int):
+            _exact_int(expr, vals, what, design)  # raises: not an integer at these values
+    return values
 
 
 def predict_layers(design: Design, values: dict, profile: Profile, batch: int = 1) -> list[LayerTime]:
@@ -95,13 +174,18 @@ def predict_layers(design: Design, values: dict, profile: Profile, batch: int = 
     batch = positive_batch(batch)
     vals = full_values(design, values)
     rows = []
-    for row in T.layer_traffic(design):
-        macs = batch * _exact_int(row.macs, vals, "MACs", design)
-        elements = batch * _exact_int(row.reads + row.writes, vals, "traffic", design)
-        elements += _exact_int(row.weights, vals, "weights", design)
-        kind = KERNEL_KINDS.get(row.layer.kernel.name)
+    for row, fns in zip(T.layer_traffic(design), _row_fns(design), strict=True):
+        macs, activations, weights, channels, positions = _counts(design, row, fns, vals)
         rows.append(
-            layer_time(row.layer.kernel.notation(), macs, profile.element_bytes * elements, profile, kind)
+            layer_time(
+                row.layer.kernel.notation(),
+                batch * macs,
+                profile.element_bytes * (batch * activations + weights),
+                profile,
+                kernel_kind(row.layer.kernel),
+                channels=float(channels),
+                positions=float(batch * positions),
+            )
         )
     return rows
 
@@ -118,7 +202,7 @@ def time_expression(design: Design, profile: Profile, batch: int = 1, digits: in
     total = sp.Integer(0)
     for row in T.layer_traffic(design):
         peak, bandwidth, overhead = _constants(profile, row)
-        compute = num(batch / peak) * row.macs
+        compute = num(batch / peak) * row.macs * _curve_factor(profile, row, batch, num)
         memory = (
             num(profile.element_bytes / bandwidth) * (batch * (row.reads + row.writes))
             + num(profile.element_bytes / bandwidth) * row.weights
@@ -141,7 +225,7 @@ def predictor(design: Design, profile: Profile, batch: int = 1):
     exprs, overhead = [], 0.0
     for row in rows:
         peak, bandwidth, fixed = _constants(profile, row)
-        compute = batch * row.macs / peak
+        compute = batch * row.macs / peak * _curve_factor(profile, row, batch)
         memory = profile.element_bytes * (batch * (row.reads + row.writes) + row.weights) / bandwidth
         exprs.append((design.substitute_bottleneck(compute), design.substitute_bottleneck(memory)))
         overhead += fixed

@@ -192,18 +192,28 @@ def calibrate(
     )
 
 
-# Per kind: a tiny layer (its time is the kind's fixed cost) and a large one (what is left of its time, at the
-# roof the global constants say binds, gives the kind's rate). Sizes lie outside the latency study's grid
-# (widths 16-512 in its steps, outputs 14 and 28): nothing is set on the configurations it is judged on.
+# Per kind, micro-benchmarks at sizes outside the latency study's grid (widths 16-512 in its steps, outputs 14
+# and 28): nothing is set on the configurations it is judged on. A tiny layer's time is the kind's fixed cost.
+# A compute-bound kind is timed at three more sizes: WIDE input channels per group at SIZE x SIZE (the peak),
+# NARROW channels per group at the same size (how the rate falls with channels) and WIDE channels at SMALL x
+# SMALL (how it falls with positions); the three solve its compute curve exactly. A memory-bound kind is timed
+# at three large sizes and its bandwidth is the median (torch may pick another algorithm at one of them).
 TINY = {"C": 8, "F": 8, "H": 4, "W": 4}
-KIND_DESIGNS = {  # kind: (design, large values)
-    "conv": ("Conv", {"C": 320, "F": 320, "H": 20, "W": 20}),
-    "pw": ("PW", {"C": 640, "F": 640, "H": 20, "W": 20}),
-    "gconv": ("GConv(8)", {"C": 640, "F": 640, "H": 20, "W": 20}),
-    "pwgconv": ("PWGConv(8)", {"C": 640, "F": 640, "H": 20, "W": 20}),
-    "dw": ("DW", {"C": 640, "F": 640, "H": 40, "W": 40}),
-    "shuffle": ("Shuffle(8)", {"C": 640, "F": 640, "H": 40, "W": 40}),
+WIDE, NARROW, SIZE, SMALL = 160, 20, 20, 5
+COMPUTE_KINDS = {  # kind: (design, channel groups)
+    "conv": ("Conv", 1),
+    "pw": ("PW", 1),
+    "gconv": ("GConv(8)", 8),
+    "pwgconv": ("PWGConv(8)", 8),
+    "ssc": ("SSC(4)", 4),
+    "scc": ("SCC", 1),
+    "scc-channel": ("SCC(mode=channel)", 2),
+    "line": ("Line(orient=fixed)", 1),
 }
+MEMORY_KINDS = {"dw": "DW", "shuffle": "Shuffle(8)"}
+MEMORY_SIZES = ((256, 40), (384, 32), (640, 24))  # (channels, output size)
+# learned lines gather F x C x k x k x H x W elements: one moderate size for the rate, no curve
+GATHER_KINDS = {"line-learned": ("Line(orient=filter)", {"C": 40, "F": 40, "H": 10, "W": 10})}
 
 
 def _other_kinds(quick: bool) -> dict:
@@ -219,31 +229,100 @@ def _other_kinds(quick: bool) -> dict:
     }  # fmt: skip
 
 
+def solve_curve(work: dict, wide: int, narrow: int, size: int, small: int) -> dict:
+    """A kind's peak and compute curve from the seconds per MAC (time less the fixed cost, over the MACs) of
+    three layers: ``work`` maps "wide", "narrow" (fewer channels per group, same positions) and "small" (same
+    channels, fewer positions) to it. With rate = peak * c / (c + c_half) * n / (n + n_half), the ratio of two
+    layers that differ in one of c, n solves its half point exactly; a ratio that says no slow-down gives 0."""
+
+    def half(ratio: float, big: int, little: int) -> float:
+        denominator = 1 / little - ratio / big
+        return max((ratio - 1) / denominator, 0.0) if ratio > 1 and denominator > 0 else 0.0
+
+    c_half = half(work["narrow"] / work["wide"], wide, narrow)
+    n_half = half(work["small"] / work["wide"], size, small)
+    peak = (1 + c_half / wide) * (1 + n_half / size) / work["wide"]
+    return {"peak_macs_per_s": peak, "channels_half": c_half, "positions_half": n_half}
+
+
+def _layer_case(text: str, values: dict, base: Profile) -> tuple:
+    """(module, input shape, MACs, bytes) of a one-kernel design at values."""
+    design = parse(text)
+    (row,) = predict_layers(design, values, base)
+    shape = (1, values["C"], *counting.input_size(design, values["H"], values["W"]))
+    return build(design, full_values(design, values)), tuple(int(x) for x in shape), row.macs, row.bytes
+
+
 def calibrate_kinds(base: Profile, dev: torch.device, reps: int, quick: bool) -> tuple[dict, dict]:
-    """Each kind's constants: its fixed cost from a tiny layer, and from a large one its peak MAC rate or its
-    bandwidth (whichever roof the global constants say the large layer is under); (kinds, what was measured)."""
-    cases = {}
-    for kind, (text, large) in KIND_DESIGNS.items():
-        if quick:
-            large = {**large, "H": large["H"] // 2, "W": large["W"] // 2}
-        design = parse(text)
-        (row,) = predict_layers(design, large, base)
-        shape = (1, large["C"], large["H"], large["W"])
-        tiny_shape = (1, TINY["C"], TINY["H"], TINY["W"])
-        cases[kind] = (build(design, TINY), tiny_shape, build(design, large), shape, row.macs, row.bytes)
-    for kind, (tiny, tiny_shape, big, shape, macs, elements, params) in _other_kinds(quick).items():
-        cases[kind] = (tiny, tiny_shape, big, shape, macs, base.element_bytes * (elements + params))
+    """Each kind's constants: its fixed cost from a tiny layer, and its peak MAC rate and compute curve, or its
+    bandwidth, from larger ones (whichever roof the global constants say they are under); (kinds, what was
+    measured)."""
     kinds, measured = {}, {}
-    for kind, (tiny, tiny_shape, big, shape, macs, nbytes) in cases.items():
+
+    def timed(module, shape, repeats=reps) -> float:
+        return _median_of_rounds(time_module, module, shape, warmup=3, repeats=repeats, device=dev)
+
+    def fixed_cost(text: str) -> float:
+        tiny, shape, _, _ = _layer_case(text, TINY, base)
+        return _median_of_rounds(time_module, tiny, shape, warmup=5, repeats=4 * reps, device=dev)
+
+    for kind, (text, groups) in COMPUTE_KINDS.items():
+        fixed = fixed_cost(text)
+        sizes = {"wide": (WIDE, SIZE), "narrow": (NARROW, SIZE), "small": (WIDE, SMALL)}
+        work, record = {}, {"tiny_s": fixed}
+        for label, (per_group, hw) in sizes.items():
+            c = per_group * groups
+            module, shape, macs, nbytes = _layer_case(text, {"C": c, "F": c, "H": hw, "W": hw}, base)
+            if label == "wide" and layer_time(kind, macs, nbytes, base).bound == "memory":
+                t = timed(module, shape)  # under the bandwidth roof here: the kind's bandwidth, no curve
+                kinds[kind] = {
+                    "overhead_s": fixed,
+                    **({"bandwidth_bytes_per_s": nbytes / (t - fixed)} if t > fixed else {}),
+                }
+                record["wide"] = {"s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)}
+                break
+            t = timed(module, shape)
+            record[label] = {"s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)}
+            work[label] = (t - fixed) / macs
+        else:
+            own = {"overhead_s": fixed}
+            if all(w > 0 for w in work.values()):
+                own.update(solve_curve(work, WIDE, NARROW, SIZE**2, SMALL**2))
+            kinds[kind] = own
+        measured[kind] = record
+    for kind, text in MEMORY_KINDS.items():
+        fixed = fixed_cost(text)
+        rates, record = [], {"tiny_s": fixed}
+        for c, hw in MEMORY_SIZES[:1] if quick else MEMORY_SIZES:
+            module, shape, _, nbytes = _layer_case(text, {"C": c, "F": c, "H": hw, "W": hw}, base)
+            t = timed(module, shape)
+            record[f"{c}x{hw}"] = {"s": t, "bytes": nbytes, "shape": list(shape)}
+            if t > fixed:
+                rates.append(nbytes / (t - fixed))
+        kinds[kind] = {
+            "overhead_s": fixed,
+            **({"bandwidth_bytes_per_s": statistics.median(rates)} if rates else {}),
+        }
+        measured[kind] = record
+    for kind, (text, values) in GATHER_KINDS.items():
+        fixed = fixed_cost(text)
+        module, shape, macs, nbytes = _layer_case(text, values, base)
+        t = timed(module, shape, repeats=max(3, reps // 3))
+        kinds[kind] = {"overhead_s": fixed, **({"peak_macs_per_s": macs / (t - fixed)} if t > fixed else {})}
+        measured[kind] = {
+            "tiny_s": fixed,
+            "large": {"s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)},
+        }
+    for kind, (tiny, tiny_shape, big, shape, macs, elements, params) in _other_kinds(quick).items():
+        nbytes = base.element_bytes * (elements + params)
         fixed = _median_of_rounds(time_module, tiny, tiny_shape, warmup=5, repeats=4 * reps, device=dev)
-        t = _median_of_rounds(time_module, big, shape, warmup=3, repeats=reps, device=dev)
-        work = t - fixed
+        t = timed(big, shape)
         own = {"overhead_s": fixed}
-        if work > 0:
-            if layer_time(kind, macs, nbytes, base).bound == "compute":  # the roof the global constants say
-                own["peak_macs_per_s"] = macs / work
+        if t > fixed:
+            if layer_time(kind, macs, nbytes, base).bound == "compute":
+                own["peak_macs_per_s"] = macs / (t - fixed)
             else:
-                own["bandwidth_bytes_per_s"] = nbytes / work
+                own["bandwidth_bytes_per_s"] = nbytes / (t - fixed)
         kinds[kind] = own
         measured[kind] = {"tiny_s": fixed, "large_s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)}
     return kinds, measured

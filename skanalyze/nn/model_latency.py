@@ -24,7 +24,7 @@ import time
 
 import torch
 
-from ..analyses.profiles import KERNEL_KINDS, Profile
+from ..analyses.profiles import Profile, kernel_kind
 from ..analyses.roofline import layer_time
 from .copying import copy_model
 from .latency import set_threads, time_call
@@ -43,7 +43,7 @@ ELEMENTWISE = ("bn", "act", "add", "mul", "norm")
 def layer_kind(layer) -> str | None:
     """The profile kind whose constants a traced layer takes (None: the global ones)."""
     if layer.kind == "conv":
-        return KERNEL_KINDS.get(layer.kernel.name, "conv") if layer.kernel is not None else "conv"
+        return (kernel_kind(layer.kernel) or "conv") if layer.kernel is not None else "conv"
     if layer.kind in ("linear", "matmul"):
         return "linear"
     if layer.kind in ELEMENTWISE:
@@ -56,10 +56,22 @@ def layer_bytes(layer, element_bytes: int) -> int:
     return element_bytes * (math.prod(layer.in_shape) + math.prod(layer.out_shape) + layer.params)
 
 
+def layer_shape(layer) -> tuple[int | None, int | None]:
+    """A traced conv's (input channels per group, output positions batch x h x w), what its kind's compute
+    curve reads; (None, None) for any other layer (no curve)."""
+    if layer.kind != "conv" or layer.kernel is None or len(layer.out_shape) < 3:
+        return None, None
+    c_in = int(layer.in_shape[1])
+    return c_in // int(layer.kernel.groups(c_in)), math.prod(layer.out_shape) // int(layer.out_shape[1])
+
+
 def predict_layer(layer, profile: Profile) -> float:
-    """A traced layer's roofline time: its exact MACs and its bytes, with its kind's constants."""
+    """A traced layer's roofline time: its exact MACs and its bytes, with its kind's constants and curve."""
     nbytes = layer_bytes(layer, profile.element_bytes)
-    return layer_time(layer.notation, layer.macs, nbytes, profile, layer_kind(layer)).time_s
+    channels, positions = layer_shape(layer)
+    return layer_time(
+        layer.notation, layer.macs, nbytes, profile, layer_kind(layer), channels=channels, positions=positions
+    ).time_s
 
 
 def time_leaves(

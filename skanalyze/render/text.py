@@ -540,7 +540,12 @@ def profile(data: dict, style: str = "pretty") -> str:
             parts.append(f"peak {own['peak_macs_per_s'] / 1e9:.4g} GMAC/s")
         if "bandwidth_bytes_per_s" in own:
             parts.append(f"bandwidth {own['bandwidth_bytes_per_s'] / 1e9:.4g} GB/s")
-        lines.append(f"  {kind + ':':<12} {', '.join(parts)}")
+        if own.get("channels_half") or own.get("positions_half"):
+            parts.append(
+                f"half rate at {own.get('channels_half', 0):.3g} channels per group, "
+                f"{own.get('positions_half', 0):.3g} positions"
+            )
+        lines.append(f"  {kind + ':':<13} {', '.join(parts)}")
     if data.get("written"):
         lines.append(f"written to {data['written']}")
     return "\n".join(lines) + "\n"
