@@ -215,3 +215,26 @@ def test_shared_reach_sets_equal_the_plain_brute_force():
         ops = tuple(op for lay in layers for op in lay.ops)
         plain = {sum(1 << c for c in s) for s in reach_by_ops(ops, layers[0].c_in)}
         assert set(reached_sets(ops, layers[0].c_in)) == plain, text
+
+
+def test_the_fan_in_bound_never_rejects_a_full_field():
+    """reaches_every_channel stops early where the product of the fan-ins is below C: that bound is never below
+    what an output reaches (plain brute force), so the verdict is the brute force's at every group number."""
+    from skanalyze.core.channels import reach_bound
+    from skanalyze.core.infofield import reaches_every_channel
+
+    for text in ("GConv(M)+PWGConv(N)", "PWGConv(M)+DW+PWGConv(N)", "GConv(M)+Shuffle(M)+GConv(N)"):
+        design = parse(text)
+        for c in (12, 24, 36):
+            for m in (d for d in range(1, c + 1) if c % d == 0):
+                for n in (d for d in range(1, c + 1) if c % d == 0):
+                    vals = {S.C: c, S.F: c, S.K: c // 2, S.M: m, S.N: n}
+                    vals = {k: v for k, v in vals.items() if k in design.free_symbols | {S.C, S.F}}
+                    try:
+                        layers = design.at(vals)
+                    except SkanalyzeError:
+                        continue
+                    ops = tuple(op for lay in layers for op in lay.ops)
+                    plain = reach_by_ops(ops, c)
+                    assert max(len(s) for s in plain) <= reach_bound(ops, c), (text, c, m, n)
+                    assert reaches_every_channel(design, vals) == all(len(s) == c for s in plain)

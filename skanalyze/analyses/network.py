@@ -26,7 +26,7 @@ from ..core import symbols as S
 from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.exact import compile_exact, divisors
-from ..core.infofield import reaches_every_channel
+from ..core.infofield import fan_in_bound, reaches_every_channel
 from .layout import PAPER_LAYOUT, Layout
 from .search import largest_fitting, widest_scan
 
@@ -230,11 +230,11 @@ def evaluate(
     not to: a search ranks candidates by cost first and validates only those it tries)."""
     base = concrete(net, width, groups)
     lay = net.layout
-    stem = stem_counts(lay, _num(net.stem_width, base), net.stem_size)
+    stem = stem_counts(lay, int_at(net.stem_width, base), net.stem_size)
     params, macs = {"stem": stem[0]}, {"stem": stem[1]}
     for block in net.blocks:
         key = f"stage {block.stage + 1}"
-        c_in, c_out = _num(block.c_in, base), _num(block.c_out, base)
+        c_in, c_out = int_at(block.c_in, base), int_at(block.c_out, base)
         p_sum = m_sum = 0
         if block.shortcut == "projection":
             p_sum, m_sum = projection_counts(c_in, c_out, block.out_size, lay.bn)
@@ -247,15 +247,17 @@ def evaluate(
                 raise SkanalyzeError(f"width {width}, {key}: {err}") from None
             p_sum += counting.params_at(unit.design, values, bn=lay.bn, validate=False)
             m_sum += counting.macs_at(unit.design, values, validate=False)
-        repeat = _num(block.repeat, base)
+        repeat = int_at(block.repeat, base)
         params[key] = params.get(key, 0) + repeat * p_sum
         macs[key] = macs.get(key, 0) + repeat * m_sum
     if lay.classifier:
-        params["classifier"], macs["classifier"] = classifier_counts(_num(net.final_width, base), lay.classes)
+        params["classifier"], macs["classifier"] = classifier_counts(
+            int_at(net.final_width, base), lay.classes
+        )
     return params, macs
 
 
-def _num(expr, base: dict) -> int:
+def int_at(expr, base: dict) -> int:
     """An integer from width-like expressions (n, width, n*width, n*g) without sympy's slow subs."""
     kind, coeff, symbol = _num_plan(expr)
     if kind == "int":
@@ -286,7 +288,7 @@ def _bottleneck_fn(expr: sp.Expr):
 
 
 def _unit_int_values(unit: Unit, base: dict) -> dict:
-    c_in, c_out = _num(unit.c_in, base), _num(unit.c_out, base)
+    c_in, c_out = int_at(unit.c_in, base), int_at(unit.c_out, base)
     values = {S.C: c_in, S.F: c_out, S.H: unit.out_size, S.W: unit.out_size}
     if unit.design.uses_bottleneck:
         k = _bottleneck_fn(sp.sympify(unit.design.bottleneck))(c_in, c_out)
@@ -296,7 +298,7 @@ def _unit_int_values(unit: Unit, base: dict) -> dict:
             )
         values[S.K] = int(k)
     for g, v in unit.groups.items():
-        values[g] = _num(v, base)
+        values[g] = int_at(v, base)
     return values
 
 
@@ -320,13 +322,14 @@ class Widest:
 
 def full_field_ok(net: Network, width: int, groups: dict) -> bool:
     """Whether every unit of the network has a full information field at this width and these groups; raises
-    SkanalyzeError where a unit does not build (a group number that does not divide what it splits)."""
+    SkanalyzeError where a unit does not build (a group number that does not divide what it splits), unless
+    the product of its fan-ins already rules its field out (False)."""
     base = concrete(net, width, groups)
     seen = set()
     for block in net.blocks:
         for unit in block.units:
             values = _unit_int_values(unit, base)
-            key = (unit.design, tuple(sorted((str(k), v) for k, v in values.items())))
+            key = (unit.design, tuple(sorted((k.name, v) for k, v in values.items())))
             if key in seen:
                 continue
             seen.add(key)
@@ -350,8 +353,13 @@ def _unit_full_cached(design: Design, items: tuple) -> bool:
 
 
 def _unit_full(design: Design, values: dict) -> bool:
+    bound, args = fan_in_bound(design)
+    if all(a in values for a in args) and bound(*(values[a] for a in args)) < values[S.C]:
+        return (
+            False  # no output reaches every input, whatever the channels' order (or the unit does not build)
+        )
     items = tuple(
-        sorted(((k, v) for k, v in values.items() if k not in (S.H, S.W)), key=lambda kv: str(kv[0]))
+        sorted(((k, v) for k, v in values.items() if k not in (S.H, S.W)), key=lambda kv: kv[0].name)
     )
     return _unit_full_cached(design, items)
 

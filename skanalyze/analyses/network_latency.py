@@ -18,6 +18,7 @@ from .network import (
     builds_with_full_field,
     classifier_counts,
     group_candidates,
+    int_at,
     network,
     projection_counts,
     relaxed_parts,
@@ -59,7 +60,7 @@ def _around_units_s(net: Network, width: int, profile: Profile, batch: int) -> f
     """The stem conv, the projection shortcuts and the classifier of a network at a width (seconds)."""
     lay = net.layout
     base = {S.width: width}
-    stem_c = int(sp.sympify(net.stem_width).subs(base))
+    stem_c = int_at(net.stem_width, base)
     _, stem_macs = stem_counts(lay, stem_c, net.stem_size)
     total = _dense_layer_s(
         stem_macs,
@@ -73,10 +74,10 @@ def _around_units_s(net: Network, width: int, profile: Profile, batch: int) -> f
     for block in net.blocks:
         if block.shortcut != "projection":
             continue
-        c_in, c_out = int(sp.sympify(block.c_in).subs(base)), int(sp.sympify(block.c_out).subs(base))
+        c_in, c_out = int_at(block.c_in, base), int_at(block.c_out, base)
         size_in = block.out_size * block.stride
         _, macs = projection_counts(c_in, c_out, block.out_size, False)
-        repeat = int(sp.sympify(block.repeat).subs(base))
+        repeat = int_at(block.repeat, base)
         total += repeat * _dense_layer_s(
             macs,
             c_in * size_in**2 + c_out * block.out_size**2,
@@ -87,7 +88,7 @@ def _around_units_s(net: Network, width: int, profile: Profile, batch: int) -> f
             (c_in, block.out_size**2),
         )
     if lay.classifier:
-        final = int(sp.sympify(net.final_width).subs(base))
+        final = int_at(net.final_width, base)
         _, macs = classifier_counts(final, lay.classes)
         weights = final * lay.classes + lay.classes
         total += _dense_layer_s(macs, final + lay.classes, weights, profile, batch, "linear")
@@ -101,7 +102,7 @@ def network_time(net: Network, width: int, groups: dict, profile: Profile, batch
     batch = positive_batch(batch)
     total = _around_units_s(net, width, profile, batch)
     for block, values in zip(net.blocks, unit_values(net, width, groups), strict=True):
-        repeat = int(sp.sympify(block.repeat).subs({S.width: width}))
+        repeat = int_at(block.repeat, {S.width: width})
         for unit, vals in zip(block.units, values, strict=True):
             total += repeat * predict(unit.design, vals, profile, batch)
     return total

@@ -214,21 +214,29 @@ def best_at_width(design: Design, c: int, alpha: Fraction, objective: str = "par
     return Buildable(values, int(params), int(cost))
 
 
+def group_choices(design: Design, c: int, f: int) -> tuple[tuple[int, int, int], tuple, list[tuple]]:
+    """Every full-field choice of the free group numbers at widths C and F, as plain integers, unranked:
+    ((C, F, K), the group symbols, the choices in that order); K is 1 without a bottleneck. A width the
+    design cannot take (a fixed group number that does not divide it) is an error naming why."""
+    plan = _plan(design, "params", None)
+    wargs, candidates, reason = _widths_and_divisors(plan, c, f)
+    if wargs is None:
+        raise SkanalyzeError(f"{design.notation!r}: {reason} at C={c}, F={f}")
+    return (
+        wargs,
+        plan.groups,
+        [combo for combo in itertools.product(*candidates) if plan.full(*wargs, *combo)],
+    )
+
+
 def ranked_at(design: Design, c: int, f: int, top: int | None = 2) -> list[Buildable]:
     """The `top` cheapest buildable configurations (all of them: ``top=None``; by parameters, then group
     numbers) at widths C and F
     with a full field: every integer group number that divides what it splits is tried."""
     plan = _plan(design, "params", None)
-    wargs, candidates, reason = _widths_and_divisors(plan, c, f)
-    if wargs is None:
-        raise SkanalyzeError(f"{design.notation!r}: {reason} at C={c}, F={f}")
+    wargs, _, choices = group_choices(design, c, f)
     kk = wargs[2]
-    found = []
-    for combo in itertools.product(*candidates):
-        args = wargs + combo
-        if plan.full(*args):
-            found.append((plan.params(*args), combo))
-    found.sort()
+    found = sorted((plan.params(*wargs, *combo), combo) for combo in choices)
     out = []
     for params, combo in found[:top] if top is not None else found:
         values = {S.C: sp.Integer(c), S.F: sp.Integer(f)}

@@ -35,7 +35,7 @@ from ..core.counting import params_at, standard
 from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.exact import as_positive_int, compile_exact
-from .optimize import ranked_at
+from .optimize import group_choices, ranked_at
 from .profiles import Profile, kernel_kind, positive_batch
 from .search import largest_fitting, widest_scan
 
@@ -288,6 +288,48 @@ def _configs(design: Design, c: int, f: int) -> list[dict]:
         return []
 
 
+SCAN_CHUNK = 64  # widths timed in one vectorised call while scanning down
+
+
+def _timed_widths(design: Design, fast, ks, step: int, alpha: Fraction, hw: int) -> dict[int, list]:
+    """Per k in ``ks``: (predicted time, values) of every buildable full-field configuration at width
+    C = k * step, F = alpha * C, the values a tuple (C, F, K, the group numbers in ``design.group_symbols``'
+    order); all the widths' configurations timed in one vectorised call."""
+    owners, rows = [], []
+    for k in ks:
+        c = k * step
+        if design.group_symbols:
+            try:
+                (c, f, kk), groups, choices = group_choices(design, c, int(alpha * c))
+            except SkanalyzeError:
+                continue
+            order = [groups.index(g) for g in design.group_symbols]
+            rows += [(c, f, kk, *(combo[i] for i in order)) for combo in choices]
+            owners += [k] * len(choices)
+        else:
+            for vals in _configs(design, c, int(alpha * c)):
+                rows.append((c, int(vals[S.F]), int(vals.get(S.K, 1))))
+                owners.append(k)
+    out: dict[int, list] = {k: [] for k in ks}
+    if rows:
+        names = ("C", "F", "K", *(str(g) for g in design.group_symbols))
+        columns = np.array(rows, dtype=float).T
+        arrays = {n: col for n, col in zip(names, columns, strict=True) if n in fast.symbols}
+        times = np.asarray(fast(**arrays, H=hw, W=hw), dtype=float) * np.ones(len(rows))
+        for k, t, row in zip(owners, times.tolist(), rows, strict=True):
+            out[k].append((t, row))
+    return out
+
+
+def _values_of(design: Design, row: tuple) -> dict:
+    """A configuration of :func:`_timed_widths` as values keyed by symbol (K only where there is a bottleneck)."""
+    values = {S.C: sp.Integer(row[0]), S.F: sp.Integer(row[1])}
+    if design.uses_bottleneck:
+        values[S.K] = sp.Integer(row[2])
+    values.update({g: sp.Integer(v) for g, v in zip(design.group_symbols, row[3:], strict=True)})
+    return values
+
+
 @dataclass(frozen=True)
 class WithinLatency:
     """The widest buildable layer predicted to fit a latency budget."""
@@ -342,18 +384,19 @@ def widest_within(
             or 0
         )
 
-    def times_at(k: int):  # every buildable configuration at width k * step, timed at once (vectorised)
-        c = k * step
-        configs = _configs(design, c, int(alpha * c))
-        if not configs:
-            return []
-        arrays = {str(key): np.array([float(cfg[key]) for cfg in configs]) for key in configs[0]}
-        times = np.asarray(fast(**arrays, H=hw, W=hw), dtype=float) * np.ones(len(configs))
-        return zip(times.tolist(), configs, strict=True)
+    timed: dict[int, list] = {}
+
+    def times_at(k: int):  # every buildable configuration at width k * step (timed with the widths below it)
+        if k not in timed:
+            timed.clear()
+            timed.update(
+                _timed_widths(design, fast, range(max(1, k - SCAN_CHUNK + 1), k + 1), step, alpha, hw)
+            )
+        return timed[k]
 
     found = widest_scan(top or 0, times_at, budget, lambda k, vals: True)
     searched = found[3] if found is not None else (top or 0)
-    best = (found[1], found[2]) if found is not None else None
+    best = (_values_of(design, found[1]), found[2]) if found is not None else None
     if best is None:
         raise SkanalyzeError(
             f"no buildable {design.notation} at --hw {hw} is predicted to fit {budget * 1e6:g} us on "

@@ -49,6 +49,18 @@ def _follow(ops: tuple, c_in: int) -> tuple[list[int], list[int]]:
     return values, index
 
 
+def reach_bound(ops: tuple, c_in: int) -> int:
+    """An upper bound of the input channels any one output channel reaches through channel_ops: the product
+    of the fan-ins (('group', G, c_out) joins c_in/G inputs, a shuffle is a permutation), since an output
+    reaches the union of what its inputs reach. Below c_in, no output can reach every input."""
+    width, bound = int(c_in), 1
+    for op in ops:
+        if op[0] == "group":
+            bound *= width // int(op[1])
+            width = int(op[2])
+    return bound
+
+
 def reached_sets(ops: tuple, c_in: int) -> list[int]:
     """The distinct bitsets of input channels the output channels reach through a sequence of channel_ops
     primitives (integer sizes)."""

@@ -186,7 +186,7 @@ class Design:
         return tuple(out)
 
     # -- symbols ----------------------------------------------------------------------
-    @property
+    @cached_property
     def group_symbols(self) -> tuple[sp.Symbol, ...]:
         """Free group-number symbols, in order of appearance (M, N, ...)."""
         seen: list[sp.Symbol] = []
@@ -219,6 +219,9 @@ class Design:
         compiled = _compiled_layers(self)
         values = S.keyed(values)
         args = [values.get(sym) for sym in compiled.symbols]
+        args = [
+            int(a) if isinstance(a, sp.Integer) else a for a in args
+        ]  # plain ints: the compiled code's fast path
         if any(a is None for a in args):
             missing = [str(sym) for sym, a in zip(compiled.symbols, args, strict=True) if a is None]
             raise SkanalyzeError(f"design {self.notation!r} needs values for {', '.join(missing)}")

@@ -79,8 +79,14 @@ def compile_exact(expr, args) -> Callable[..., Number]:
     num, den = _poly_fn(polys[0]), _poly_fn(polys[1])
 
     def exact(*values):
-        vals = [_to_int(v) for v in values]
-        if all(isinstance(v, int) for v in vals):
+        vals = [v if type(v) is int else _to_int(v) for v in values]
+        if all(type(v) is int for v in vals):
+            n, d = num(*vals), den(*vals)
+            if d == 1:  # the fast path: a polynomial at integers
+                return n
+            if d and n % d == 0:
+                return n // d
+        elif all(isinstance(v, int) for v in vals):
             n, d = num(*vals), den(*vals)
         else:
             n, d = Fraction(num(*vals)), Fraction(den(*vals))

@@ -30,9 +30,10 @@ from operator import mul
 import sympy as sp
 
 from . import symbols as S
-from .channels import reached_sets
+from .channels import reach_bound, reached_sets
 from .design import Design, Layer
 from .errors import SkanalyzeError
+from .exact import compile_exact
 
 
 @dataclass(frozen=True)
@@ -388,9 +389,29 @@ def propagate(design: Design, values: dict) -> tuple[int, int, int, int]:
 
 
 def reaches_every_channel(design: Design, values: dict) -> bool:
-    """Whether every output channel reaches every input channel at concrete sizes (exact, by channel sets)."""
-    every = (1 << int(values[S.C])) - 1
-    return all(x == every for x in _channel_sets(design, values))
+    """Whether every output channel reaches every input channel at concrete sizes (exact, by channel sets;
+    no set is followed where the product of the fan-ins already says no output can reach them all)."""
+    layers = design.at(values)
+    ops, c_in = tuple(op for lay in layers for op in lay.ops), int(layers[0].c_in)
+    if reach_bound(ops, c_in) < c_in:
+        return False
+    every = (1 << c_in) - 1
+    return all(x == every for x in reached_sets(ops, c_in))
+
+
+@lru_cache(maxsize=512)
+def fan_in_bound(design: Design):
+    """The product of a design's fan-ins (``channels.reach_bound`` in closed form) as (an exact function of
+    the values, its symbols): an upper bound of the input channels one output reaches, so a value below C rules
+    the full field out without following any channel."""
+    expr = sp.Integer(1)
+    for lay in design.layers:
+        width = sp.sympify(lay.c_in)
+        for op in lay.kernel.channel_ops(lay.c_in, lay.c_out):
+            if op[0] == "group":
+                expr, width = expr * width / sp.sympify(op[1]), sp.sympify(op[2])
+    args = sorted(expr.free_symbols, key=str)
+    return compile_exact(expr, args), tuple(args)
 
 
 def _channel_sets(design: Design, values: dict, count: int | None = None) -> list[int]:
