@@ -27,8 +27,9 @@ from ..core import counting, traffic
 from ..core import symbols as S
 from ..core.design import Design
 from ..core.errors import SkanalyzeError
+from ..core.exact import compile_condition
 from ..core.exact import divisors as all_divisors
-from ..core.infofield import field, normalize, propagate
+from ..core.infofield import field, normalize, reaches_every_channel
 
 
 @dataclass(frozen=True)
@@ -476,6 +477,8 @@ def theorem1_integers(design: Design, cs, fs=None) -> TheoremCheck:
     if opt.boundary is None:
         raise SkanalyzeError(f"design {design.notation!r} has no Theorem-1 boundary (status: {opt.status})")
     groups = list(design.group_symbols)
+    symbols = sorted(opt.boundary.free_symbols, key=str)
+    on_boundary = compile_condition(opt.boundary, symbols)
     checked = on = 0
     bad = []
     for c in cs:
@@ -492,7 +495,7 @@ def theorem1_integers(design: Design, cs, fs=None) -> TheoremCheck:
             for combo in itertools.product(*cands):
                 values = {**widths, **dict(zip(groups, map(sp.Integer, combo), strict=True))}
                 try:
-                    if propagate(design, values)[2] != c:  # exact field, any divisibility
+                    if not reaches_every_channel(design, values):  # exact field by channels, any divisibility
                         continue
                 except SkanalyzeError:  # a group number that does not divide its channels
                     continue
@@ -502,10 +505,10 @@ def theorem1_integers(design: Design, cs, fs=None) -> TheoremCheck:
             checked += 1
             least = min(p for p, _ in configs)
             cheapest = [v for p, v in configs if p == least]
-            if all(opt.boundary.subs(v) is sp.true for v in cheapest):
+            if all(on_boundary(*(v[x] for x in symbols)) for v in cheapest):
                 on += 1
             else:
-                on_b = [p for p, v in configs if opt.boundary.subs(v) is sp.true]
+                on_b = [p for p, v in configs if on_boundary(*(v[x] for x in symbols))]
                 bad.append((cheapest[0], least, min(on_b) if on_b else None))
     return TheoremCheck(design, checked, on, tuple(bad))
 

@@ -32,7 +32,7 @@ from ..core import symbols as S
 from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.exact import as_positive_int, compile_condition, compile_exact, divisors, floor_exact
-from ..core.infofield import field, propagate
+from ..core.infofield import field, propagate, reaches_every_channel
 from .efficiency import analyse, greatest_width, least_at_width, least_bound, ratios
 
 
@@ -247,8 +247,14 @@ def ranked_at(design: Design, c: int, f: int, top: int | None = 2) -> list[Build
     return out
 
 
+SMALL_FIELD = 1 << 12  # up to this width the channels are followed (exact, faster than the algebra)
+
+
 def _verified(design: Design, found: Buildable) -> bool:
-    """Re-check the full field with the exact algebra (and propagation when the digits do not align)."""
+    """Re-check the full field: by following the channels at small widths, else with the exact algebra (and
+    propagation when the digits do not align)."""
+    if int(found.values[S.C]) <= SMALL_FIELD:
+        return reaches_every_channel(design, found.values)
     f = field(design, found.values)
     if f.aligned:
         return sp.simplify(f.c - found.values[S.C]) == 0
@@ -272,11 +278,16 @@ def continuous(
         return _relaxed_width(design, budget, alpha, objective, hw), None
     width = greatest_width(design, objective, hw)
     c_star = width.at(budget, sp.Rational(alpha.numerator, alpha.denominator))
-    groups = {
-        g: float(sp.sympify(v).subs({S.C: c_star, S.alpha: sp.Rational(alpha.numerator, alpha.denominator)}))
-        for g, v in width.groups.items()
-    }
-    return c_star, groups
+    c_float = float(c_star)
+    fns = _group_fns(design, objective, hw)
+    return c_star, {g: float(fn(c_float, float(alpha))) for g, fn in fns.items()}
+
+
+@lru_cache(maxsize=256)
+def _group_fns(design: Design, objective: str, hw: int | None) -> dict:
+    """The optimal group numbers at the greatest width as float functions of (C, alpha), compiled once."""
+    width = greatest_width(design, objective, hw)
+    return {g: sp.lambdify((S.C, S.alpha), sp.sympify(v), modules="math") for g, v in width.groups.items()}
 
 
 def _relaxed_width(design: Design, budget: int, alpha: Fraction, objective: str, hw: int | None) -> sp.Expr:
