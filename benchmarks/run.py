@@ -794,10 +794,20 @@ def section_doc_commands() -> dict:
     out_dir = Path(tempfile.mkdtemp(prefix="skanalyze-bench-docs-"))
     env = {**os.environ, "SKANALYZE_NO_CACHE": "1"}
     exe = str(Path(sys.executable).with_name("skanalyze"))
+    empty_figure = (
+        "import io, matplotlib.figure, matplotlib.backends.backend_agg; "
+        "matplotlib.figure.Figure().savefig(io.BytesIO(), format='png')"
+    )
+    counter = (
+        "from torch.utils.flop_counter import FlopCounterMode; m = torch.nn.Linear(1, 1)\n"
+        "with FlopCounterMode(display=False): m(torch.zeros(1, 1))"
+    )
     floors = {  # what every command of a kind pays before its work: the interpreter and its imports
         "symbolic": "import sympy, skanalyze.cli.app",
-        "plot": "import sympy, skanalyze.cli.app, matplotlib.figure, matplotlib.backends.backend_agg",
+        "plot": f"import sympy, skanalyze.cli.app; {empty_figure}",
         "torch": "import sympy, skanalyze.cli.app, torch",
+        "torch + plot": f"import sympy, skanalyze.cli.app, torch; {empty_figure}",
+        "torch + counter": f"import sympy, skanalyze.cli.app, torch; {counter}",
     }
     repeat = 1 if QUICK else 3
 
@@ -817,7 +827,14 @@ def section_doc_commands() -> dict:
             for a in shlex.split(line)
         ]
         torch_cmd = args[0] in TORCH_COMMANDS or "--torch" in args or "--measure" in args
-        kind = "torch" if torch_cmd else "plot" if args[0] == "plot" or "--plot" in args else "symbolic"
+        figure = args[0] == "plot" or "--plot" in args
+        counted = args[0] == "verify" or "--apply" in args or "--torch" in args or "--measure" in args
+        kind = "symbolic" if not torch_cmd else "torch + counter" if counted else "torch"
+        kind = (
+            ("plot" if kind == "symbolic" else "torch + plot" if kind == "torch" else kind)
+            if figure
+            else kind
+        )
         total = seconds([exe, *args])
         beyond = total - floor[kind]
         worst = max(worst, beyond)
@@ -831,7 +848,10 @@ def section_doc_commands() -> dict:
         "what": "Each concrete command line of the README, docs/ and the --help examples (lines with placeholders, "
         "`train` and `device calibrate`, long jobs with progress bars, left out), run with the output cache off, "
         f"median of {repeat}; beyond: minus the floor its kind pays before any work (a new interpreter "
-        f"importing sympy and the CLI, plus matplotlib for a figure or torch for a torch command: {floors_text}).",
+        "importing sympy and the CLI; for a figure, matplotlib imported and an empty figure written (its fonts "
+        "and backend set up); for a torch command, torch; for one that counts with torch's FlopCounterMode "
+        "(verify, --apply, --torch, --measure), also the counter's first call, which imports torch._dynamo: "
+        f"{floors_text}).",
         "body": table(["command", "kind", "total", "beyond its floor"], rows)
         + (f"\n\nOver 0.9 s beyond the floor: {', '.join(f'`{c}`' for c in over)}." if over else ""),
         "targets": [

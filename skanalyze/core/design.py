@@ -87,12 +87,13 @@ class Design:
             )
 
     # -- notation -------------------------------------------------------------------
-    @property
+    @cached_property
     def notation(self) -> str:
         """The design in the paper's notation, with non-default options in brackets."""
         text = "+".join(kern.notation() for kern in self.kernels)
         opts = []
-        if self.uses_bottleneck and sp.simplify(self.bottleneck - DEFAULT_BOTTLENECK) != 0:
+        # a bottleneck is a rational function of C and F: cancel decides exactly whether it is the default
+        if self.uses_bottleneck and sp.cancel(sp.sympify(self.bottleneck) - DEFAULT_BOTTLENECK) != 0:
             opts.append(f"K={_fmt(self.bottleneck)}")
         if self.plan != "auto":
             opts.append(f"plan={self.plan}")
