@@ -2,6 +2,9 @@
 
     python benchmarks/latency_study.py              # two runs (each: calibrate, then time the grid), docs
     python benchmarks/latency_study.py --quick      # a small grid, one run, for a smoke test (no docs)
+    python benchmarks/latency_study.py --device cuda --runs 1 --batch 1 --out results/gpu-full/latency
+                                                    # on a GPU (benchmarks/gpu_check.sh): no docs; the calibrated
+                                                    # profile compared with the shipped H100 datasheet one
 
 The grid: every catalog design, widths C = F from 16 to 512, the group numbers that build (for free group
 numbers the two cheapest with a full field), output sizes 14 and 28, batch 1, one thread. Each configuration
@@ -82,7 +85,9 @@ def grid(widths=WIDTHS, sizes=SIZES) -> list[dict]:
     return out
 
 
-def measure(configs: list[dict], *, threads: int, seed: int, log, batch: int = 1) -> list[dict]:
+def measure(
+    configs: list[dict], *, threads: int, seed: int, log, batch: int = 1, device: str = "cpu"
+) -> list[dict]:
     """Time every configuration (shuffled order) at a batch, adaptive repeats: at least 5, up to 25 or 0.4 s."""
     import torch
 
@@ -91,6 +96,7 @@ def measure(configs: list[dict], *, threads: int, seed: int, log, batch: int = 1
     from skanalyze.nn import build, time_module
 
     torch.set_num_threads(threads)
+    dev = torch.device(device)
     order = list(range(len(configs)))
     random.Random(seed).shuffle(order)
     records: list[dict | None] = [None] * len(configs)
@@ -102,9 +108,9 @@ def measure(configs: list[dict], *, threads: int, seed: int, log, batch: int = 1
         module = build(design, vals)
         h, w = counting.input_size(design, vals["H"], vals["W"])
         shape = (batch, vals["C"], int(h), int(w))
-        probe = time_module(module, shape, warmup=1, repeats=1)
+        probe = time_module(module, shape, warmup=1, repeats=1, device=dev)
         repeats = max(5, min(25, int(0.4 / max(probe.median_s, 1e-6))))
-        t = time_module(module, shape, warmup=2, repeats=repeats)
+        t = time_module(module, shape, warmup=2, repeats=repeats, device=dev)
         records[i] = {
             **cfg,
             "batch": batch,
@@ -139,8 +145,10 @@ PROBES = (  # single layers that isolate one kind of kernel: (label, design, C =
 )
 
 
-def probes(profile: dict) -> list[dict]:
+def probes(profile: dict, device: str = "cpu") -> list[dict]:
     """Time each single-layer probe beside its roofline prediction (what the residuals come from)."""
+    import torch
+
     from skanalyze.core.catalog import resolve
     from skanalyze.nn import build, time_module
 
@@ -148,7 +156,7 @@ def probes(profile: dict) -> list[dict]:
     for label, notation, c, hw in PROBES:
         values = {"C": c, "F": c, "H": hw, "W": hw}
         module = build(resolve(notation), values)
-        t = time_module(module, (1, c, hw, hw), warmup=5, repeats=30)
+        t = time_module(module, (1, c, hw, hw), warmup=5, repeats=30, device=torch.device(device))
         out.append({"label": label, "design": notation, "values": values, "median_s": t.median_s})
         out[-1]["predicted_s"] = predicted(out[-1], profile)
         if profile.get("kinds"):
@@ -219,7 +227,15 @@ def statistics(run: dict) -> dict:
 
 
 def run_once(
-    i: int, configs: list[dict], threads: int, fresh: bool, log, quick: bool, batch: int = 1
+    i: int,
+    configs: list[dict],
+    threads: int,
+    fresh: bool,
+    log,
+    quick: bool,
+    batch: int = 1,
+    device: str = "cpu",
+    out: Path = RESULTS,
 ) -> dict:
     """One run: calibrate, time the grid at a batch, predict; saved to benchmarks/results/latency-run<i>.json
     (batch 1) or latency-run<i>-b<batch>.json."""
@@ -227,23 +243,24 @@ def run_once(
     from skanalyze.core.outputs import write_text
     from skanalyze.nn import calibrate
 
-    path = RESULTS / f"latency-run{i}{f'-b{batch}' if batch != 1 else ''}{'-quick' if quick else ''}.json"
+    suffix = f"{f'-b{batch}' if batch != 1 else ''}{f'-{device}' if device != 'cpu' else ''}{'-quick' if quick else ''}"
+    path = out / f"latency-run{i}{suffix}.json"
     if path.exists() and not fresh:
         log(f"run {i}: reusing {path.relative_to(ROOT)} (--fresh measures again)")
         return json.loads(path.read_text())
     log(f"run {i}: calibrating ({threads} thread)")
     t0 = time.perf_counter()
-    profile = profile_dict(calibrate(threads=threads, name=f"study-run{i}", quick=quick))
+    profile = profile_dict(calibrate(threads=threads, device=device, name=f"study-run{i}", quick=quick))
     calib_s = time.perf_counter() - t0
     log(f"run {i}: timing {len(configs)} configurations at batch {batch}")
-    records = measure(configs, threads=threads, seed=i, log=log, batch=batch)
+    records = measure(configs, threads=threads, seed=i, log=log, batch=batch, device=device)
     t1 = time.perf_counter()
     for r in records:
         r["predicted_s"] = predicted(r, profile)
         r["predicted_kinds_s"] = predicted(r, profile, per_kind=True)
     predict_s = (time.perf_counter() - t1) / len(records)
     log(f"run {i}: timing {len(PROBES)} single-layer probes")
-    probed = probes(profile) if batch == 1 else []
+    probed = probes(profile, device) if batch == 1 else []
     run = {
         "run": i,
         "batch": batch,
@@ -261,7 +278,7 @@ def run_once(
         "records": records,
         "probes": probed,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     write_text(path, json.dumps(run, indent=1) + "\n", "study results")
     return run
 
@@ -342,7 +359,11 @@ def probe_bandwidth(probe: dict, profile: dict) -> float:
     from skanalyze.core.catalog import resolve
     from skanalyze.core.traffic import bytes_at
 
-    return bytes_at(resolve(probe["design"]), probe["values"], profile["element_bytes"]) / probe["median_s"] / 1e9
+    return (
+        bytes_at(resolve(probe["design"]), probe["values"], profile["element_bytes"])
+        / probe["median_s"]
+        / 1e9
+    )
 
 
 def pct(x: float) -> str:
@@ -607,7 +628,9 @@ def conclusions(runs: list[dict], stats: list[dict]) -> list[str]:
         "of its measured time)."
     )
     dws = ["depthwise 3x3, 256 channels, 28 x 28", "depthwise 3x3, 512 channels, 28 x 28"]
-    rates = [[probe_bandwidth(b[label], r["profile"]) for b, r in zip(by, runs, strict=True)] for label in dws]
+    rates = [
+        [probe_bandwidth(b[label], r["profile"]) for b, r in zip(by, runs, strict=True)] for label in dws
+    ]
     out.append(
         "* A depthwise conv's speed is not one bandwidth: at 28 x 28, 256 channels move "
         f"{span(rates[0], '{:.1f}')} GB/s and 512 channels {span(rates[1], '{:.1f}')} GB/s (bytes over measured "
@@ -643,32 +666,54 @@ def conclusions(runs: list[dict], stats: list[dict]) -> list[str]:
     return out
 
 
+def datasheet_comparison(profile: dict, name: str = "h100-sxm-datasheet") -> str:
+    """How far a calibrated profile is from a shipped datasheet one: measured / datasheet per constant."""
+    from skanalyze.analyses.profiles import load_profile
+
+    sheet = load_profile(name)
+    parts = [
+        f"peak {profile['peak_macs_per_s'] / sheet.peak_macs_per_s:.3g}x",
+        f"bandwidth {profile['bandwidth_bytes_per_s'] / sheet.bandwidth_bytes_per_s:.3g}x",
+        f"overhead {profile['overhead_s'] / sheet.overhead_s:.3g}x",
+    ]
+    return (
+        f"calibrated {profile['details'].get('processor')} ({profile['details'].get('device')}) against {name}: "
+        f"{', '.join(parts)} (measured / datasheet; the datasheet peak is bf16 tensor cores, the calibration fp32)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small grid, one run, no docs")
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=8, help="the larger batch of the second grid (1: none)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="cuda: no docs are written")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the runs' JSON files go")
     parser.add_argument("--fresh", action="store_true", help="measure again even where a run's results exist")
     args = parser.parse_args()
     configs = grid(widths=(16, 64), sizes=(14,)) if args.quick else grid()
     print(f"{len(configs)} configurations", file=sys.stderr)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    count = 1 if args.quick else args.runs
+    common = {"device": args.device, "out": args.out}
     runs = [
-        run_once(
-            i, configs, args.threads, args.fresh, lambda m: print(m, file=sys.stderr, flush=True), args.quick
-        )
-        for i in range(1, (1 if args.quick else args.runs) + 1)
+        run_once(i, configs, args.threads, args.fresh, log, args.quick, **common) for i in range(1, count + 1)
     ]
     batched = [
-        run_once(
-            i, configs, args.threads, args.fresh, lambda m: print(m, file=sys.stderr, flush=True), args.quick,
-            args.batch,
-        )
-        for i in range(1, (1 if args.quick else args.runs) + 1)
+        run_once(i, configs, args.threads, args.fresh, log, args.quick, args.batch, **common)
+        for i in range(1, count + 1)
     ] if args.batch != 1 else []  # fmt: skip
     for s in (statistics(r) for r in runs + batched):
         print(json.dumps({k: v for k, v in s.items() if k != "designs"}, indent=1))
-    if not args.quick:
+    if args.device == "cuda":
+        text = datasheet_comparison(runs[0]["profile"])
+        print(text)
+        (args.out / "datasheet-comparison.txt").write_text(text + "\n")
+    if not args.quick and args.device == "cpu" and args.out == RESULTS:
         PLOT.parent.mkdir(parents=True, exist_ok=True)
         scatter(runs, PLOT)
         write_doc(runs, batched)

@@ -37,3 +37,7 @@ def test_gpu_check_script_smoke(tmp_path):
     }  # fmt: skip
     assert len(list((out / "runs").glob("*-s0-*.json"))) == 4 and (out / "profile.json").exists()
     assert "wall time" in (out / "wall.txt").read_text()
+    (study,) = (out / "latency").glob("latency-run1*.json")  # the study's grid timed on the check's device
+    run = json.loads(study.read_text())
+    assert run["records"] and all(r["median_s"] > 0 and r["predicted_kinds_s"] > 0 for r in run["records"])
+    assert '"spearman_kinds"' in (out / "latency.txt").read_text()

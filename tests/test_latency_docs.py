@@ -380,3 +380,21 @@ def test_the_real_networks_table(flat):
     networks = len({r["network"] for r in recs})
     assert f"at both batch sizes per kind: {len(both)} of {networks}" in flat
     assert f"asks for five: {'met.' if len(both) >= 5 else 'not met.'}" in flat
+
+
+def test_the_gpu_checks_datasheet_comparison():
+    """gpu_check.sh's comparison of a calibrated GPU profile with the shipped datasheet one: measured over
+    datasheet per constant (the datasheet's numbers written out here)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("latency_study", ROOT / "benchmarks" / "latency_study.py")
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    profile = {
+        "peak_macs_per_s": 494.75e12 / 4,
+        "bandwidth_bytes_per_s": 3.35e12 * 0.8,
+        "overhead_s": 10e-6,
+        "details": {"processor": "NVIDIA H100", "device": "cuda"},
+    }
+    text = study.datasheet_comparison(profile)
+    assert "peak 0.25x, bandwidth 0.8x, overhead 2x" in text and "NVIDIA H100 (cuda)" in text
