@@ -184,9 +184,9 @@ def test_the_larger_batch(flat):
     batch = runs8[0]["batch"]
     assert len(runs8) >= 2 and batch > 1 and all(r["batch"] == batch for r in runs8)
     first = json.loads(RUNS[0].read_text())["records"]
-    assert sorted(json.dumps(r["values"], sort_keys=True) + r["design"] for r in runs8[0]["records"]) == sorted(
-        json.dumps(r["values"], sort_keys=True) + r["design"] for r in first
-    )
+    assert sorted(
+        json.dumps(r["values"], sort_keys=True) + r["design"] for r in runs8[0]["records"]
+    ) == sorted(json.dumps(r["values"], sort_keys=True) + r["design"] for r in first)
     for run in runs8:
         prof = profile_from_dict(run["profile"])
         for r in run["records"][::23]:

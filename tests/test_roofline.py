@@ -422,9 +422,7 @@ def test_compute_curves_by_hand(batch):
     assert R.predict(d, vals, prof, batch) == pytest.approx(by_hand, rel=1e-12)
     assert float(R.predictor(d, prof, batch)(**vals)) == pytest.approx(by_hand, rel=1e-12)
     expr = R.time_expression(d, prof, batch)
-    assert float(expr.subs({S.by_name[k]: v for k, v in vals.items()})) == (
-        pytest.approx(by_hand, rel=2e-3)
-    )
+    assert float(expr.subs({S.by_name[k]: v for k, v in vals.items()})) == (pytest.approx(by_hand, rel=2e-3))
     # no curve: the flat peak (the same profile with the curve constants dropped)
     flat = P.Profile("flat", 2e10, 1e10, 1e-5, kinds={k: {c: v for c, v in own.items() if c in P.CONSTANTS}
                                                        for k, own in CURVED.items()})  # fmt: skip
@@ -471,7 +469,10 @@ def test_kernel_kinds_of_the_related_families():
     "bad, needle",
     [
         ({"gconv": {"channels_half": -1}}, "kinds.gconv.channels_half = -1 must be a positive number or 0"),
-        ({"gconv": {"positions_half": "x"}}, "kinds.gconv.positions_half = 'x' must be a positive number or 0"),
+        (
+            {"gconv": {"positions_half": "x"}},
+            "kinds.gconv.positions_half = 'x' must be a positive number or 0",
+        ),
         ({"gconv": {"overhead_s": 0}}, "kinds.gconv.overhead_s = 0 must be a positive number"),
         ({"gconv": {"channels_half": True}}, "must be a positive number or 0"),
     ],
@@ -491,6 +492,9 @@ def test_device_show_prints_each_kinds_curve(cli, tmp_path):
     path.write_text(json.dumps(P.profile_dict(P.Profile("curves", 2e10, 1e10, 1e-5, kinds=CURVED))))
     code, out, _ = cli("device", "show", str(path))
     assert code == 0
-    assert "gconv:        overhead 50 us, peak 10 GMAC/s, half rate at 12 channels per group, 50 positions" in out
+    assert (
+        "gconv:        overhead 50 us, peak 10 GMAC/s, half rate at 12 channels per group, 50 positions"
+        in out
+    )
     assert "pwgconv:      overhead 30 us, half rate at 6 channels per group, 0 positions" in out
     assert "half rate" not in next(line for line in out.splitlines() if line.strip().startswith("shuffle:"))
