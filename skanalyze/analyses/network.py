@@ -354,10 +354,9 @@ def _unit_full_cached(design: Design, items: tuple) -> bool:
 
 def _unit_full(design: Design, values: dict) -> bool:
     bound, args = fan_in_bound(design)
+    # below C, no output reaches every input whatever the channels' order (or the unit does not build)
     if all(a in values for a in args) and bound(*(values[a] for a in args)) < values[S.C]:
-        return (
-            False  # no output reaches every input, whatever the channels' order (or the unit does not build)
-        )
+        return False
     items = tuple(
         sorted(((k, v) for k, v in values.items() if k not in (S.H, S.W)), key=lambda kv: kv[0].name)
     )

@@ -253,6 +253,43 @@ def _layer_case(text: str, values: dict, base: Profile) -> tuple:
     return build(design, full_values(design, values)), tuple(int(x) for x in shape), row.macs, row.bytes
 
 
+def _compute_kind(kind: str, text: str, groups: int, base: Profile, timed, fixed: float) -> tuple[dict, dict]:
+    """A compute kind's constants: its peak and curve from three layers (WIDE and NARROW channels per group at
+    SIZE, WIDE at SMALL), or its bandwidth where the global roofs say the wide layer is memory-bound."""
+    work, record = {}, {"tiny_s": fixed}
+    sizes = {"wide": (WIDE, SIZE), "narrow": (NARROW, SIZE), "small": (WIDE, SMALL)}
+    for label, (per_group, hw) in sizes.items():
+        c = per_group * groups
+        module, shape, macs, nbytes = _layer_case(text, {"C": c, "F": c, "H": hw, "W": hw}, base)
+        t = timed(module, shape)
+        record[label] = {"s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)}
+        if label == "wide" and layer_time(kind, macs, nbytes, base).bound == "memory":
+            return {
+                "overhead_s": fixed,
+                **({"bandwidth_bytes_per_s": nbytes / (t - fixed)} if t > fixed else {}),
+            }, record
+        work[label] = (t - fixed) / macs
+    own = {"overhead_s": fixed}
+    if all(w > 0 for w in work.values()):
+        own.update(solve_curve(work, WIDE, NARROW, SIZE**2, SMALL**2))
+    return own, record
+
+
+def _memory_kind(text: str, base: Profile, timed, fixed: float, quick: bool) -> tuple[dict, dict]:
+    """A memory kind's constants: its bandwidth as the median over MEMORY_SIZES (the first only, quick)."""
+    rates, record = [], {"tiny_s": fixed}
+    for c, hw in MEMORY_SIZES[:1] if quick else MEMORY_SIZES:
+        module, shape, _, nbytes = _layer_case(text, {"C": c, "F": c, "H": hw, "W": hw}, base)
+        t = timed(module, shape)
+        record[f"{c}x{hw}"] = {"s": t, "bytes": nbytes, "shape": list(shape)}
+        if t > fixed:
+            rates.append(nbytes / (t - fixed))
+    return {
+        "overhead_s": fixed,
+        **({"bandwidth_bytes_per_s": statistics.median(rates)} if rates else {}),
+    }, record
+
+
 def calibrate_kinds(base: Profile, dev: torch.device, reps: int, quick: bool) -> tuple[dict, dict]:
     """Each kind's constants: its fixed cost from a tiny layer, and its peak MAC rate and compute curve, or its
     bandwidth, from larger ones (whichever roof the global constants say they are under); (kinds, what was
@@ -267,43 +304,9 @@ def calibrate_kinds(base: Profile, dev: torch.device, reps: int, quick: bool) ->
         return _median_of_rounds(time_module, tiny, shape, warmup=5, repeats=4 * reps, device=dev)
 
     for kind, (text, groups) in COMPUTE_KINDS.items():
-        fixed = fixed_cost(text)
-        sizes = {"wide": (WIDE, SIZE), "narrow": (NARROW, SIZE), "small": (WIDE, SMALL)}
-        work, record = {}, {"tiny_s": fixed}
-        for label, (per_group, hw) in sizes.items():
-            c = per_group * groups
-            module, shape, macs, nbytes = _layer_case(text, {"C": c, "F": c, "H": hw, "W": hw}, base)
-            if label == "wide" and layer_time(kind, macs, nbytes, base).bound == "memory":
-                t = timed(module, shape)  # under the bandwidth roof here: the kind's bandwidth, no curve
-                kinds[kind] = {
-                    "overhead_s": fixed,
-                    **({"bandwidth_bytes_per_s": nbytes / (t - fixed)} if t > fixed else {}),
-                }
-                record["wide"] = {"s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)}
-                break
-            t = timed(module, shape)
-            record[label] = {"s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)}
-            work[label] = (t - fixed) / macs
-        else:
-            own = {"overhead_s": fixed}
-            if all(w > 0 for w in work.values()):
-                own.update(solve_curve(work, WIDE, NARROW, SIZE**2, SMALL**2))
-            kinds[kind] = own
-        measured[kind] = record
+        kinds[kind], measured[kind] = _compute_kind(kind, text, groups, base, timed, fixed_cost(text))
     for kind, text in MEMORY_KINDS.items():
-        fixed = fixed_cost(text)
-        rates, record = [], {"tiny_s": fixed}
-        for c, hw in MEMORY_SIZES[:1] if quick else MEMORY_SIZES:
-            module, shape, _, nbytes = _layer_case(text, {"C": c, "F": c, "H": hw, "W": hw}, base)
-            t = timed(module, shape)
-            record[f"{c}x{hw}"] = {"s": t, "bytes": nbytes, "shape": list(shape)}
-            if t > fixed:
-                rates.append(nbytes / (t - fixed))
-        kinds[kind] = {
-            "overhead_s": fixed,
-            **({"bandwidth_bytes_per_s": statistics.median(rates)} if rates else {}),
-        }
-        measured[kind] = record
+        kinds[kind], measured[kind] = _memory_kind(text, base, timed, fixed_cost(text), quick)
     for kind, (text, values) in GATHER_KINDS.items():
         fixed = fixed_cost(text)
         module, shape, macs, nbytes = _layer_case(text, values, base)
