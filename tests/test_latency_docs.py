@@ -340,10 +340,15 @@ def test_residual_claims(runs, flat):
             [r["profile"]["element_bytes"] * (2 * c * 28 * 28 + 9 * c) / b[label]["median_s"] / 1e9
              for b, r in zip(by, runs, strict=True)]
         )  # fmt: skip
+    calibrated = [r["profile"]["kinds"]["dw"]["bandwidth_bytes_per_s"] / 1e9 for r in runs]
     assert (
-        f"256 channels move {span(rates[0], '{:.1f}')} GB/s and 512 channels {span(rates[1], '{:.1f}')} GB/s"
+        f"moves {span(rates[0], '{:.1f}')} GB/s with 256 channels and {span(rates[1], '{:.1f}')} GB/s with 512"
         in flat
     )
+    assert f"calibrated depthwise bandwidth of {span(calibrated, '{:.1f}')} GB/s" in flat
+    spread = max(max(a, b) / min(a, b) for a, b in zip(*rates, strict=True))
+    assert (f"differ by up to {spread:.2f}x" in flat) == (spread > 1.25)
+    assert (f"within {spread:.2f}x of each other in these runs" in flat) == (spread <= 1.25)
 
 
 MODELS = ROOT / "benchmarks" / "results" / "model-latency.json"
