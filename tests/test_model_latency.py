@@ -158,3 +158,25 @@ def test_suggestions_with_a_profile_time_the_unit_and_each_replacement_by_hand()
     assert dw_pw["predicted_s"] == pytest.approx(by_hand, rel=1e-12)
     for rep in row["replacements"]:
         assert rep["slower"] == (rep["saved"] > 0 and rep["predicted_s"] > row["predicted_s"])
+
+
+def test_global_pooling_has_a_kind_of_its_own():
+    """A pool to 1 x 1 reads its input once (global-pool's constants); a windowed one takes pool's: each traced
+    layer's prediction written out by hand with its own kind's bandwidth and fixed cost."""
+    from skanalyze.nn.model_latency import layer_kind, predict_layer
+
+    c, hw = 16, 8
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(c, c, 1, bias=False), torch.nn.MaxPool2d(3, 2, 1), torch.nn.AdaptiveAvgPool2d(1)
+    )
+    layers = importer.from_module(model, (1, c, hw, hw)).layers[1:]  # after the conv a model needs
+    assert [layer_kind(x) for x in layers] == ["pool", "global-pool"]
+    prof = P.Profile(
+        "pools", 2e10, 1e10, 1e-5,
+        kinds={"pool": {"overhead_s": 3e-6, "bandwidth_bytes_per_s": 2e9},
+               "global-pool": {"overhead_s": 4e-6, "bandwidth_bytes_per_s": 3e10}},
+    )  # fmt: skip
+    window = 4 * (c * hw * hw + c * (hw // 2) ** 2) / 2e9 + 3e-6
+    whole = 4 * (c * (hw // 2) ** 2 + c) / 3e10 + 4e-6
+    assert predict_layer(layers[0], prof) == pytest.approx(window, rel=1e-12)
+    assert predict_layer(layers[1], prof) == pytest.approx(whole, rel=1e-12)

@@ -226,6 +226,9 @@ def _other_kinds(quick: bool) -> dict:
         "pool": (
             tnn.MaxPool2d(3, 2, 1), (1, 8, 4, 4), tnn.MaxPool2d(3, 2, 1), (1, c, hw, hw), 0, c * hw * hw + c * (hw // 2) ** 2, 0,
         ),
+        "global-pool": (
+            tnn.AdaptiveAvgPool2d(1), (1, 8, 4, 4), tnn.AdaptiveAvgPool2d(1), (1, c, hw, hw), 0, c * hw * hw + c, 0,
+        ),
     }  # fmt: skip
 
 

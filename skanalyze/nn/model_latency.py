@@ -12,7 +12,7 @@ The prediction of a traced layer (``importer.Layer``) is the roofline of its exa
 input and output activations read and written once and its parameters read once, at the profile's element
 size (``analyses.roofline.layer_time``), with the constants of its kind where the profile has them (a conv
 by its kernel: dense, pointwise, group, pointwise group, depthwise; linear and matrix products; BN,
-activations and additions as element-wise; pooling; shuffles); layers are predicted one by one, as eager
+activations and additions as element-wise; windowed and global pooling; shuffles); layers are predicted one by one, as eager
 PyTorch runs them.
 """
 
@@ -48,6 +48,8 @@ def layer_kind(layer) -> str | None:
         return "linear"
     if layer.kind in ELEMENTWISE:
         return "elementwise"
+    if layer.kind == "pool" and len(layer.out_shape) == 4 and math.prod(layer.out_shape[2:]) == 1:
+        return "global-pool"  # a reduction over the whole map reads its input once, unlike a window
     return layer.kind if layer.kind in ("pool", "shuffle") else None
 
 
