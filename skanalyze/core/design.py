@@ -93,7 +93,10 @@ class Design:
         text = "+".join(kern.notation() for kern in self.kernels)
         opts = []
         # a bottleneck is a rational function of C and F: cancel decides exactly whether it is the default
-        if self.uses_bottleneck and sp.cancel(sp.sympify(self.bottleneck) - DEFAULT_BOTTLENECK) != 0:
+        # (the same expression or a number, an imported layer's K, needs no cancelling)
+        b = sp.sympify(self.bottleneck)
+        differs = b.is_number or (b != DEFAULT_BOTTLENECK and sp.cancel(b - DEFAULT_BOTTLENECK) != 0)
+        if self.uses_bottleneck and differs:
             opts.append(f"K={_fmt(self.bottleneck)}")
         if self.plan != "auto":
             opts.append(f"plan={self.plan}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from fractions import Fraction
+from functools import lru_cache
 
 import sympy as sp
 
@@ -66,8 +67,12 @@ def compile_exact(expr, args) -> Callable[..., Number]:
     >>> f(10**20)
     5625000000000000000000000000000000000000
     """
-    expr = sp.sympify(expr)
-    args = list(args)
+    return _compiled(sp.sympify(expr), tuple(args))
+
+
+@lru_cache(maxsize=4096)
+def _compiled(expr: sp.Expr, args: tuple) -> Callable[..., Number]:
+    """compile_exact, once per expression and arguments (the compiled function holds no state)."""
     if not args:
         if not expr.is_Rational:
             raise ValueError(f"{expr} is not a rational number")
