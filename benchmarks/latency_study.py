@@ -395,6 +395,33 @@ def verdict(met: list[tuple[str, bool]]) -> str:
     )
 
 
+STAT_ROWS = {  # statistic: (its row in the study's tables, its format), in the order of the batch-1 table
+    "spearman_macs": ("Spearman: measured vs MACs", "{:.3f}"),
+    "within_10_macs": ("MACs alone (MACs / peak) within ±10%", "pct"),
+    "within_25_macs": ("MACs alone within ±25%", "pct"),
+    "median_ratio_macs": ("MACs alone: median measured / predicted", "{:.2f}"),
+    "spearman_params": ("Spearman: measured vs params", "{:.3f}"),
+    "spearman_roofline": ("Spearman: measured vs roofline", "{:.3f}"),
+    "within_10": ("roofline within ±10%", "pct"),
+    "within_25": ("roofline within ±25%", "pct"),
+    "median_ratio": ("median measured / predicted", "{:.2f}"),
+    "spearman_kinds": ("Spearman: measured vs per-kind roofline", "{:.3f}"),
+    "within_10_kinds": ("per-kind roofline within ±10%", "pct"),
+    "within_25_kinds": ("per-kind roofline within ±25%", "pct"),
+    "median_ratio_kinds": ("per-kind: median measured / predicted", "{:.2f}"),
+    "median_relative_iqr": ("median IQR / median of a timing", "pct"),
+}
+BATCH_ROWS = (  # the rows of the larger batch's table
+    "spearman_macs", "spearman_roofline", "within_25", "spearman_kinds", "within_10_kinds", "within_25_kinds",
+    "median_ratio_kinds",
+)  # fmt: skip
+
+
+def stat_cell(value: float, fmt: str) -> str:
+    """One statistic in a table cell: a percentage (fmt "pct") or the format given."""
+    return pct(value) if fmt == "pct" else fmt.format(value)
+
+
 def batch_section(runs: list[dict]) -> list[str]:
     """The same grid at a larger batch: the key rows of each run and the targets' verdict."""
     stats = [statistics(r) for r in runs]
@@ -408,18 +435,11 @@ def batch_section(runs: list[dict]) -> list[str]:
         "| | " + " | ".join(f"run {r['run']}" for r in runs) + " |",
         "|---|" + "---|" * len(runs),
     ]
-    rows = [
-        ("Spearman: measured vs MACs", "spearman_macs", "{:.3f}"),
-        ("Spearman: measured vs roofline", "spearman_roofline", "{:.3f}"),
-        ("roofline within ±25%", "within_25", "pct"),
-        ("Spearman: measured vs per-kind roofline", "spearman_kinds", "{:.3f}"),
-        ("per-kind roofline within ±10%", "within_10_kinds", "pct"),
-        ("per-kind roofline within ±25%", "within_25_kinds", "pct"),
-        ("per-kind: median measured / predicted", "median_ratio_kinds", "{:.2f}"),
-    ]
-    for label, key, fmt in rows:
-        cells = [pct(x[key]) if fmt == "pct" else fmt.format(x[key]) for x in stats]
-        lines.append(f"| {label} (batch {batch}) | " + " | ".join(cells) + " |")
+    for key in BATCH_ROWS:
+        label, fmt = STAT_ROWS[key]
+        lines.append(
+            f"| {label} (batch {batch}) | " + " | ".join(stat_cell(x[key], fmt) for x in stats) + " |"
+        )
     lines += ["", f"At batch {batch} the per-kind roofline {verdict(targets_met(stats))}", ""]
     return lines
 
@@ -451,20 +471,10 @@ def write_doc(runs: list[dict], batched: list[dict] | None = None) -> None:
         ("bandwidth (calibrated), GB/s", lambda r, s: f"{r['profile']['bandwidth_bytes_per_s'] / 1e9:.1f}"),
         ("overhead per layer (calibrated), µs", lambda r, s: f"{r['profile']['overhead_s'] * 1e6:.1f}"),
         ("calibration time, s", lambda r, s: f"{r['calibration_s']:.1f}"),
-        ("Spearman: measured vs MACs", lambda r, s: f"{s['spearman_macs']:.3f}"),
-        ("MACs alone (MACs / peak) within ±10%", lambda r, s: pct(s["within_10_macs"])),
-        ("MACs alone within ±25%", lambda r, s: pct(s["within_25_macs"])),
-        ("MACs alone: median measured / predicted", lambda r, s: f"{s['median_ratio_macs']:.2f}"),
-        ("Spearman: measured vs params", lambda r, s: f"{s['spearman_params']:.3f}"),
-        ("Spearman: measured vs roofline", lambda r, s: f"{s['spearman_roofline']:.3f}"),
-        ("roofline within ±10%", lambda r, s: pct(s["within_10"])),
-        ("roofline within ±25%", lambda r, s: pct(s["within_25"])),
-        ("median measured / predicted", lambda r, s: f"{s['median_ratio']:.2f}"),
-        ("Spearman: measured vs per-kind roofline", lambda r, s: f"{s['spearman_kinds']:.3f}"),
-        ("per-kind roofline within ±10%", lambda r, s: pct(s["within_10_kinds"])),
-        ("per-kind roofline within ±25%", lambda r, s: pct(s["within_25_kinds"])),
-        ("per-kind: median measured / predicted", lambda r, s: f"{s['median_ratio_kinds']:.2f}"),
-        ("median IQR / median of a timing", lambda r, s: pct(s["median_relative_iqr"])),
+        *(
+            (label, lambda r, s, key=key, fmt=fmt: stat_cell(s[key], fmt))
+            for key, (label, fmt) in STAT_ROWS.items()
+        ),
         (
             "exact prediction (`predict`, sympy) per configuration, µs",
             lambda r, s: f"{r['predict_s_per_config'] * 1e6:.0f}",
