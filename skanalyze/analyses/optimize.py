@@ -181,7 +181,6 @@ def best_at_width(design: Design, c: int, alpha: Fraction, objective: str = "par
     wargs, candidates, _ = _widths_and_divisors(plan, c, f)
     if wargs is None:
         return None
-    kk = wargs[2]
     best = None
     if not candidates:
         if plan.full(*wargs):
@@ -207,26 +206,29 @@ def best_at_width(design: Design, c: int, alpha: Fraction, objective: str = "par
     if best is None:
         return None
     cost, params, combo = best
-    values = {S.C: sp.Integer(c), S.F: sp.Integer(f)}
-    if plan.bottleneck is not None:
-        values[S.K] = sp.Integer(kk)
-    values.update({g: sp.Integer(v) for g, v in zip(plan.groups, combo, strict=True)})
-    return Buildable(values, int(params), int(cost))
+    return Buildable(choice_values(design, wargs, combo), int(params), int(cost))
 
 
-def group_choices(design: Design, c: int, f: int) -> tuple[tuple[int, int, int], tuple, list[tuple]]:
+def group_choices(design: Design, c: int, f: int) -> tuple[tuple[int, int, int], list[tuple]]:
     """Every full-field choice of the free group numbers at widths C and F, as plain integers, unranked:
-    ((C, F, K), the group symbols, the choices in that order); K is 1 without a bottleneck. A width the
-    design cannot take (a fixed group number that does not divide it) is an error naming why."""
+    ((C, F, K), the choices, each in the order of ``design.group_symbols``); K is 1 without a bottleneck. A
+    width the design cannot take (a fixed group number that does not divide it) is an error naming why."""
     plan = _plan(design, "params", None)
     wargs, candidates, reason = _widths_and_divisors(plan, c, f)
     if wargs is None:
         raise SkanalyzeError(f"{design.notation!r}: {reason} at C={c}, F={f}")
-    return (
-        wargs,
-        plan.groups,
-        [combo for combo in itertools.product(*candidates) if plan.full(*wargs, *combo)],
-    )
+    return wargs, [combo for combo in itertools.product(*candidates) if plan.full(*wargs, *combo)]
+
+
+def choice_values(design: Design, widths: tuple[int, int, int], combo: tuple) -> dict:
+    """A choice of :func:`group_choices` as values keyed by symbol: C, F, K (only where the design has a
+    bottleneck) and the group numbers in the order of ``design.group_symbols``."""
+    c, f, kk = widths
+    values = {S.C: sp.Integer(c), S.F: sp.Integer(f)}
+    if design.uses_bottleneck:
+        values[S.K] = sp.Integer(kk)
+    values.update({g: sp.Integer(v) for g, v in zip(design.group_symbols, combo, strict=True)})
+    return values
 
 
 def ranked_at(design: Design, c: int, f: int, top: int | None = 2) -> list[Buildable]:
@@ -234,17 +236,12 @@ def ranked_at(design: Design, c: int, f: int, top: int | None = 2) -> list[Build
     numbers) at widths C and F
     with a full field: every integer group number that divides what it splits is tried."""
     plan = _plan(design, "params", None)
-    wargs, _, choices = group_choices(design, c, f)
-    kk = wargs[2]
+    wargs, choices = group_choices(design, c, f)
     found = sorted((plan.params(*wargs, *combo), combo) for combo in choices)
-    out = []
-    for params, combo in found[:top] if top is not None else found:
-        values = {S.C: sp.Integer(c), S.F: sp.Integer(f)}
-        if plan.bottleneck is not None:
-            values[S.K] = sp.Integer(kk)
-        values.update({g: sp.Integer(v) for g, v in zip(plan.groups, combo, strict=True)})
-        out.append(Buildable(values, int(params), int(params)))
-    return out
+    return [
+        Buildable(choice_values(design, wargs, combo), int(params), int(params))
+        for params, combo in (found[:top] if top is not None else found)
+    ]
 
 
 SMALL_FIELD = 1 << 12  # up to this width the channels are followed (exact, faster than the algebra)

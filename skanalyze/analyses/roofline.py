@@ -35,7 +35,7 @@ from ..core.counting import params_at, standard
 from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.exact import as_positive_int, compile_exact
-from .optimize import group_choices, ranked_at
+from .optimize import choice_values, group_choices, ranked_at
 from .profiles import Profile, kernel_kind, positive_batch
 from .search import largest_fitting, widest_scan
 
@@ -293,18 +293,17 @@ SCAN_CHUNK = 64  # widths timed in one vectorised call while scanning down
 
 def _timed_widths(design: Design, fast, ks, step: int, alpha: Fraction, hw: int) -> dict[int, list]:
     """Per k in ``ks``: (predicted time, values) of every buildable full-field configuration at width
-    C = k * step, F = alpha * C, the values a tuple (C, F, K, the group numbers in ``design.group_symbols``'
-    order); all the widths' configurations timed in one vectorised call."""
+    C = k * step, F = alpha * C, the values a tuple (C, F, K, the group numbers: ``optimize.choice_values``
+    reads it); all the widths' configurations timed in one vectorised call."""
     owners, rows = [], []
     for k in ks:
         c = k * step
         if design.group_symbols:
             try:
-                (c, f, kk), groups, choices = group_choices(design, c, int(alpha * c))
+                (c, f, kk), choices = group_choices(design, c, int(alpha * c))
             except SkanalyzeError:
                 continue
-            order = [groups.index(g) for g in design.group_symbols]
-            rows += [(c, f, kk, *(combo[i] for i in order)) for combo in choices]
+            rows += [(c, f, kk, *combo) for combo in choices]
             owners += [k] * len(choices)
         else:
             for vals in _configs(design, c, int(alpha * c)):
@@ -319,15 +318,6 @@ def _timed_widths(design: Design, fast, ks, step: int, alpha: Fraction, hw: int)
         for k, t, row in zip(owners, times.tolist(), rows, strict=True):
             out[k].append((t, row))
     return out
-
-
-def _values_of(design: Design, row: tuple) -> dict:
-    """A configuration of :func:`_timed_widths` as values keyed by symbol (K only where there is a bottleneck)."""
-    values = {S.C: sp.Integer(row[0]), S.F: sp.Integer(row[1])}
-    if design.uses_bottleneck:
-        values[S.K] = sp.Integer(row[2])
-    values.update({g: sp.Integer(v) for g, v in zip(design.group_symbols, row[3:], strict=True)})
-    return values
 
 
 @dataclass(frozen=True)
@@ -396,7 +386,7 @@ def widest_within(
 
     found = widest_scan(top or 0, times_at, budget, lambda k, vals: True)
     searched = found[3] if found is not None else (top or 0)
-    best = (_values_of(design, found[1]), found[2]) if found is not None else None
+    best = (choice_values(design, found[1][:3], found[1][3:]), found[2]) if found is not None else None
     if best is None:
         raise SkanalyzeError(
             f"no buildable {design.notation} at --hw {hw} is predicted to fit {budget * 1e6:g} us on "
