@@ -267,15 +267,24 @@ def _compute_kind(kind: str, text: str, groups: int, base: Profile, timed, fixed
         t = timed(module, shape)
         record[label] = {"s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)}
         if label == "wide" and layer_time(kind, macs, nbytes, base).bound == "memory":
-            return {
-                "overhead_s": fixed,
-                **({"bandwidth_bytes_per_s": nbytes / (t - fixed)} if t > fixed else {}),
-            }, record
+            return _one_layer_constants(kind, macs, nbytes, t, fixed, base), record
         work[label] = (t - fixed) / macs
     own = {"overhead_s": fixed}
     if all(w > 0 for w in work.values()):
         own.update(solve_curve(work, WIDE, NARROW, SIZE**2, SMALL**2))
     return own, record
+
+
+def _one_layer_constants(kind: str, macs: int, nbytes: int, t: float, fixed: float, base: Profile) -> dict:
+    """A kind's fixed cost and, from one larger layer's time t, its rate at the roof the global constants say
+    that layer is under: its peak MAC rate or its bandwidth (none where t is not above the fixed cost)."""
+    own = {"overhead_s": fixed}
+    if t > fixed:
+        if layer_time(kind, macs, nbytes, base).bound == "compute":
+            own["peak_macs_per_s"] = macs / (t - fixed)
+        else:
+            own["bandwidth_bytes_per_s"] = nbytes / (t - fixed)
+    return own
 
 
 def _memory_kind(text: str, base: Profile, timed, fixed: float, quick: bool) -> tuple[dict, dict]:
@@ -302,9 +311,11 @@ def calibrate_kinds(base: Profile, dev: torch.device, reps: int, quick: bool) ->
     def timed(module, shape, repeats=reps) -> float:
         return _median_of_rounds(time_module, module, shape, warmup=3, repeats=repeats, device=dev)
 
+    def tiny_time(module, shape) -> float:  # a kind's fixed cost: its tiny layer, timed more often
+        return _median_of_rounds(time_module, module, shape, warmup=5, repeats=4 * reps, device=dev)
+
     def fixed_cost(text: str) -> float:
-        tiny, shape, _, _ = _layer_case(text, TINY, base)
-        return _median_of_rounds(time_module, tiny, shape, warmup=5, repeats=4 * reps, device=dev)
+        return tiny_time(*_layer_case(text, TINY, base)[:2])
 
     for kind, (text, groups) in COMPUTE_KINDS.items():
         kinds[kind], measured[kind] = _compute_kind(kind, text, groups, base, timed, fixed_cost(text))
@@ -321,15 +332,8 @@ def calibrate_kinds(base: Profile, dev: torch.device, reps: int, quick: bool) ->
         }
     for kind, (tiny, tiny_shape, big, shape, macs, elements, params) in _other_kinds(quick).items():
         nbytes = base.element_bytes * (elements + params)
-        fixed = _median_of_rounds(time_module, tiny, tiny_shape, warmup=5, repeats=4 * reps, device=dev)
-        t = timed(big, shape)
-        own = {"overhead_s": fixed}
-        if t > fixed:
-            if layer_time(kind, macs, nbytes, base).bound == "compute":
-                own["peak_macs_per_s"] = macs / (t - fixed)
-            else:
-                own["bandwidth_bytes_per_s"] = nbytes / (t - fixed)
-        kinds[kind] = own
+        fixed, t = tiny_time(tiny, tiny_shape), timed(big, shape)
+        kinds[kind] = _one_layer_constants(kind, macs, nbytes, t, fixed, base)
         measured[kind] = {"tiny_s": fixed, "large_s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)}
     return kinds, measured
 
