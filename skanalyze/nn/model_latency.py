@@ -12,8 +12,9 @@ The prediction of a traced layer (``importer.Layer``) is the roofline of its exa
 input and output activations read and written once and its parameters read once, at the profile's element
 size (``analyses.roofline.layer_time``), with the constants of its kind where the profile has them (a conv
 by its kernel: dense, pointwise, group, pointwise group, depthwise; linear and matrix products; BN,
-activations and additions as element-wise; windowed and global pooling; shuffles); layers are predicted one by one, as eager
-PyTorch runs them.
+activations and additions as element-wise; windowed and global pooling; shuffles) and a conv's compute
+curve at its channels per group and output positions; layers are predicted one by one, as eager PyTorch
+runs them.
 """
 
 from __future__ import annotations
