@@ -119,3 +119,58 @@ def test_channel_maps_compose(name):
         assert np.array_equal(whole, (second.astype(int) @ first.astype(int)) > 0)
         x, y, c_min, c_max = propagate(design, values)
         assert c_min == whole.sum(axis=1).min() and c_max == whole.sum(axis=1).max()
+
+
+def _plain_footprint(design, values):
+    """The footprint by brute force: every (input channel, dy, dx) each output channel reads, as a set."""
+    layers = design.at(values)
+    fields = [{(c, 0, 0)} for c in range(layers[0].c_in)]
+    jump = 1
+    for lay in layers:
+        kern = lay.layer.kernel.subs(values)
+        fields = [
+            {
+                (c0, y0 + ty * jump, x0 + tx * jump)
+                for channels, taps in pairs
+                for c in channels
+                for c0, y0, x0 in fields[c]
+                for ty, tx in taps
+            }
+            for pairs in kern.connections(lay.c_in, lay.c_out)
+        ]
+        jump *= kern.s
+    spots = [{(y, x) for _, y, x in f} for f in fields]
+    ys = [y for f in fields for _, y, _ in f]
+    xs = [x for f in fields for _, _, x in f]
+    chans = [len({c for c, _, _ in f}) for f in fields]
+    window = {(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
+    return (
+        max(xs) - min(xs) + 1,
+        max(ys) - min(ys) + 1,
+        min(chans),
+        max(chans),
+        min(len(s) for s in spots),
+        max(len(s) for s in spots),
+        all(window <= s for s in spots),
+    )
+
+
+@pytest.mark.parametrize("name", [e.name for e in catalog.ENTRIES])
+@pytest.mark.parametrize("c, groups", [(12, (2, 3)), (24, (4, 2)), (16, (4, 4))])
+def test_footprint_equals_the_plain_walk(name, c, groups):
+    """`footprint` (offsets to channel bitsets, a group merged once) equals the set of (channel, dy, dx) each
+    output reads, walked plainly, for every catalog design with strides and group numbers."""
+    from skanalyze.core.errors import SkanalyzeError
+    from skanalyze.core.infofield import footprint
+
+    design = catalog.get(name)
+    values = {C: c, F: c, **dict(zip(design.group_symbols, groups, strict=False))}
+    if design.uses_bottleneck:
+        values[K] = sp.sympify(design.bottleneck).subs(values)
+    try:
+        design.at(values)
+    except SkanalyzeError:
+        pytest.skip(f"{name} does not build at {values}")
+    fp = footprint(design, values)
+    got = (fp.x, fp.y, fp.c_min, fp.c_max, fp.positions_min, fp.positions_max, fp.covers_window)
+    assert got == _plain_footprint(design, values)

@@ -447,35 +447,57 @@ class Footprint:
 
 
 def footprint(design: Design, values: dict) -> Footprint:
-    """Follow, for every channel, the set of (input channel, dy, dx) it reads, through every layer's taps.
+    """Follow, for every channel, the input channels it reads at each offset (dy, dx), through every layer's taps.
 
-    Exact for any kernel (sparse taps included); meant for small sizes (tests, `field --subs`).
+    Exact for any kernel (sparse taps included); meant for small sizes (tests, `field --subs`). A channel's
+    field is a map from offset to the bitset of input channels read there, so a group's channels are merged
+    once before its taps shift them.
     """
     layers = design.at(values)
-    fields = [{(c, 0, 0)} for c in range(layers[0].c_in)]
+    fields = [{(0, 0): 1 << c} for c in range(layers[0].c_in)]
     jump = 1
     for lay in layers:
         kern = lay.layer.kernel.subs(values)
-        new = []
+        new, seen = [], {}
         for pairs in kern.connections(lay.c_in, lay.c_out):
-            reach = set()
-            for channels, taps in pairs:
-                for c in channels:
-                    for c0, y0, x0 in fields[c]:
-                        reach.update((c0, y0 + ty * jump, x0 + tx * jump) for ty, tx in taps)
-            new.append(reach)
+            key = tuple((tuple(channels), taps) for channels, taps in pairs)
+            if key not in seen:
+                seen[key] = _reach(fields, pairs, jump)
+            new.append(seen[key])
         fields = new
         jump *= kern.s
-    ys = {y for f in fields for _, y, _ in f}
-    xs = {x for f in fields for _, _, x in f}
-    chans = [len({c for c, _, _ in f}) for f in fields]
-    spots = [{(y, x) for _, y, x in f} for f in fields]
+    spots = [set(f) for f in fields]
+    ys = {y for s in spots for y, _ in s}
+    xs = {x for s in spots for _, x in s}
+    chans = [_union(f.values()).bit_count() for f in fields]
     pos = [len(s) for s in spots]
     window = {(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
     covers = all(window <= s for s in spots)
     return Footprint(
         max(xs) - min(xs) + 1, max(ys) - min(ys) + 1, min(chans), max(chans), min(pos), max(pos), covers
     )
+
+
+def _union(masks) -> int:
+    acc = 0
+    for m in masks:
+        acc |= m
+    return acc
+
+
+def _reach(fields: list[dict], pairs, jump: int) -> dict:
+    """One output channel's field: for each (channels, taps) pair, the channels' fields merged, then shifted."""
+    out: dict = {}
+    for channels, taps in pairs:
+        merged: dict = {}
+        for c in channels:
+            for spot, mask in fields[c].items():
+                merged[spot] = merged.get(spot, 0) | mask
+        for ty, tx in taps:
+            for (y, x), mask in merged.items():
+                spot = (y + ty * jump, x + tx * jump)
+                out[spot] = out.get(spot, 0) | mask
+    return {spot: mask for spot, mask in out.items() if mask}
 
 
 # -- the report of `skanalyze field` -------------------------------------------------------------------
