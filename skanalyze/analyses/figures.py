@@ -21,6 +21,7 @@ from . import tables
 from .efficiency import analyse, greatest_width, least_at_width, ratios
 from .network import counts, network
 from .optimize import best_at_width, optimize
+from .vectorise import compile_numpy
 
 
 def width_curve(design: Design, budgets: np.ndarray, alpha, objective="params", hw=None) -> np.ndarray:
@@ -28,7 +29,7 @@ def width_curve(design: Design, budgets: np.ndarray, alpha, objective="params", 
     width = greatest_width(design, objective, hw)
     a = sp.nsimplify(alpha)
     if width.width is not None:
-        fn = sp.lambdify(S.P, width.width.subs(S.alpha, a), modules="numpy")
+        fn = compile_numpy(S.P, width.width.subs(S.alpha, a))
         return np.broadcast_to(np.asarray(fn(budgets), dtype=float), budgets.shape).copy()
     poly = sp.Poly(width.equation.lhs.subs(S.alpha, a), width.variable)
     coeffs = [float(c) for c in poly.all_coeffs()]
@@ -89,7 +90,7 @@ def ratio_data(design: Design, *, c: int = 256, f: int | None = None, points: in
         values[S.K] = sp.sympify(design.bottleneck).subs(values)
     a, b = groups
     ratio = design.substitute_bottleneck(ratios(design)[0]).subs(values)
-    ratio_fn = sp.lambdify((a, b), ratio, modules="numpy")
+    ratio_fn = compile_numpy((a, b), ratio)
     cond = field(design).full_condition
     hi = int(max(sp.sympify(w).subs(values) for w in (S.C, S.F, S.K) if sp.sympify(w).subs(values).is_number))
     ga = np.logspace(0, math.log2(hi), points, base=2)
@@ -99,7 +100,7 @@ def ratio_data(design: Design, *, c: int = 256, f: int | None = None, points: in
     if cond in (sp.true, sp.false):
         feasible = np.full(R.shape, cond is sp.true)
     else:
-        feasible = np.asarray(sp.lambdify((a, b), cond.subs(values), modules="numpy")(A, B), dtype=bool)
+        feasible = np.asarray(compile_numpy((a, b), cond.subs(values))(A, B), dtype=bool)
     data: dict = {"design": design.notation, "names": (str(a), str(b)), "c": c, "f": f, "hi": hi}
     data |= {"a": A, "b": B, "ratio": R, "feasible": feasible, "ridge": None, "optimum": None, "best": None}
     opt = analyse(design).optimum
@@ -107,7 +108,7 @@ def ratio_data(design: Design, *, c: int = 256, f: int | None = None, points: in
         lhs, rhs = opt.boundary.lhs.subs(values), opt.boundary.rhs.subs(values)
         sol = sp.solve(sp.Eq(lhs, rhs), b)
         if sol:
-            ys = np.asarray(sp.lambdify(a, sol[0], modules="numpy")(ga), dtype=float) * np.ones_like(ga)
+            ys = np.asarray(compile_numpy(a, sol[0])(ga), dtype=float) * np.ones_like(ga)
             ok = (ys >= 1) & (ys <= hi)
             data["ridge"] = (ga[ok], ys[ok], f"{opt.boundary.lhs} = {opt.boundary.rhs}".replace("*", "·"))
         data["optimum"] = tuple(float(sp.sympify(opt.groups[g]).subs(values)) for g in (a, b))
@@ -123,7 +124,7 @@ def macs_data(designs: list[Design], *, hw: int = 56, alpha=1, widths=(16, 4096)
     rows = []
     for design in designs:
         least, _ = least_at_width(design, "macs", hw)
-        fn = sp.lambdify(S.C, least.subs(S.alpha, sp.nsimplify(alpha)), modules="numpy")
+        fn = compile_numpy(S.C, least.subs(S.alpha, sp.nsimplify(alpha)))
         rows.append({"design": design.notation, "macs": np.asarray(fn(cs), dtype=float) * np.ones_like(cs)})
     return {"widths": cs, "rows": rows, "hw": hw}
 
@@ -151,9 +152,7 @@ def network_data(designs: list[Design] | None = None, *, widths=(16, 1024)) -> d
             design, layout = tables.row_setup(item, best)
             label = item.design
         total = counts(network(design, layout)).total_params
-        ys = (
-            np.asarray(sp.lambdify(S.width, total, modules="numpy")(xs), dtype=float) / 1e6 * np.ones_like(xs)
-        )
+        ys = np.asarray(compile_numpy(S.width, total)(xs), dtype=float) / 1e6 * np.ones_like(xs)
         marks = []
         for r in paper:
             if r.design == label:
@@ -181,7 +180,7 @@ def scaling_data(params: sp.Expr, macs: sp.Expr | None, size: tuple[int, int], *
         forms.append((f"MACs at {h}x{w}", macs.subs({S.H_in: h, S.W_in: w})))
     rows = []
     for what, expr in forms:
-        fn = sp.lambdify(S.alpha_w, expr, modules="numpy")
+        fn = compile_numpy(S.alpha_w, expr)
         rows.append(
             {"what": what, "values": fn(grid) * np.ones_like(grid), "at_one": expr.subs(S.alpha_w, 1)}
         )

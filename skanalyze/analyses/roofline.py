@@ -38,6 +38,7 @@ from ..core.exact import as_positive_int, compile_exact
 from .optimize import choice_values, group_choices, ranked_at
 from .profiles import Profile, kernel_kind, positive_batch
 from .search import largest_fitting, widest_scan
+from .vectorise import compile_numpy
 
 
 # -- predictions ---------------------------------------------------------------------------------------
@@ -231,7 +232,7 @@ def predictor(design: Design, profile: Profile, batch: int = 1):
         overhead += fixed
     syms = sorted(set().union(*(sp.sympify(e).free_symbols for pair in exprs for e in pair)), key=str)
     names = [str(s) for s in syms]
-    fns = [(sp.lambdify(syms, c, modules="numpy"), sp.lambdify(syms, m, modules="numpy")) for c, m in exprs]
+    fns = [(compile_numpy(syms, c), compile_numpy(syms, m)) for c, m in exprs]
 
     def predict_grid(**arrays):
         missing = [n for n in names if n not in arrays]
