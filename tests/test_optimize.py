@@ -13,7 +13,7 @@ from skanalyze.cli.parsing import parse_alpha, parse_budget
 from skanalyze.core import catalog, counting
 from skanalyze.core import symbols as S
 from skanalyze.core.errors import SkanalyzeError
-from skanalyze.core.exact import compile_condition, compile_exact
+from skanalyze.core.exact import compile_condition, compile_exact, floor_exact
 from skanalyze.core.infofield import propagate
 
 DESIGNS = [
@@ -275,3 +275,35 @@ def test_efficiency_at_marks_tied_co_optima(cli, c):
         k for k, v in costs.items() if v == best
     )
     assert at["runner_up"]["params"] == min(v for v in costs.values() if v > best)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    a=st.integers(-(10**30), 10**30),
+    b=st.integers(1, 10**20),
+    c=st.integers(1, 10**20),
+    d=st.integers(1, 10**6),
+    near=st.sampled_from(["any", "square", "above", "below"]),
+)
+def test_floor_exact_equals_integer_square_roots(a, b, c, d, near):
+    """floor((a + b*sqrt(c)) / d) equals (a + isqrt(b*b*c)) // d, written with integers only (n*d - a <= sqrt(X)
+    iff n*d - a <= isqrt(X)), also where the value is a whole number or within 1e-20 of one."""
+    import math
+
+    if near == "square":  # sqrt(c) whole: the value may be an integer
+        c = c * c
+    elif near == "above":  # sqrt(c^2 + 1): a hair above a whole number
+        c = c * c + 1
+    elif near == "below":
+        c = c * c - 1 if c > 1 else 3
+    value = (a + b * sp.sqrt(c)) / d
+    assert floor_exact(value) == (a + math.isqrt(b * b * c)) // d
+
+
+def test_floor_exact_of_roots_and_rationals():
+    """A polynomial root (no radicals) and rationals: the integers around them decide the floor."""
+    x = sp.Symbol("x")
+    root = sp.CRootOf(x**3 + x - 10**12, 0)  # the real root, about 9999.99999967
+    n = floor_exact(root)
+    assert n**3 + n <= 10**12 < (n + 1) ** 3 + (n + 1)
+    assert floor_exact(sp.Rational(-7, 2)) == -4 and floor_exact(sp.Integer(10) ** 30) == 10**30

@@ -11,7 +11,7 @@ from ..core.catalog import resolve
 from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.infofield import field, footprint
-from .efficiency import analyse
+from .efficiency import optimum_ratio, param_ratio
 from .optimize import optimize
 
 
@@ -34,10 +34,10 @@ def comparison_rows(names, budget: int, c: int) -> list[dict]:
     rows = []
     for name in names:
         design = resolve(name)
-        eff = analyse(design)
-        p_ratio, note = eff.param_ratio, ""
-        if design.group_symbols and eff.optimum.ratio is not None:
-            p_ratio, note = eff.optimum.ratio, " (optimal groups)"
+        p_ratio, note = param_ratio(design), ""
+        best = optimum_ratio(design) if design.group_symbols else None
+        if best is not None:
+            p_ratio, note = best, " (optimal groups)"
         elif design.group_symbols:
             p_ratio = p_ratio.subs({g: 2 for g in design.group_symbols})
             # no group number gives a full field: there is no optimum to show, only an example value, said so
