@@ -34,6 +34,7 @@ _PUBLIC = {
     "Block": "networks",
     "ZeroPadShortcut": "networks",
     "Timing": "latency",
+    "steady_allocator": "latency",
     "time_call": "latency",
     "time_module": "latency",
     "calibrate": "latency",

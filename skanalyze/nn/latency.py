@@ -10,7 +10,10 @@ synchronisation). Calibration (:func:`calibrate`) measures the roofline's three 
 * bandwidth: copying a 256 MiB tensor into another (read + write = 2 x 256 MiB) / time;
 * per-layer overhead: a 1 x 1 convolution of one channel at 1 x 1, the fixed cost of calling a layer.
 
-Each is measured again (up to three rounds) while its spread is large; the load before and after, the date,
+Every timing runs with a steady allocator (:func:`steady_allocator`): on glibc, an activation above malloc's
+mmap threshold is otherwise mapped afresh and page-faulted in at every call, which made a depthwise conv of
+256 channels at 28 x 28 take 0.8 ms instead of 0.22 ms on this project's machine, by how earlier calls left
+the heap. Each is measured again (up to three rounds) while its spread is large; the load before and after, the date,
 the threads and torch's version are recorded, and ``analyses.profiles.calibration_problems`` lists why the
 numbers cannot be trusted (a busy machine, a spread that stayed large, a reference matmul whose rate
 drifted, a conv rate the matmul beside it does not allow): ``device calibrate`` saves such a profile only
@@ -19,12 +22,16 @@ with ``--force``.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import datetime
 import os
 import platform
 import statistics
+import sys
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 from torch import nn as tnn
@@ -72,11 +79,31 @@ def pick_device(name: str = "cpu") -> torch.device:
     return torch.device(name)
 
 
+# glibc's mallopt parameters; 1 GiB: every activation of a layer one would time stays in the heap
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, HEAP_KEPT = -1, -3, 1 << 30
+
+
+@lru_cache(maxsize=1)
+def steady_allocator() -> str:
+    """Keep freed activations in this process's heap (glibc: mmap and trim thresholds raised to 1 GiB), so that
+    a layer's output is not mapped and page-faulted in at every call; says what was done. Timing calls it."""
+    if not sys.platform.startswith("linux"):
+        return f"unchanged ({sys.platform}: no glibc)"
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return "unchanged (no mallopt in this C library)"
+    if mallopt(M_MMAP_THRESHOLD, HEAP_KEPT) != 1 or mallopt(M_TRIM_THRESHOLD, HEAP_KEPT) != 1:
+        return "unchanged (mallopt refused the thresholds)"
+    return "glibc mmap and trim thresholds raised to 1 GiB (freed activations stay in the heap)"
+
+
 def time_call(fn, *, warmup: int = 3, repeats: int = 20, device: torch.device | None = None) -> Timing:
     """Time ``fn()``: warm-up calls, then ``repeats`` timed calls; median and quartiles."""
     if repeats < 1 or warmup < 0:
         raise SkanalyzeError(f"repeats ({repeats}) must be >= 1 and warmup ({warmup}) >= 0")
     cuda = device is not None and device.type == "cuda"
+    steady_allocator()
     with torch.inference_mode():
         for _ in range(warmup):
             fn()
@@ -160,6 +187,7 @@ def calibrate(
         "machine": platform.machine(),
         "processor": _cpu_name() if dev.type == "cpu" else torch.cuda.get_device_name(dev),
         "cpus": os.cpu_count(),
+        "allocator": steady_allocator(),
         "dense_conv": {
             "channels": c,
             "size": hw,
