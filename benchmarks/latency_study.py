@@ -489,8 +489,8 @@ def write_doc(runs: list[dict], batched: list[dict] | None = None) -> None:
         "cost and, at the roof that binds it, its own rate, and a compute-bound kind a compute curve: its MAC "
         "rate is peak x c / (c + c_half) x n / (n + n_half) at c input channels per group and n output "
         "positions. All are measured by `device calibrate`'s micro-benchmarks at sizes outside this grid: a "
-        "tiny layer (C = F = 8 at 4 x 4) for the fixed cost; 160 and 20 channels per group at 20 x 20 and 160 "
-        "at 5 x 5, whose three times solve the peak and the curve exactly; a memory-bound kind's bandwidth is "
+        f"tiny layer (C = F = 8 at 4 x 4) for the fixed cost; {curve_sizes(runs[0])}, whose three times solve "
+        "the peak and the curve exactly; a memory-bound kind's bandwidth is "
         "the median over three large sizes. Nothing is fitted to the grid; the curve's form was chosen after "
         "reading the residuals of earlier runs of this study, and the runs reported here are new ones. "
         f"Run {runs[0]['run']}'s constants (fixed cost; peak and curve, or bandwidth): "
@@ -555,6 +555,14 @@ def rank_word(mine: list[float], theirs: list[float]) -> str:
     if min(mine) > max(theirs):
         return "better"
     return "worse" if max(mine) < min(theirs) else "neither better nor worse"
+
+
+def curve_sizes(run: dict) -> str:
+    """The three layers a run's calibration solved each compute curve from, read from its record of the dense
+    conv (one group: its input channels are its channels per group)."""
+    timed = run["profile"]["details"]["kinds"]["conv"]
+    (wc, wh), (nc, nh), (sc, sh) = ((timed[k]["shape"][1], timed[k]["shape"][2]) for k in ("wide", "narrow", "small"))
+    return f"{wc} channels per group at {wh} x {wh}, {nc} at {nh} x {nh} and {sc} at {sh} x {sh}"
 
 
 def kind_constants(kind: str, own: dict) -> str:
