@@ -3,6 +3,7 @@
 import json
 import math
 import re
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -498,3 +499,29 @@ def test_device_show_prints_each_kinds_curve(cli, tmp_path):
     )
     assert "pwgconv:      overhead 30 us, half rate at 6 channels per group, 0 positions" in out
     assert "half rate" not in next(line for line in out.splitlines() if line.strip().startswith("shuffle:"))
+
+
+def test_no_layer_computes_faster_than_the_profiles_peak():
+    """A kind's curve may have its asymptote above the profile's own peak (pw here: 4e10 against 2e10); a layer
+    then computes at min(profile peak, peak * c / (c + c_half)), written out here for a wide and a narrow
+    pointwise conv, exactly, vectorised and as the closed form."""
+    from skanalyze.core import symbols as S
+
+    prof = P.Profile(
+        "capped", 2e10, 1e10, 1e-5, kinds={"pw": {"peak_macs_per_s": 4e10, "channels_half": 100.0}}
+    )
+    d = parse("PW")
+    for c in (1000, 50):  # the cap binds at 1000 channels (3.6e10 > 2e10), not at 50 (1.33e10)
+        vals = {"C": c, "F": c, "H": 7, "W": 7}
+        macs, nbytes = c * c * 49, 4 * (2 * c * 49 + c * c)
+        rate = min(2e10, 4e10 * c / (c + 100))
+        by_hand = max(macs / rate, nbytes / 1e10) + 1e-5
+        assert R.predict(d, vals, prof) == pytest.approx(by_hand, rel=1e-12)
+        assert float(R.predictor(d, prof)(**vals)) == pytest.approx(by_hand, rel=1e-12)
+        expr = R.time_expression(d, prof)
+        assert float(expr.subs({S.by_name[k]: v for k, v in vals.items()})) == pytest.approx(
+            by_hand, rel=2e-3
+        )
+    assert R.predict(d, {"C": 1000, "F": 1000, "H": 7, "W": 7}, prof) > R.predict(
+        d, {"C": 1000, "F": 1000, "H": 7, "W": 7}, replace(prof, peak_macs_per_s=4e10)
+    )

@@ -13,7 +13,9 @@ group and n output positions (batch x h x w), so its compute time is
 
     batch * MACs_l / peak * (1 + c_half / c) * (1 + n_half / n)
 
-still a closed form in C, F, H, W and the group numbers. Profiles are JSON (``skanalyze device calibrate
+but never less than batch * MACs_l at the profile's own peak (the machine's: a kind's curve is measured up to
+160 channels per group, and its asymptote may lie above what the machine can do). Still a closed form in C,
+F, H, W and the group numbers. Profiles are JSON (``skanalyze device calibrate
 --out FILE`` measures one; one for an H100 from its datasheet ships with skanalyze, ``h100-sxm-datasheet``).
 
 Predictions are floats (a time, never a printed count); the MACs and bytes beside them are exact integers.
@@ -111,6 +113,16 @@ def _curve_factor(profile: Profile, row, batch: int, num=sp.Float):
     return factor
 
 
+def _compute(profile: Profile, row, batch: int, num=sp.Float) -> sp.Expr:
+    """A traffic row's compute time as an expression: batch x its MACs at its kind's peak and curve, and never
+    less than at the profile's own peak (which only a kind with a higher peak than the profile's can pass)."""
+    peak = _constants(profile, row)[0]
+    compute = num(batch / peak) * row.macs * _curve_factor(profile, row, batch, num)
+    if peak <= profile.peak_macs_per_s or compute == 0:
+        return compute
+    return sp.Max(compute, num(batch / profile.peak_macs_per_s) * row.macs)
+
+
 def curve_factor(profile: Profile, kind: str | None, channels, positions) -> float:
     """How much slower than its kind's peak a layer computes: (1 + c_half / channels) * (1 + n_half /
     positions), channels its input channels per group, positions batch x its output h x w (1: no curve)."""
@@ -133,7 +145,8 @@ def layer_time(
     per group and output positions (batch x h x w) where both are given."""
     peak, bandwidth, overhead = profile.constants(kind)
     slow = curve_factor(profile, kind, channels, positions) if channels and positions else 1.0
-    return LayerTime(notation, macs, nbytes, macs / peak * slow, nbytes / bandwidth, overhead)
+    compute = max(macs / peak * slow, macs / profile.peak_macs_per_s)  # never above the machine's peak
+    return LayerTime(notation, macs, nbytes, compute, nbytes / bandwidth, overhead)
 
 
 @lru_cache(maxsize=512)
@@ -202,8 +215,8 @@ def time_expression(design: Design, profile: Profile, batch: int = 1, digits: in
 
     total = sp.Integer(0)
     for row in T.layer_traffic(design):
-        peak, bandwidth, overhead = _constants(profile, row)
-        compute = num(batch / peak) * row.macs * _curve_factor(profile, row, batch, num)
+        _, bandwidth, overhead = _constants(profile, row)
+        compute = _compute(profile, row, batch, num)
         memory = (
             num(profile.element_bytes / bandwidth) * (batch * (row.reads + row.writes))
             + num(profile.element_bytes / bandwidth) * row.weights
@@ -225,8 +238,8 @@ def predictor(design: Design, profile: Profile, batch: int = 1):
     rows = T.layer_traffic(design)
     exprs, overhead = [], 0.0
     for row in rows:
-        peak, bandwidth, fixed = _constants(profile, row)
-        compute = batch * row.macs / peak * _curve_factor(profile, row, batch)
+        _, bandwidth, fixed = _constants(profile, row)
+        compute = _compute(profile, row, batch)
         memory = profile.element_bytes * (batch * (row.reads + row.writes) + row.weights) / bandwidth
         exprs.append((design.substitute_bottleneck(compute), design.substitute_bottleneck(memory)))
         overhead += fixed
