@@ -11,7 +11,7 @@ from ..core.catalog import resolve
 from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.infofield import field, footprint
-from .efficiency import optimum_ratio, param_ratio
+from .efficiency import optimum_ratio, ratio_to_standard
 from .optimize import optimize
 
 
@@ -34,7 +34,7 @@ def comparison_rows(names, budget: int, c: int) -> list[dict]:
     rows = []
     for name in names:
         design = resolve(name)
-        p_ratio, note = param_ratio(design), ""
+        p_ratio, note = ratio_to_standard(design), ""
         best = optimum_ratio(design) if design.group_symbols else None
         if best is not None:
             p_ratio, note = best, " (optimal groups)"

@@ -120,11 +120,11 @@ def readable(expr) -> sp.Expr:
 
 def ratios(design: Design) -> tuple[sp.Expr, sp.Expr]:
     """Parameter and MAC ratio to the standard conv with the same C, F and k (K substituted)."""
-    return param_ratio(design), param_ratio(design, "macs")
+    return ratio_to_standard(design), ratio_to_standard(design, "macs")
 
 
 @lru_cache(maxsize=512)
-def param_ratio(design: Design, objective: str = "params") -> sp.Expr:
+def ratio_to_standard(design: Design, objective: str = "params") -> sp.Expr:
     """Parameters (or MACs) over the standard conv's with the same C, F and k (K substituted)."""
     count = counting.params if objective == "params" else counting.macs
     reference = count(counting.standard(_kernel_size(design))).subs(S.F, design.output)
@@ -271,7 +271,7 @@ def _with_ratios(design: Design, opt: GroupOptimum) -> GroupOptimum:
     if opt.status == "unconstrained":
         return replace(opt, ratio=ratio)
     elim = [g for g in opt.groups if g in opt.boundary.lhs.free_symbols][0]
-    on_ratio = readable(param_ratio(design).subs(elim, sp.solve(opt.boundary, elim, simplify=False)[0]))
+    on_ratio = readable(ratio_to_standard(design).subs(elim, sp.solve(opt.boundary, elim, simplify=False)[0]))
     valid = validity(
         opt.groups, group_caps(design), {S.K: design.bottleneck} if design.uses_bottleneck else None
     )
@@ -358,7 +358,7 @@ def optimum_ratio(design: Design) -> sp.Expr | None:
     if opt.status not in ("boundary", "unconstrained"):
         return None
     values = opt.groups
-    return readable(design.substitute_bottleneck(param_ratio(design).subs(values)).subs(values))
+    return readable(design.substitute_bottleneck(ratio_to_standard(design).subs(values)).subs(values))
 
 
 @lru_cache(maxsize=256)
