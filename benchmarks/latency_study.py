@@ -491,8 +491,10 @@ def write_doc(runs: list[dict], batched: list[dict] | None = None) -> None:
         "positions. All are measured by `device calibrate`'s micro-benchmarks at sizes outside this grid: a "
         f"tiny layer (C = F = 8 at 4 x 4) for the fixed cost; {curve_sizes(runs[0])}, whose three times solve "
         "the peak and the curve exactly; a memory-bound kind's bandwidth is "
-        "the median over three large sizes. Nothing is fitted to the grid; the curve's form was chosen after "
-        "reading the residuals of earlier runs of this study, and the runs reported here are new ones. "
+        "the median over three large sizes. No layer computes faster than the profile's own peak (the curve's "
+        "asymptote is an extrapolation). Nothing is fitted to the grid; the curve's form and that cap were "
+        "chosen after reading the residuals of earlier runs of this study, and the runs reported here are new "
+        "ones. "
         f"Run {runs[0]['run']}'s constants (fixed cost; peak and curve, or bandwidth): "
         + ", ".join(kind_constants(k, v) for k, v in kinds.items())
         + ".",
@@ -561,7 +563,9 @@ def curve_sizes(run: dict) -> str:
     """The three layers a run's calibration solved each compute curve from, read from its record of the dense
     conv (one group: its input channels are its channels per group)."""
     timed = run["profile"]["details"]["kinds"]["conv"]
-    (wc, wh), (nc, nh), (sc, sh) = ((timed[k]["shape"][1], timed[k]["shape"][2]) for k in ("wide", "narrow", "small"))
+    (wc, wh), (nc, nh), (sc, sh) = (
+        (timed[k]["shape"][1], timed[k]["shape"][2]) for k in ("wide", "narrow", "small")
+    )
     return f"{wc} channels per group at {wh} x {wh}, {nc} at {nh} x {nh} and {sc} at {sh} x {sh}"
 
 

@@ -95,7 +95,7 @@ def table(result: dict) -> list[str]:
         f"(random weights, eval mode, input 224 x 224), median of the passes, one run (no interval: the "
         "numbers say where the model stands, not how much they vary); predicted from the traced layers with "
         "this machine's calibrated profile (its three global constants; and each layer's kind's constants with "
-        "its compute curve at the layer's channels per group and output positions):",
+        "its compute curve at the layer's channels per group and output positions, never faster than the profile's peak):",
         "",
         "| network | batch | traced layers | measured, ms | roofline, ms | measured / roofline "
         "| per-kind, ms | measured / per-kind |",
