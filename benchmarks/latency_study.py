@@ -572,6 +572,8 @@ def curve_sizes(run: dict) -> str:
 def kind_constants(kind: str, own: dict) -> str:
     """One kind's calibrated constants in words, for the study's text."""
     parts = [f"{own['overhead_s'] * 1e6:.1f} µs"] if "overhead_s" in own else []
+    if own.get("overhead_per_group_s"):
+        parts[-1] += f" + {own['overhead_per_group_s'] * 1e6:.2f} µs per group"
     if "peak_macs_per_s" in own:
         parts.append(f"{own['peak_macs_per_s'] / 1e9:.1f} GMAC/s")
         if "channels_half" in own:

@@ -171,7 +171,10 @@ def test_the_kinds_constants_in_words(runs, flat):
     kinds = runs[0]["profile"]["kinds"]
     assert set(kinds) >= {"ssc", "scc", "scc-channel", "line", "line-learned"}
     for kind, own in kinds.items():
-        text = f"{kind} ({own['overhead_s'] * 1e6:.1f} µs, "
+        per_group = own.get("overhead_per_group_s")
+        text = f"{kind} ({own['overhead_s'] * 1e6:.1f} µs" + (
+            f" + {per_group * 1e6:.2f} µs per group, " if per_group else ", "
+        )
         if "channels_half" in own:
             text += (
                 f"{own['peak_macs_per_s'] / 1e9:.1f} GMAC/s, c_half {own['channels_half']:.0f}, "

@@ -525,3 +525,56 @@ def test_no_layer_computes_faster_than_the_profiles_peak():
     assert R.predict(d, {"C": 1000, "F": 1000, "H": 7, "W": 7}, prof) > R.predict(
         d, {"C": 1000, "F": 1000, "H": 7, "W": 7}, replace(prof, peak_macs_per_s=4e10)
     )
+
+
+def test_a_grouped_kinds_fixed_cost_grows_with_its_groups():
+    """kinds.K.overhead_per_group_s: a layer of g groups has the fixed cost overhead_s + g x it, written out
+    here for GConv(M)+PWGConv(N) (its shuffle and group conv at the global constants), exactly, vectorised and
+    in the closed form, at two group numbers."""
+    from skanalyze.core import symbols as S
+
+    kinds = {"pwgconv": {"overhead_s": 5e-6, "overhead_per_group_s": 2e-6}}
+    prof = P.Profile("groups", 2e10, 1e10, 1e-5, kinds=kinds)
+    d = parse("GConv(M)+PWGConv(N)")
+    c, hw, e = 64, 14, 4
+    for n in (2, 16):
+        vals = {"C": c, "F": c, "M": 4, "N": n, "H": hw, "W": hw}
+        a = hw * hw
+        layers = [  # (MACs, bytes, overhead): GConv(4), the shuffle, PWGConv(n)
+            (9 * c * (c // 4) * a, e * (2 * c * a + 9 * c * (c // 4)), 1e-5),
+            (0, e * 2 * c * a, 1e-5),
+            (c * (c // n) * a, e * (2 * c * a + c * (c // n)), 5e-6 + n * 2e-6),
+        ]
+        by_hand = sum(max(mac / 2e10, b / 1e10) + o for mac, b, o in layers)
+        assert R.predict(d, vals, prof) == pytest.approx(by_hand, rel=1e-12)
+        assert float(R.predictor(d, prof)(**vals)) == pytest.approx(by_hand, rel=1e-12)
+        expr = R.time_expression(d, prof)
+        assert float(expr.subs({S.by_name[k]: v for k, v in vals.items()})) == pytest.approx(
+            by_hand, rel=2e-3
+        )
+    assert "2.0e-6*N" in str(R.time_expression(d, prof))  # the per-group cost, in the closed form
+
+
+def test_per_group_cost_from_two_tiny_layers():
+    """Calibration's two tiny layers (2 and 16 groups), timed here by a known base + g x per-group cost, give
+    both back; times that fall with the groups give no per-group constants."""
+    from skanalyze.nn.latency import GROUP_PROBES, per_group_cost
+
+    own, times = per_group_cost("PWGConv", lambda text, values: 7e-6 + 3e-6 * int(text.split("(")[1][:-1]))
+    assert own == {"overhead_s": pytest.approx(7e-6), "overhead_per_group_s": pytest.approx(3e-6)}
+    assert set(times) == set(GROUP_PROBES)
+    own, _ = per_group_cost("PWGConv", lambda text, values: 1e-4 - 1e-6 * int(text.split("(")[1][:-1]))
+    assert own == {}
+
+
+@pytest.mark.parametrize("value, ok", [(0, True), (2e-6, True), (-1e-6, False), ("x", False)])
+def test_per_group_constant_is_checked(value, ok):
+    data = {
+        **P.profile_dict(P.Profile("t", 1e10, 1e10, 1e-5)),
+        "kinds": {"pwgconv": {"overhead_per_group_s": value}},
+    }
+    if ok:
+        assert P.profile_from_dict(data).overhead("pwgconv", 4) == pytest.approx(1e-5 + 4 * value)
+    else:
+        with pytest.raises(SkanalyzeError, match="overhead_per_group_s .* must be a positive number or 0"):
+            P.profile_from_dict(data)

@@ -53,6 +53,12 @@ CURVE = {
 }
 
 
+# A grouped kind's fixed cost may grow with its groups (optional, per kind): oneDNN runs a group conv as one
+# product per group, each with its own dispatch, so a layer of g groups costs overhead_s + g x this before any
+# work; calibration measures it from tiny layers of two group numbers.
+GROUPS = {"overhead_per_group_s": "fixed time each group adds to a grouped conv, seconds (0: none)"}
+
+
 def kernel_kind(kernel) -> str | None:
     """The profile kind of a design's kernel (None: a kernel with no kind of its own takes the global constants)."""
     name = type(kernel).__name__
@@ -93,6 +99,11 @@ class Profile:
             own.get("overhead_s", self.overhead_s),
         )
 
+    def overhead(self, kind: str | None = None, groups: int = 1) -> float:
+        """A layer's fixed cost: its kind's overhead, plus its per-group cost times its groups where it has one."""
+        own = self.kinds.get(kind, {}) if kind is not None else {}
+        return own.get("overhead_s", self.overhead_s) + own.get("overhead_per_group_s", 0.0) * groups
+
     def curve(self, kind: str | None = None) -> tuple[float, float]:
         """(channels_half, positions_half) of a kind's compute curve; (0, 0), the flat peak, where it has none."""
         own = self.kinds.get(kind, {}) if kind is not None else {}
@@ -130,16 +141,17 @@ def profile_from_dict(data: dict, where: str = "profile") -> Profile:
     for kind, own in kinds.items():
         if kind not in KINDS:
             raise SkanalyzeError(f"{where}: kind {kind!r} is unknown; valid: {', '.join(KINDS)}")
-        if not isinstance(own, dict) or not set(own) <= set(CONSTANTS) | set(CURVE):
-            raise SkanalyzeError(f"{where}: kinds.{kind} may give only {', '.join([*CONSTANTS, *CURVE])}")
+        optional = {**CURVE, **GROUPS}  # 0 allowed: no curve, no per-group cost
+        if not isinstance(own, dict) or not set(own) <= set(CONSTANTS) | set(optional):
+            raise SkanalyzeError(f"{where}: kinds.{kind} may give only {', '.join([*CONSTANTS, *optional])}")
         for key, value in own.items():
             zero = not isinstance(value, bool) and isinstance(value, (int, float)) and value == 0
-            if key in CURVE and (zero or _positive_number(value)):
+            if key in optional and (zero or _positive_number(value)):
                 continue
             if not _positive_number(value):
                 raise SkanalyzeError(
                     f"{where}: kinds.{kind}.{key} = {value!r} must be a positive number"
-                    + (" or 0" if key in CURVE else "")
+                    + (" or 0" if key in optional else "")
                 )
     return Profile(
         name=str(data.get("name", where)),

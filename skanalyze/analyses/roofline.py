@@ -15,7 +15,8 @@ group and n output positions (batch x h x w), so its compute time is
 
 but never less than batch * MACs_l at the profile's own peak (the machine's: a kind's curve is measured up to
 160 channels per group, and its asymptote may lie above what the machine can do). Still a closed form in C,
-F, H, W and the group numbers. Profiles are JSON (``skanalyze device calibrate
+F, H, W and the group numbers. A grouped kind's fixed cost may grow with its groups (overhead_s + g x
+overhead_per_group_s: one product per group), a term linear in the group number. Profiles are JSON (``skanalyze device calibrate
 --out FILE`` measures one; one for an H100 from its datasheet ships with skanalyze, ``h100-sxm-datasheet``).
 
 Predictions are floats (a time, never a printed count); the MACs and bytes beside them are exact integers.
@@ -93,10 +94,21 @@ def _constants(profile: Profile, row) -> tuple[float, float, float]:
     return profile.constants(kernel_kind(row.layer.kernel))
 
 
-def _shape_exprs(row) -> tuple[sp.Expr, sp.Expr]:
-    """What a traffic row's compute curve reads: its input channels per group and output positions per image."""
+def _shape_exprs(row) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """What a traffic row's compute curve and fixed cost read: its input channels per group, output positions
+    per image, and groups."""
     c_in = sp.sympify(row.layer.c_in)
-    return c_in / sp.sympify(row.layer.kernel.groups(c_in)), sp.sympify(row.writes) / row.layer.c_out
+    groups = sp.sympify(row.layer.kernel.groups(c_in))
+    return c_in / groups, sp.sympify(row.writes) / row.layer.c_out, groups
+
+
+def _fixed(profile: Profile, row, num=sp.Float) -> sp.Expr:
+    """A traffic row's fixed cost as an expression: its kind's overhead, plus its per-group cost times its groups
+    where the kind has one."""
+    kind = kernel_kind(row.layer.kernel)
+    per_group = profile.kinds.get(kind, {}).get("overhead_per_group_s", 0.0)
+    base = num(profile.overhead(kind, 0))
+    return base + num(per_group) * _shape_exprs(row)[2] if per_group else base
 
 
 def _curve_factor(profile: Profile, row, batch: int, num=sp.Float):
@@ -104,7 +116,7 @@ def _curve_factor(profile: Profile, row, batch: int, num=sp.Float):
     per group, n: its output positions, batch x h x w), or 1 where its kind has no curve; ``num`` makes the
     constants sympy numbers."""
     c_half, n_half = profile.curve(kernel_kind(row.layer.kernel))
-    channels, positions = _shape_exprs(row)
+    channels, positions, _ = _shape_exprs(row)
     factor = sp.Integer(1)
     if c_half:
         factor *= 1 + num(c_half) / channels
@@ -139,20 +151,22 @@ def layer_time(
     *,
     channels: int | None = None,
     positions: int | None = None,
+    groups: int = 1,
 ) -> LayerTime:
     """One layer's roofline time from its exact MACs and bytes (the batch already in both), with the
-    constants of its kind where the profile has them, and its kind's compute curve at its input channels
-    per group and output positions (batch x h x w) where both are given."""
-    peak, bandwidth, overhead = profile.constants(kind)
+    constants of its kind where the profile has them, its kind's compute curve at its input channels
+    per group and output positions (batch x h x w) where both are given, and its fixed cost at its groups."""
+    peak, bandwidth, _ = profile.constants(kind)
     slow = curve_factor(profile, kind, channels, positions) if channels and positions else 1.0
     compute = max(macs / peak * slow, macs / profile.peak_macs_per_s)  # never above the machine's peak
-    return LayerTime(notation, macs, nbytes, compute, nbytes / bandwidth, overhead)
+    return LayerTime(notation, macs, nbytes, compute, nbytes / bandwidth, profile.overhead(kind, groups))
 
 
 @lru_cache(maxsize=512)
 def _row_fns(design: Design) -> tuple:
     """Per layer, exact functions of the values (each with its symbols): MACs, activations read and written,
-    weights, and what its compute curve reads, its input channels per group and output positions per image."""
+    weights, and what its compute curve and fixed cost read: input channels per group, output positions per
+    image, groups."""
     out = []
     for row in T.layer_traffic(design):
         exprs = (sp.sympify(row.macs), sp.sympify(row.reads + row.writes), sp.sympify(row.weights))
@@ -166,8 +180,9 @@ COUNTED = ("MACs", "traffic", "weights")
 
 
 def _counts(design: Design, row, fns, vals: dict) -> list:
-    """A layer's MACs, activations and weights as exact integers at the values, and its channels per group and
-    output positions per image; a missing value or a count that is not an integer is an error naming it."""
+    """A layer's MACs, activations and weights as exact integers at the values, and its channels per group,
+    output positions per image and groups; a missing value or a count that is not an integer is an error naming
+    it."""
     exprs = (row.macs, row.reads + row.writes, row.weights)
     missing = sorted({str(a) for _, args in fns for a in args if a not in vals})
     if missing:
@@ -189,7 +204,7 @@ def predict_layers(design: Design, values: dict, profile: Profile, batch: int = 
     vals = full_values(design, values)
     rows = []
     for row, fns in zip(T.layer_traffic(design), _row_fns(design), strict=True):
-        macs, activations, weights, channels, positions = _counts(design, row, fns, vals)
+        macs, activations, weights, channels, positions, groups = _counts(design, row, fns, vals)
         rows.append(
             layer_time(
                 row.layer.kernel.notation(),
@@ -199,6 +214,7 @@ def predict_layers(design: Design, values: dict, profile: Profile, batch: int = 
                 kernel_kind(row.layer.kernel),
                 channels=float(channels),
                 positions=float(batch * positions),
+                groups=int(groups),
             )
         )
     return rows
@@ -215,14 +231,15 @@ def time_expression(design: Design, profile: Profile, batch: int = 1, digits: in
 
     total = sp.Integer(0)
     for row in T.layer_traffic(design):
-        _, bandwidth, overhead = _constants(profile, row)
+        bandwidth = _constants(profile, row)[1]
         compute = _compute(profile, row, batch, num)
         memory = (
             num(profile.element_bytes / bandwidth) * (batch * (row.reads + row.writes))
             + num(profile.element_bytes / bandwidth) * row.weights
         )
         compute, memory = (sp.expand(design.substitute_bottleneck(e)) for e in (compute, memory))
-        total += (sp.Max(compute, memory) if compute != 0 else memory) + num(overhead)
+        fixed = design.substitute_bottleneck(_fixed(profile, row, num))
+        total += (sp.Max(compute, memory) if compute != 0 else memory) + fixed
     return total
 
 
@@ -236,16 +253,18 @@ def predictor(design: Design, profile: Profile, batch: int = 1):
     (keyed by symbol name: C, F, M, N, H, W, ...; K comes from the bottleneck when not given)."""
     batch = positive_batch(batch)
     rows = T.layer_traffic(design)
-    exprs, overhead = [], 0.0
+    exprs, fixed = [], sp.Integer(0)
     for row in rows:
-        _, bandwidth, fixed = _constants(profile, row)
+        bandwidth = _constants(profile, row)[1]
         compute = _compute(profile, row, batch)
         memory = profile.element_bytes * (batch * (row.reads + row.writes) + row.weights) / bandwidth
         exprs.append((design.substitute_bottleneck(compute), design.substitute_bottleneck(memory)))
-        overhead += fixed
-    syms = sorted(set().union(*(sp.sympify(e).free_symbols for pair in exprs for e in pair)), key=str)
+        fixed += design.substitute_bottleneck(_fixed(profile, row))
+    every = [e for pair in exprs for e in pair] + [fixed]
+    syms = sorted(set().union(*(sp.sympify(e).free_symbols for e in every)), key=str)
     names = [str(s) for s in syms]
     fns = [(compile_numpy(syms, c), compile_numpy(syms, m)) for c, m in exprs]
+    overhead = compile_numpy(syms, fixed)  # a constant, or growing with the groups of grouped layers
 
     def predict_grid(**arrays):
         missing = [n for n in names if n not in arrays]
@@ -254,7 +273,7 @@ def predictor(design: Design, profile: Profile, batch: int = 1):
                 f"{design.notation!r} needs values for {', '.join(missing)} to predict its latency"
             )
         args = [np.asarray(arrays[n], dtype=float) for n in names]
-        total = overhead
+        total = overhead(*args)
         for compute, memory in fns:
             total = total + np.maximum(compute(*args), memory(*args))
         return total

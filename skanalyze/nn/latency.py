@@ -10,14 +10,17 @@ synchronisation). Calibration (:func:`calibrate`) measures the roofline's three 
 * bandwidth: copying a 256 MiB tensor into another (read + write = 2 x 256 MiB) / time;
 * per-layer overhead: a 1 x 1 convolution of one channel at 1 x 1, the fixed cost of calling a layer.
 
-Every timing runs with a steady allocator (:func:`steady_allocator`): on glibc, an activation above malloc's
-mmap threshold is otherwise mapped afresh and page-faulted in at every call, which made a depthwise conv of
-256 channels at 28 x 28 take 0.8 ms instead of 0.22 ms on this project's machine, by how earlier calls left
-the heap. Each is measured again (up to three rounds) while its spread is large; the load before and after, the date,
+Each is measured again (up to three rounds) while its spread is large; the load before and after, the date,
 the threads and torch's version are recorded, and ``analyses.profiles.calibration_problems`` lists why the
 numbers cannot be trusted (a busy machine, a spread that stayed large, a reference matmul whose rate
 drifted, a conv rate the matmul beside it does not allow): ``device calibrate`` saves such a profile only
-with ``--force``.
+with ``--force``. Then each kind of layer is measured on its own (:func:`calibrate_kinds`: a fixed cost, a
+cost per group for group convs, a peak and compute curve or a bandwidth).
+
+Every timing runs with a steady allocator (:func:`steady_allocator`): on glibc, an activation above malloc's
+mmap threshold is otherwise mapped afresh and page-faulted in at every call, which made a depthwise conv of
+256 channels at 28 x 28 take 0.8 ms instead of 0.22 ms on this project's machine, by how earlier calls left
+the heap.
 """
 
 from __future__ import annotations
@@ -238,6 +241,10 @@ COMPUTE_KINDS = {  # kind: (design, channel groups)
     "scc-channel": ("SCC(mode=channel)", 2),
     "line": ("Line(orient=fixed)", 1),
 }
+# kinds whose fixed cost grows with their groups (one product per group): two tiny layers, GROUP_PROBES groups
+# of C = F = 32 at 4 x 4, give the cost per group and the rest (kinds.K.overhead_per_group_s, overhead_s)
+PER_GROUP = {"gconv": "GConv", "pwgconv": "PWGConv"}
+GROUP_PROBES = (2, 16)
 MEMORY_KINDS = {"dw": "DW", "shuffle": "Shuffle(8)"}
 MEMORY_SIZES = ((256, 40), (384, 32), (640, 24))  # (channels, output size)
 # learned lines gather F x C x k x k x H x W elements: one moderate size for the rate, no curve
@@ -342,11 +349,16 @@ def calibrate_kinds(base: Profile, dev: torch.device, reps: int, quick: bool) ->
     def tiny_time(module, shape) -> float:  # a kind's fixed cost: its tiny layer, timed more often
         return _median_of_rounds(time_module, module, shape, warmup=5, repeats=4 * reps, device=dev)
 
-    def fixed_cost(text: str) -> float:
-        return tiny_time(*_layer_case(text, TINY, base)[:2])
+    def fixed_cost(text: str, values: dict = TINY) -> float:
+        return tiny_time(*_layer_case(text, values, base)[:2])
 
     for kind, (text, groups) in COMPUTE_KINDS.items():
-        kinds[kind], measured[kind] = _compute_kind(kind, text, groups, base, timed, fixed_cost(text))
+        own, probes = per_group_cost(PER_GROUP[kind], fixed_cost) if kind in PER_GROUP else ({}, {})
+        fixed = own["overhead_s"] + groups * own["overhead_per_group_s"] if own else fixed_cost(text)
+        kinds[kind], measured[kind] = _compute_kind(kind, text, groups, base, timed, fixed)
+        kinds[kind].update(own)
+        if probes:
+            measured[kind]["groups_s"] = probes
     for kind, text in MEMORY_KINDS.items():
         kinds[kind], measured[kind] = _memory_kind(text, base, timed, fixed_cost(text), quick)
     for kind, (text, values) in GATHER_KINDS.items():
@@ -364,6 +376,18 @@ def calibrate_kinds(base: Profile, dev: torch.device, reps: int, quick: bool) ->
         kinds[kind] = _one_layer_constants(kind, macs, nbytes, t, fixed, base)
         measured[kind] = {"tiny_s": fixed, "large_s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)}
     return kinds, measured
+
+
+def per_group_cost(name: str, fixed_cost) -> tuple[dict, dict]:
+    """A grouped kind's fixed cost per group and the rest (overhead_s, overhead_per_group_s), from tiny layers of
+    GROUP_PROBES groups (``fixed_cost`` times a design at values), and those times; no constants where the two do
+    not say a positive cost per group and a positive rest."""
+    lo, hi = GROUP_PROBES
+    times = {g: fixed_cost(f"{name}({g})", {"C": 32, "F": 32, "H": 4, "W": 4}) for g in GROUP_PROBES}
+    per_group = (times[hi] - times[lo]) / (hi - lo)
+    rest = times[lo] - lo * per_group
+    own = {"overhead_s": rest, "overhead_per_group_s": per_group} if per_group > 0 and rest > 0 else {}
+    return own, times
 
 
 def _median_of_rounds(measure, *args, rounds: int = 3, **kwargs) -> float:

@@ -12,9 +12,9 @@ The prediction of a traced layer (``importer.Layer``) is the roofline of its exa
 input and output activations read and written once and its parameters read once, at the profile's element
 size (``analyses.roofline.layer_time``), with the constants of its kind where the profile has them (a conv
 by its kernel: dense, pointwise, group, pointwise group, depthwise; linear and matrix products; BN,
-activations and additions as element-wise; windowed and global pooling; shuffles) and a conv's compute
-curve at its channels per group and output positions; layers are predicted one by one, as eager PyTorch
-runs them.
+activations and additions as element-wise; windowed and global pooling; shuffles), a conv's compute
+curve at its channels per group and output positions, and its fixed cost at its groups; layers are
+predicted one by one, as eager PyTorch runs them.
 """
 
 from __future__ import annotations
@@ -69,11 +69,20 @@ def layer_shape(layer) -> tuple[int | None, int | None]:
 
 
 def predict_layer(layer, profile: Profile) -> float:
-    """A traced layer's roofline time: its exact MACs and its bytes, with its kind's constants and curve."""
+    """A traced layer's roofline time: its exact MACs and its bytes, with its kind's constants and curve, and a
+    conv's fixed cost at its groups."""
     nbytes = layer_bytes(layer, profile.element_bytes)
     channels, positions = layer_shape(layer)
+    groups = int(layer.in_shape[1]) // channels if channels else 1
     return layer_time(
-        layer.notation, layer.macs, nbytes, profile, layer_kind(layer), channels=channels, positions=positions
+        layer.notation,
+        layer.macs,
+        nbytes,
+        profile,
+        layer_kind(layer),
+        channels=channels,
+        positions=positions,
+        groups=groups,
     ).time_s
 
 

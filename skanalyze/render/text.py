@@ -536,6 +536,8 @@ def profile(data: dict, style: str = "pretty") -> str:
             lines.append(f"  warning: {warning}")
     for kind, own in (data.get("kinds") or {}).items():
         parts = [f"overhead {seconds(own['overhead_s'])}"] if "overhead_s" in own else []
+        if own.get("overhead_per_group_s"):
+            parts.append(f"+ {seconds(own['overhead_per_group_s'])} per group")
         if "peak_macs_per_s" in own:
             parts.append(f"peak {own['peak_macs_per_s'] / 1e9:.4g} GMAC/s")
         if "bandwidth_bytes_per_s" in own:
