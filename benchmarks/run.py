@@ -497,24 +497,31 @@ def section_grid() -> dict:
     }
 
 
+# sympy loads from the bytecode pip compiled at install; `pip install .` compiles skanalyze's too, but an
+# editable install under PYTHONDONTWRITEBYTECODE=1 (this machine's default) compiles every module at every
+# start. Timings of whole commands compare like with like: skanalyze from compiled bytecode, as installed.
+def bytecode_caches() -> list[Path]:
+    """The package's __pycache__ folders."""
+    return list((ROOT / "skanalyze").rglob("__pycache__"))
+
+
+def clear_bytecode() -> None:
+    """Remove the package's compiled bytecode (as an editable install without bytecode runs it)."""
+    for d in bytecode_caches():
+        for f in d.iterdir():
+            f.unlink()
+        d.rmdir()
+
+
+def compile_package() -> None:
+    """Compile the package's bytecode (as `pip install .` does)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "skanalyze")], check=True)
+
+
 def section_startup() -> dict:
     """`skanalyze formulas` start-up against the bare `import sympy` (the floor), both from compiled bytecode."""
     exe = str(Path(sys.executable).with_name("skanalyze"))
-    # sympy loads from the bytecode pip compiled at install; `pip install .` compiles skanalyze's too, but an
-    # editable install under PYTHONDONTWRITEBYTECODE=1 (this machine's default) compiles every module at every
-    # start. The target compares like with like (both compiled); the from-source row says what that costs.
-    caches = lambda: [d for d in (ROOT / "skanalyze").rglob("__pycache__")]  # noqa: E731
-
-    def clear():
-        for d in caches():
-            for f in d.iterdir():
-                f.unlink()
-            d.rmdir()
-
-    def compile_package():
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "skanalyze")], check=True)
-
-    had = bool(caches())
+    had = bool(bytecode_caches())  # the from-source row says what compiling costs
     kept = Path(tempfile.mkdtemp(prefix="skanalyze-bench-cache-"))
     on = {**os.environ, "SKANALYZE_NO_CACHE": "0", "SKANALYZE_CACHE_DIR": str(kept)}
     off = {**os.environ, "SKANALYZE_NO_CACHE": "1"}
@@ -527,13 +534,13 @@ def section_startup() -> dict:
     times: dict = {k: [] for k in runs}
     for _ in range(3 if QUICK else 11):
         for name, (cmd, env) in runs.items():  # interleaved, so that load drifts hit all alike
-            (clear if name.endswith("from source") else compile_package)()
+            (clear_bytecode if name.endswith("from source") else compile_package)()
             subprocess.run(cmd, check=True, capture_output=True, env=env)  # one untimed run after the switch
             start = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True, env=env)
             times[name].append(time.perf_counter() - start)
     if not had:
-        clear()
+        clear_bytecode()
     shutil.rmtree(kept, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     names = list(runs)
@@ -820,6 +827,8 @@ def section_doc_commands() -> dict:
             runs.append(time.perf_counter() - start)
         return statistics.median(runs)
 
+    had = bool(bytecode_caches())
+    compile_package()  # as installed: every command and its floor from compiled bytecode
     floor = {kind: seconds([sys.executable, "-c", code]) for kind, code in floors.items()}
     rows, worst, over = [], 0.0, []
     for line in doc_commands():
@@ -843,12 +852,15 @@ def section_doc_commands() -> dict:
             over.append(line)
         rows.append([f"`skanalyze {line}`", kind, fmt_time(total), fmt_time(max(beyond, 0.0))])
     shutil.rmtree(out_dir, ignore_errors=True)
+    if not had:
+        clear_bytecode()
     floors_text = ", ".join(f"{k} {fmt_time(v)}" for k, v in floor.items())
     return {
         "title": "Every documented command",
         "what": "Each concrete command line of the README, docs/ and the --help examples (lines with placeholders, "
         "`train` and `device calibrate`, long jobs with progress bars, left out), run with the output cache off, "
-        f"median of {repeat}; beyond: minus the floor its kind pays before any work (a new interpreter "
+        f"median of {repeat}, skanalyze from compiled bytecode (as installed; the start-up section says what "
+        "compiling from source adds); beyond: minus the floor its kind pays before any work (a new interpreter "
         "importing sympy and the CLI; for a figure, matplotlib imported and an empty figure written (its fonts "
         "and backend set up); for a torch command, torch; for one that counts with torch's FlopCounterMode "
         "(verify, --apply, --torch, --measure), also the counter's first call, which imports torch._dynamo: "
