@@ -14,10 +14,10 @@ group and n output positions (batch x h x w), so its compute time is
     batch * MACs_l / peak * (1 + c_half / c) * (1 + n_half / n)
 
 but never less than batch * MACs_l at the profile's own peak (the machine's: a kind's curve is measured up to
-160 channels per group, and its asymptote may lie above what the machine can do). Still a closed form in C,
-F, H, W and the group numbers. A grouped kind's fixed cost may grow with its groups (overhead_s + g x
-overhead_per_group_s: one product per group), a term linear in the group number. Profiles are JSON (``skanalyze device calibrate
---out FILE`` measures one; one for an H100 from its datasheet ships with skanalyze, ``h100-sxm-datasheet``).
+160 channels per group, and its asymptote may lie above what the machine can do). A grouped kind's fixed cost
+may grow with its groups (overhead_s + g x overhead_per_group_s: one product per group). Still a closed form
+in C, F, H, W and the group numbers. Profiles are JSON (``skanalyze device calibrate --out FILE`` measures
+one; one for an H100 from its datasheet ships with skanalyze, ``h100-sxm-datasheet``).
 
 Predictions are floats (a time, never a printed count); the MACs and bytes beside them are exact integers.
 :func:`predictor` compiles a design once to numpy, so a grid of configurations costs microseconds each.
