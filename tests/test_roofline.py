@@ -569,6 +569,8 @@ def test_per_group_cost_from_two_tiny_layers():
 
 @pytest.mark.parametrize("value, ok", [(0, True), (2e-6, True), (-1e-6, False), ("x", False)])
 def test_per_group_constant_is_checked(value, ok):
+    """overhead_per_group_s may be 0 or positive (a layer of 4 groups then costs overhead_s + 4 x it); anything
+    else is a one-line error naming the key."""
     data = {
         **P.profile_dict(P.Profile("t", 1e10, 1e10, 1e-5)),
         "kinds": {"pwgconv": {"overhead_per_group_s": value}},
