@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache, reduce
-from operator import mul
+from operator import mul, or_
 
 import sympy as sp
 
@@ -469,20 +469,13 @@ def footprint(design: Design, values: dict) -> Footprint:
     spots = [set(f) for f in fields]
     ys = {y for s in spots for y, _ in s}
     xs = {x for s in spots for _, x in s}
-    chans = [_union(f.values()).bit_count() for f in fields]
+    chans = [reduce(or_, f.values(), 0).bit_count() for f in fields]
     pos = [len(s) for s in spots]
     window = {(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
     covers = all(window <= s for s in spots)
     return Footprint(
         max(xs) - min(xs) + 1, max(ys) - min(ys) + 1, min(chans), max(chans), min(pos), max(pos), covers
     )
-
-
-def _union(masks) -> int:
-    acc = 0
-    for m in masks:
-        acc |= m
-    return acc
 
 
 def _reach(fields: list[dict], pairs, jump: int) -> dict:
