@@ -18,7 +18,7 @@ from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.infofield import field
 from . import tables
-from .efficiency import analyse, greatest_width, least_at_width, ratios
+from .efficiency import analyse, greatest_width, least_at_width, ratio_to_standard
 from .network import counts, network
 from .optimize import best_at_width, optimize
 from .vectorise import compile_numpy
@@ -89,7 +89,7 @@ def ratio_data(design: Design, *, c: int = 256, f: int | None = None, points: in
     if design.uses_bottleneck:
         values[S.K] = sp.sympify(design.bottleneck).subs(values)
     a, b = groups
-    ratio = design.substitute_bottleneck(ratios(design)[0]).subs(values)
+    ratio = design.substitute_bottleneck(ratio_to_standard(design)).subs(values)
     ratio_fn = compile_numpy((a, b), ratio)
     cond = field(design).full_condition
     hi = int(max(sp.sympify(w).subs(values) for w in (S.C, S.F, S.K) if sp.sympify(w).subs(values).is_number))

@@ -33,7 +33,7 @@ from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.exact import as_positive_int, compile_condition, compile_exact, divisors, floor_exact
 from ..core.infofield import field, propagate, reaches_every_channel
-from .efficiency import analyse, greatest_width, least_at_width, least_bound, ratios
+from .efficiency import analyse, greatest_width, least_at_width, least_bound, ratio_to_standard
 
 
 @dataclass(frozen=True)
@@ -380,7 +380,7 @@ def at_report(design: Design, c: int, f: int) -> dict:
         )
     tied = [b for b in ranked[1:] if b.params == ranked[0].params]  # co-optima: equally few parameters
     rest = [b for b in ranked[1:] if b.params > ranked[0].params]
-    p_ratio = design.substitute_bottleneck(ratios(design)[0])
+    p_ratio = design.substitute_bottleneck(ratio_to_standard(design))
 
     def row(b: Buildable) -> dict:
         return {
