@@ -99,10 +99,15 @@ class Profile:
             own.get("overhead_s", self.overhead_s),
         )
 
+    def fixed(self, kind: str | None = None) -> tuple[float, float]:
+        """(overhead, cost per group) of a kind's fixed cost: its own where it has them; no cost per group else."""
+        own = self.kinds.get(kind, {}) if kind is not None else {}
+        return own.get("overhead_s", self.overhead_s), own.get("overhead_per_group_s", 0.0)
+
     def overhead(self, kind: str | None = None, groups: int = 1) -> float:
         """A layer's fixed cost: its kind's overhead, plus its per-group cost times its groups where it has one."""
-        own = self.kinds.get(kind, {}) if kind is not None else {}
-        return own.get("overhead_s", self.overhead_s) + own.get("overhead_per_group_s", 0.0) * groups
+        base, per_group = self.fixed(kind)
+        return base + per_group * groups
 
     def curve(self, kind: str | None = None) -> tuple[float, float]:
         """(channels_half, positions_half) of a kind's compute curve; (0, 0), the flat peak, where it has none."""

@@ -105,10 +105,8 @@ def _shape_exprs(row) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
 def _fixed(profile: Profile, row, num=sp.Float) -> sp.Expr:
     """A traffic row's fixed cost as an expression: its kind's overhead, plus its per-group cost times its groups
     where the kind has one."""
-    kind = kernel_kind(row.layer.kernel)
-    per_group = profile.kinds.get(kind, {}).get("overhead_per_group_s", 0.0)
-    base = num(profile.overhead(kind, 0))
-    return base + num(per_group) * _shape_exprs(row)[2] if per_group else base
+    base, per_group = profile.fixed(kernel_kind(row.layer.kernel))
+    return num(base) + num(per_group) * _shape_exprs(row)[2] if per_group else num(base)
 
 
 def _curve_factor(profile: Profile, row, batch: int, num=sp.Float):
