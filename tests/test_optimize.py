@@ -300,6 +300,34 @@ def test_floor_exact_equals_integer_square_roots(a, b, c, d, near):
     assert floor_exact(value) == (a + math.isqrt(b * b * c)) // d
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    a=st.integers(1, 10),
+    b=st.integers(0, 10),
+    big=st.integers(1, 10**18),
+    u=st.integers(1, 1000),
+    v=st.integers(1, 1000),
+    whole=st.booleans(),
+)
+def test_floor_exact_of_a_scaled_squared_root(a, b, big, u, v, whole):
+    """floor(u/v * r**2), r the positive root of a*x**3 + b*x**2 - B (how a width's optimum comes out of some
+    designs), against integers only: with t = n*v/u, r**2 >= t iff a*t*sqrt(t) + b*t <= B (the cubic grows for
+    x > 0) iff B - b*t >= 0 and a^2 t^3 <= (B - b*t)^2; also where r is a whole number (whole)."""
+    from fractions import Fraction
+
+    if whole:  # B = a m^3 + b m^2: r = m, and u/v * m^2 may be a whole number
+        m = big % 10**6 + 1
+        big = a * m**3 + b * m**2
+    x = sp.Symbol("x")
+    (root,) = [r for r in sp.Poly(a * x**3 + b * x**2 - big, x).real_roots() if r > 0]
+    n = floor_exact(sp.Rational(u, v) * root**2)
+
+    def at_least(t: Fraction) -> bool:  # r**2 >= t
+        return big - b * t >= 0 and a * a * t**3 <= (big - b * t) ** 2
+
+    assert at_least(Fraction(n * v, u)) and not at_least(Fraction((n + 1) * v, u))
+
+
 def test_floor_exact_of_roots_and_rationals():
     """A polynomial root (no radicals) and rationals: the integers around them decide the floor."""
     x = sp.Symbol("x")
