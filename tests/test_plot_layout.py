@@ -53,6 +53,28 @@ FIGURES = {
     "width": lambda: plots.width_vs_params(
         figures.width_data([catalog.get(n) for n in catalog.DEFAULT_FORMULAS], budget=10**6)
     ),
+    "width-six": lambda: (
+        plots.width_vs_params(  # the most the width figure is laid out for: 6 designs' legend and note
+            figures.width_data(
+                [
+                    catalog.get(n)
+                    for n in (
+                        "shufflenet-v1",
+                        "pwgconv-dw-pwgconv",
+                        "resnext",
+                        "resnet-basic",
+                        "scc-channel",
+                        "gconv-pwgconv",
+                    )
+                ],
+                budget=10**6,
+                alpha=3,
+            )
+        )
+    ),  # fmt: skip
+    "width-no-budget": lambda: plots.width_vs_params(
+        figures.width_data([catalog.get(n) for n in catalog.DEFAULT_FORMULAS], budget=None)
+    ),
     "ratio": lambda: plots.ratio_vs_groups(figures.ratio_data(catalog.get("gconv-pwgconv"), c=256)),
     "macs": lambda: plots.macs_vs_width(
         figures.macs_data([catalog.get(n) for n in catalog.DEFAULT_FORMULAS], hw=56)
@@ -163,3 +185,21 @@ def test_sizes(figure, tmp_path, suffix):
     name, fig = figure
     path = plots.save(fig, tmp_path / f"{name}{suffix}")
     assert path.stat().st_size < LIMITS[suffix], f"{name}{suffix}: {path.stat().st_size:,} bytes"
+
+
+def test_a_laid_out_figure_keeps_every_artist_inside(figure):
+    """A figure saved as drawn (labelled ``plots.LAID_OUT``: no tight box) must not draw outside itself: its tight
+    box, as matplotlib computes it after a draw, lies within the figure; the other figures need the tight box and
+    are saved with it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    name, fig = figure
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    tight = fig.get_tightbbox(canvas.get_renderer())
+    width, height = fig.get_size_inches()
+    inside = (
+        tight.x0 >= -0.01 and tight.y0 >= -0.01 and tight.x1 <= width + 0.01 and tight.y1 <= height + 0.01
+    )
+    if fig.get_label() == plots.LAID_OUT:
+        assert inside, f"{name}: drawn outside the figure {tight} but saved without a tight box"
