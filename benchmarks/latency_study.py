@@ -248,9 +248,11 @@ def run_once(
     if path.exists() and not fresh:
         log(f"run {i}: reusing {path.relative_to(ROOT)} (--fresh measures again)")
         return json.loads(path.read_text())
-    log(f"run {i}: calibrating ({threads} thread)")
+    log(f"run {i}: calibrating at batch {batch} ({threads} thread)")
     t0 = time.perf_counter()
-    profile = profile_dict(calibrate(threads=threads, device=device, name=f"study-run{i}", quick=quick))
+    profile = profile_dict(
+        calibrate(threads=threads, device=device, name=f"study-run{i}", quick=quick, batch=batch)
+    )
     calib_s = time.perf_counter() - t0
     log(f"run {i}: timing {len(configs)} configurations at batch {batch}")
     records = measure(configs, threads=threads, seed=i, log=log, batch=batch, device=device)
@@ -429,8 +431,9 @@ def batch_section(runs: list[dict]) -> list[str]:
     lines = [
         f"### Batch {batch}",
         "",
-        f"The same grid at batch {batch} (each run calibrating its own profile again; every prediction at batch "
-        f"{batch}: a layer's output positions are {batch} x h x w):",
+        f"The same grid at batch {batch} (each run calibrating its own profile again, its micro-benchmarks at batch "
+        f"{batch} (`device calibrate --batch {batch}`); every prediction at batch {batch}: a layer's output "
+        f"positions are {batch} x h x w):",
         "",
         "| | " + " | ".join(f"run {r['run']}" for r in runs) + " |",
         "|---|" + "---|" * len(runs),
@@ -493,9 +496,10 @@ def write_doc(runs: list[dict], batched: list[dict] | None = None) -> None:
         "the peak and the curve exactly; a memory-bound kind's bandwidth is "
         "the median over three large sizes. No layer computes faster than the profile's own peak (the curve's "
         "asymptote is an extrapolation); a group conv's fixed cost grows with its groups where calibration measures "
-        "a cost per group. Nothing is fitted to the grid; the curve's form, that cap and the cost per group were "
-        "chosen after reading the residuals of earlier runs of this study, and the runs reported here are new "
-        "ones. "
+        "a cost per group. A 3x3 group conv takes the constants of the kernel oneDNN runs it with (calibration "
+        f"asks oneDNN's log): {dispatch_text(runs[0])}. Nothing is fitted to the grid; the curve's form, that cap, "
+        "the cost per group, the kernel split and calibrating at the study's batch were chosen after reading the "
+        "residuals of earlier runs of this study, and the runs reported here are new ones. "
         f"Run {runs[0]['run']}'s constants (fixed cost; peak and curve, or bandwidth): "
         + ", ".join(kind_constants(k, v) for k, v in kinds.items())
         + ".",
@@ -568,6 +572,21 @@ def curve_sizes(run: dict) -> str:
         (timed[k]["shape"][1], timed[k]["shape"][2]) for k in ("wide", "narrow", "small")
     )
     return f"{wc} channels per group at {wh} x {wh}, {nc} at {nh} x {nh} and {sc} at {sh} x {sh}"
+
+
+def dispatch_text(run: dict) -> str:
+    """Which kernel each count of channels per group ran in a run's calibration, in words."""
+    kernels = run["profile"]["details"]["kinds"]["gconv"].get("kernels") or {}
+    multiple = run["profile"]["kinds"].get("gconv", {}).get("channels_multiple")
+    if not kernels or not multiple:
+        return "no split was found in this run"
+    direct = [c for c, name in kernels.items() if "gemm" not in name]
+    name = next(n for n in kernels.values() if "gemm" not in n)
+    gemm = next(n for n in kernels.values() if "gemm" in n)
+    return (
+        f"`{name}` at {', '.join(direct)} channels per group (multiples of {multiple}: the gconv kind), `{gemm}` "
+        f"at the other counts from 2 to 16 (the gconv-gemm kind), torch's depthwise kernel at 1 (the dw kind)"
+    )
 
 
 def kind_constants(kind: str, own: dict) -> str:

@@ -2,8 +2,8 @@
 
     /work/zoo-venv/bin/python benchmarks/model_latency.py      # the zoo venv: torchvision's models
 
-Calibrates this machine (one thread, `skanalyze device calibrate`'s micro-benchmarks, per kind included),
-then for each network and batch size (1 and 8, input 224 x 224) traces it (`from_module`), times it with
+Calibrates this machine at each batch size (one thread, `skanalyze device calibrate --batch`'s
+micro-benchmarks, per kind included), then for each network and batch size (1 and 8, input 224 x 224) traces it (`from_module`), times it with
 `model --latency`'s timing (a copy in eval mode, median of passes, one thread) and predicts it twice: with
 the three global constants and with each layer's kind's constants. Writes
 benchmarks/results/model-latency.json (atomically) and the table in docs/latency.md between its markers;
@@ -48,12 +48,14 @@ def measure(repeats: int = 5) -> dict:
     from skanalyze.nn import calibrate, from_module
     from skanalyze.nn.model_latency import predict_layer, time_model
 
-    profile = calibrate(threads=1, name="model-latency")
-    flat = profile.global_only()
+    # a profile per batch, calibrated at that batch (`device calibrate --batch`)
+    profiles = {b: calibrate(threads=1, name=f"model-latency-b{b}", batch=b) for b in BATCHES}
     records = []
     for name in NETWORKS:
         module = getattr(torchvision.models, name)(weights=None).eval()
         for batch in BATCHES:
+            profile = profiles[batch]
+            flat = profile.global_only()
             shape = (batch, 3, 224, 224)
             layers = from_module(module, shape).layers
             data = time_model(module, shape, layers, profile=profile, repeats=repeats, threads=1)
@@ -80,7 +82,8 @@ def measure(repeats: int = 5) -> dict:
             "torchvision": torchvision.__version__,
             "threads": 1,
         },
-        "profile": profile_dict(profile),
+        "profile": profile_dict(profiles[BATCHES[0]]),
+        "profiles": {str(b): profile_dict(p) for b, p in profiles.items()},
         "records": records,
     }
 
@@ -94,7 +97,7 @@ def table(result: dict) -> list[str]:
         f"Measured on {m['processor']}, {m['threads']} thread, torch {m['torch']} and torchvision {m['torchvision']} "
         f"(random weights, eval mode, input 224 x 224), median of the passes, one run (no interval: the "
         "numbers say where the model stands, not how much they vary); predicted from the traced layers with "
-        "this machine's calibrated profile (its three global constants; and each layer's kind's constants with "
+        "this machine's profile calibrated at the network's batch (its three global constants; and each layer's kind's constants with "
         "its compute curve at the layer's channels per group and output positions, never faster than the profile's peak):",
         "",
         "| network | batch | traced layers | measured, ms | roofline, ms | measured / roofline "

@@ -22,6 +22,7 @@ KINDS = {
     "conv": "dense k x k convolution",
     "pw": "pointwise (1 x 1) convolution",
     "gconv": "k x k group convolution",
+    "gconv-gemm": "k x k group convolution the direct kernel does not take (one matrix product per group)",
     "pwgconv": "pointwise group convolution",
     "dw": "depthwise convolution",
     "shuffle": "channel shuffle",
@@ -57,6 +58,13 @@ CURVE = {
 # product per group, each with its own dispatch, so a layer of g groups costs overhead_s + g x this before any
 # work; calibration measures it from tiny layers of two group numbers.
 GROUPS = {"overhead_per_group_s": "fixed time each group adds to a grouped conv, seconds (0: none)"}
+# Which kernel runs a k x k group conv depends on its input channels per group c (optional, gconv only): oneDNN's
+# direct kernel takes a layer only where c is a multiple of this (4 on this project's AVX-512 CPU) and runs one
+# matrix product per group otherwise, several times slower (the gconv-gemm kind's constants); at c = 1 torch
+# runs its depthwise kernel (the dw kind's constants). benchmarks/grouped_probe.py shows both.
+DISPATCH = {
+    "channels_multiple": "input channels per group the direct group-conv kernel needs a multiple of (0: any)"
+}
 
 
 def kernel_kind(kernel) -> str | None:
@@ -114,6 +122,25 @@ class Profile:
         own = self.kinds.get(kind, {}) if kind is not None else {}
         return own.get("channels_half", 0.0), own.get("positions_half", 0.0)
 
+    def kind_at(self, kind: str | None, channels) -> str | None:
+        """The kind whose constants a layer of ``kind`` with ``channels`` input channels per group takes: a group
+        conv of one channel per group runs as a depthwise conv (dw), and one whose channels per group are not a
+        multiple of gconv's channels_multiple as gconv-gemm where the profile has that kind; else ``kind``."""
+        for other, multiple in self.dispatch(kind):
+            if (channels % multiple != 0) if multiple else channels == 1:
+                return other
+        return kind
+
+    def dispatch(self, kind: str | None) -> list[tuple[str, int]]:
+        """The kernels other than its own that a layer of ``kind`` may run, first match first: (the kind whose
+        constants it then takes, m), taken where its input channels per group are 1 (m = 0) or not a multiple of
+        m; empty where the profile names none."""
+        if kind != "gconv":
+            return []
+        out = [("dw", 0)] if {"dw", "gconv"} & set(self.kinds) else []  # else both take the global constants
+        multiple = int(self.kinds.get("gconv", {}).get("channels_multiple", 0))
+        return out + ([("gconv-gemm", multiple)] if multiple and "gconv-gemm" in self.kinds else [])
+
     def global_only(self) -> Profile:
         """The same profile without its per-kind constants (the three-constant roofline)."""
         return replace(self, kinds={})
@@ -123,6 +150,30 @@ def _positive_number(value) -> bool:
     return (
         not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value > 0
     )
+
+
+def _checked_kinds(kinds, where: str) -> dict:
+    """A profile's kinds, each a dict of its known keys with valid values; else a one-line error naming it."""
+    if not isinstance(kinds, dict):
+        raise SkanalyzeError(f"{where}: kinds must map a kind of layer to its constants")
+    for kind, own in kinds.items():
+        if kind not in KINDS:
+            raise SkanalyzeError(f"{where}: kind {kind!r} is unknown; valid: {', '.join(KINDS)}")
+        optional = {**CURVE, **GROUPS, **(DISPATCH if kind == "gconv" else {})}  # 0 allowed: none
+        if not isinstance(own, dict) or not set(own) <= set(CONSTANTS) | set(optional):
+            raise SkanalyzeError(f"{where}: kinds.{kind} may give only {', '.join([*CONSTANTS, *optional])}")
+        for key, value in own.items():
+            zero = not isinstance(value, bool) and isinstance(value, (int, float)) and value == 0
+            if key in DISPATCH and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise SkanalyzeError(f"{where}: kinds.{kind}.{key} = {value!r} must be a whole number >= 0")
+            if key in optional and (zero or _positive_number(value)):
+                continue
+            if not _positive_number(value):
+                raise SkanalyzeError(
+                    f"{where}: kinds.{kind}.{key} = {value!r} must be a positive number"
+                    + (" or 0" if key in optional else "")
+                )
+    return kinds
 
 
 def profile_from_dict(data: dict, where: str = "profile") -> Profile:
@@ -140,30 +191,13 @@ def profile_from_dict(data: dict, where: str = "profile") -> Profile:
     eb = data.get("element_bytes", 4)
     if isinstance(eb, bool) or not isinstance(eb, int) or eb < 1:
         raise SkanalyzeError(f"{where}: element_bytes = {eb!r} must be a positive integer (4 for fp32)")
-    kinds = data.get("kinds", {})
-    if not isinstance(kinds, dict):
-        raise SkanalyzeError(f"{where}: kinds must map a kind of layer to its constants")
-    for kind, own in kinds.items():
-        if kind not in KINDS:
-            raise SkanalyzeError(f"{where}: kind {kind!r} is unknown; valid: {', '.join(KINDS)}")
-        optional = {**CURVE, **GROUPS}  # 0 allowed: no curve, no per-group cost
-        if not isinstance(own, dict) or not set(own) <= set(CONSTANTS) | set(optional):
-            raise SkanalyzeError(f"{where}: kinds.{kind} may give only {', '.join([*CONSTANTS, *optional])}")
-        for key, value in own.items():
-            zero = not isinstance(value, bool) and isinstance(value, (int, float)) and value == 0
-            if key in optional and (zero or _positive_number(value)):
-                continue
-            if not _positive_number(value):
-                raise SkanalyzeError(
-                    f"{where}: kinds.{kind}.{key} = {value!r} must be a positive number"
-                    + (" or 0" if key in optional else "")
-                )
+    kinds = _checked_kinds(data.get("kinds", {}), where)
     return Profile(
         name=str(data.get("name", where)),
         element_bytes=eb,
         source=str(data.get("source", "")),
         details=dict(data.get("details", {})),
-        kinds={k: {c: float(v) for c, v in own.items()} for k, own in kinds.items()},
+        kinds={k: {c: v if c in DISPATCH else float(v) for c, v in own.items()} for k, own in kinds.items()},
         **values,
     )
 

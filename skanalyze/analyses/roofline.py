@@ -89,11 +89,6 @@ def _exact_int(expr, vals: dict, what: str, design: Design) -> int:
     return number
 
 
-def _constants(profile: Profile, row) -> tuple[float, float, float]:
-    """(peak, bandwidth, overhead) of a traffic row's layer: its kernel's kind's, where the profile has them."""
-    return profile.constants(kernel_kind(row.layer.kernel))
-
-
 def _shape_exprs(row) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     """What a traffic row's compute curve and fixed cost read: its input channels per group, output positions
     per image, and groups."""
@@ -102,18 +97,34 @@ def _shape_exprs(row) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     return c_in / groups, sp.sympify(row.writes) / row.layer.c_out, groups
 
 
-def _fixed(profile: Profile, row, num=sp.Float) -> sp.Expr:
-    """A traffic row's fixed cost as an expression: its kind's overhead, plus its per-group cost times its groups
-    where the kind has one."""
-    base, per_group = profile.fixed(kernel_kind(row.layer.kernel))
+def _branches(profile: Profile, row) -> list[tuple[int | None, str | None]]:
+    """The kernels a traffic row's layer may run (``Profile.dispatch``), first match first: (m, kind), taken where
+    its input channels per group are 1 (m = 0) or not a multiple of m, and (None, its own kind) for the rest;
+    decided at once where its channels per group are a number."""
+    kind = kernel_kind(row.layer.kernel)
+    channels = _shape_exprs(row)[0]
+    if channels.is_Number:
+        return [(None, profile.kind_at(kind, int(channels)))]
+    return [*((m, other) for other, m in profile.dispatch(kind)), (None, kind)]
+
+
+def _condition(m: int, channels: sp.Expr) -> sp.Boolean:
+    """A dispatch's condition on the input channels per group, as sympy: 1 (m = 0), or not a multiple of m."""
+    return sp.Ne(sp.Mod(channels, m), 0) if m else sp.Eq(channels, 1)
+
+
+def _fixed(profile: Profile, row, kind: str | None, num=sp.Float) -> sp.Expr:
+    """A traffic row's fixed cost as an expression with a kind's constants: its overhead, plus its per-group cost
+    times the row's groups where the kind has one."""
+    base, per_group = profile.fixed(kind)
     return num(base) + num(per_group) * _shape_exprs(row)[2] if per_group else num(base)
 
 
-def _curve_factor(profile: Profile, row, batch: int, num=sp.Float):
-    """(1 + c_half / c) * (1 + n_half / n) of a traffic row's layer as an expression (c: its input channels
-    per group, n: its output positions, batch x h x w), or 1 where its kind has no curve; ``num`` makes the
-    constants sympy numbers."""
-    c_half, n_half = profile.curve(kernel_kind(row.layer.kernel))
+def _curve_factor(profile: Profile, row, kind: str | None, batch: int, num=sp.Float):
+    """(1 + c_half / c) * (1 + n_half / n) of a traffic row's layer with a kind's curve, as an expression (c: its
+    input channels per group, n: its output positions, batch x h x w), or 1 where the kind has no curve; ``num``
+    makes the constants sympy numbers."""
+    c_half, n_half = profile.curve(kind)
     channels, positions, _ = _shape_exprs(row)
     factor = sp.Integer(1)
     if c_half:
@@ -123,14 +134,20 @@ def _curve_factor(profile: Profile, row, batch: int, num=sp.Float):
     return factor
 
 
-def _compute(profile: Profile, row, batch: int, num=sp.Float) -> sp.Expr:
-    """A traffic row's compute time as an expression: batch x its MACs at its kind's peak and curve, and never
+def _compute(profile: Profile, row, kind: str | None, batch: int, num=sp.Float) -> sp.Expr:
+    """A traffic row's compute time as an expression: batch x its MACs at a kind's peak and curve, and never
     less than at the profile's own peak (which only a kind with a higher peak than the profile's can pass)."""
-    peak = _constants(profile, row)[0]
-    compute = num(batch / peak) * row.macs * _curve_factor(profile, row, batch, num)
+    peak = profile.constants(kind)[0]
+    compute = num(batch / peak) * row.macs * _curve_factor(profile, row, kind, batch, num)
     if peak <= profile.peak_macs_per_s or compute == 0:
         return compute
     return sp.Max(compute, num(batch / profile.peak_macs_per_s) * row.macs)
+
+
+def _memory(profile: Profile, row, kind: str | None, batch: int, num=sp.Float) -> sp.Expr:
+    """A traffic row's memory time as an expression: its bytes at a kind's bandwidth."""
+    per_byte = num(profile.element_bytes / profile.constants(kind)[1])
+    return per_byte * (batch * (row.reads + row.writes)) + per_byte * row.weights
 
 
 def curve_factor(profile: Profile, kind: str | None, channels, positions) -> float:
@@ -153,7 +170,9 @@ def layer_time(
 ) -> LayerTime:
     """One layer's roofline time from its exact MACs and bytes (the batch already in both), with the
     constants of its kind where the profile has them, its kind's compute curve at its input channels
-    per group and output positions (batch x h x w) where both are given, and its fixed cost at its groups."""
+    per group and output positions (batch x h x w) where both are given, and its fixed cost at its groups; a
+    group conv takes the kind of the kernel its channels per group run (``Profile.kind_at``)."""
+    kind = profile.kind_at(kind, channels) if channels else kind
     peak, bandwidth, _ = profile.constants(kind)
     slow = curve_factor(profile, kind, channels, positions) if channels and positions else 1.0
     compute = max(macs / peak * slow, macs / profile.peak_macs_per_s)  # never above the machine's peak
@@ -229,15 +248,17 @@ def time_expression(design: Design, profile: Profile, batch: int = 1, digits: in
 
     total = sp.Integer(0)
     for row in T.layer_traffic(design):
-        bandwidth = _constants(profile, row)[1]
-        compute = _compute(profile, row, batch, num)
-        memory = (
-            num(profile.element_bytes / bandwidth) * (batch * (row.reads + row.writes))
-            + num(profile.element_bytes / bandwidth) * row.weights
-        )
-        compute, memory = (sp.expand(design.substitute_bottleneck(e)) for e in (compute, memory))
-        fixed = design.substitute_bottleneck(_fixed(profile, row, num))
-        total += (sp.Max(compute, memory) if compute != 0 else memory) + fixed
+        pieces = []
+        for m, kind in _branches(profile, row):
+            compute, memory = (
+                sp.expand(design.substitute_bottleneck(e))
+                for e in (_compute(profile, row, kind, batch, num), _memory(profile, row, kind, batch, num))
+            )
+            fixed = design.substitute_bottleneck(_fixed(profile, row, kind, num))
+            term = (sp.Max(compute, memory) if compute != 0 else memory) + fixed
+            where = True if m is None else _condition(m, design.substitute_bottleneck(_shape_exprs(row)[0]))
+            pieces.append((term, where))
+        total += pieces[0][0] if len(pieces) == 1 else sp.Piecewise(*pieces)
     return total
 
 
@@ -250,19 +271,28 @@ def predictor(design: Design, profile: Profile, batch: int = 1):
     """``f(**arrays) -> seconds``: the roofline compiled to numpy once, vectorised over arrays of values
     (keyed by symbol name: C, F, M, N, H, W, ...; K comes from the bottleneck when not given)."""
     batch = positive_batch(batch)
-    rows = T.layer_traffic(design)
-    exprs, fixed = [], sp.Integer(0)
-    for row in rows:
-        bandwidth = _constants(profile, row)[1]
-        compute = _compute(profile, row, batch)
-        memory = profile.element_bytes * (batch * (row.reads + row.writes) + row.weights) / bandwidth
-        exprs.append((design.substitute_bottleneck(compute), design.substitute_bottleneck(memory)))
-        fixed += design.substitute_bottleneck(_fixed(profile, row))
-    every = [e for pair in exprs for e in pair] + [fixed]
+    rows = []  # per layer: its kernels, first match first: (m, compute, memory, fixed, channels per group)
+    for row in T.layer_traffic(design):
+        channels = design.substitute_bottleneck(_shape_exprs(row)[0])
+        rows.append([
+            (m, *(design.substitute_bottleneck(e) for e in (
+                _compute(profile, row, kind, batch), _memory(profile, row, kind, batch), _fixed(profile, row, kind)
+            )), channels)
+            for m, kind in _branches(profile, row)
+        ])  # fmt: skip
+    every = [e for branches in rows for branch in branches for e in branch[1:]]
     syms = sorted(set().union(*(sp.sympify(e).free_symbols for e in every)), key=str)
     names = [str(s) for s in syms]
-    fns = [(compile_numpy(syms, c), compile_numpy(syms, m)) for c, m in exprs]
-    overhead = compile_numpy(syms, fixed)  # a constant, or growing with the groups of grouped layers
+    fns = [[(m, *(compile_numpy(syms, e) for e in exprs)) for m, *exprs in branches] for branches in rows]
+
+    def layer(branches, args):
+        *dispatched, (_, compute, memory, fixed, _) = branches
+        out = np.maximum(compute(*args), memory(*args)) + fixed(*args)
+        for m, compute, memory, fixed, channels in dispatched[::-1]:  # the first match wins
+            c = channels(*args)
+            taken = (np.mod(c, m) != 0) if m else (c == 1)
+            out = np.where(taken, np.maximum(compute(*args), memory(*args)) + fixed(*args), out)
+        return out
 
     def predict_grid(**arrays):
         missing = [n for n in names if n not in arrays]
@@ -271,9 +301,9 @@ def predictor(design: Design, profile: Profile, batch: int = 1):
                 f"{design.notation!r} needs values for {', '.join(missing)} to predict its latency"
             )
         args = [np.asarray(arrays[n], dtype=float) for n in names]
-        total = overhead(*args)
-        for compute, memory in fns:
-            total = total + np.maximum(compute(*args), memory(*args))
+        total = 0.0
+        for branches in fns:
+            total = total + layer(branches, args)
         return total
 
     predict_grid.symbols = tuple(names)
@@ -384,11 +414,12 @@ def widest_within(
     floor_fn = compile_exact(
         activations.subs(S.alpha, sp.Rational(alpha.numerator, alpha.denominator)), [S.C]
     )
-    constants = [_constants(profile, r) for r in rows]
-    fixed = sum(c[2] for c in constants)
+    # per layer, the constants of every kernel it may run: the bound takes the least fixed cost, the most bandwidth
+    constants = [[profile.constants(kind) for _, kind in _branches(profile, r)] for r in rows]
+    fixed = sum(min(c[2] for c in kernels) for kernels in constants)
     fast = predictor(design, profile, batch)  # floats for the search; the answer is recomputed exactly
     step = alpha.denominator  # widths are k * step, so that F = alpha * C is whole
-    bw = max(c[1] for c in constants)  # the largest bandwidth: a lower bound's
+    bw = max(c[1] for kernels in constants for c in kernels)  # the largest bandwidth: a lower bound's
 
     def floor_fits(k: int) -> bool:  # the activations alone: a lower bound of every configuration's time
         return fixed + batch * profile.element_bytes * float(floor_fn(k * step)) / bw <= budget

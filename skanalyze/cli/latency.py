@@ -50,12 +50,22 @@ def device(
             "--force", help="With calibrate: save the profile even when its numbers cannot be trusted."
         ),
     ] = False,
+    batch: Annotated[
+        int | None,
+        typer.Option("--batch", help="With calibrate: the batch the micro-benchmarks run at (default 1)."),
+    ] = None,
     fmt: FormatOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """A roofline device profile: measure this machine's peak MAC rate, bandwidth and per-layer overhead, or
     show a profile (shipped: h100-sxm-datasheet)."""
-    from ..analyses.profiles import check_threads, load_profile, profile_dict, shipped_profiles
+    from ..analyses.profiles import (
+        check_threads,
+        load_profile,
+        positive_batch,
+        profile_dict,
+        shipped_profiles,
+    )
     from ..core.outputs import write_text
     from ..render import render
     from . import checks
@@ -65,7 +75,9 @@ def device(
         raise SkanalyzeError(f"device {action!r} is unknown; valid: calibrate, show")
     if action == "show":
         extra = [
-            flag for flag, v in (("--out", out), ("--name", name), ("--threads", threads)) if v is not None
+            flag
+            for flag, v in (("--out", out), ("--name", name), ("--threads", threads), ("--batch", batch))
+            if v is not None
         ]
         extra += ["--quick"] if quick else []
         extra += ["--force"] if force else []
@@ -86,8 +98,11 @@ def device(
 
         writable_file(out, "profile file", (".json",))
     check_threads(threads)  # before torch is needed
+    batch = positive_batch(1 if batch is None else batch)
     nn = checks.need_torch("device calibrate")
-    result = profile_dict(nn.calibrate(threads=threads, device=device_name, name=name, quick=quick))
+    result = profile_dict(
+        nn.calibrate(threads=threads, device=device_name, name=name, quick=quick, batch=batch)
+    )
     problems = result["details"].get("warnings") or []
     if out is not None and problems and not force:
         raise SkanalyzeError(

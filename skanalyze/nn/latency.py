@@ -39,12 +39,13 @@ from functools import lru_cache
 import torch
 from torch import nn as tnn
 
-from ..analyses.profiles import SPREAD_LIMIT, Profile, calibration_problems, check_threads
+from ..analyses.profiles import SPREAD_LIMIT, Profile, calibration_problems, check_threads, positive_batch
 from ..analyses.roofline import full_values, layer_time, predict_layers
 from ..core import counting
 from ..core import symbols as S
 from ..core.design import parse
 from ..core.errors import SkanalyzeError
+from .dispatch import direct_multiple, group_conv_kernels
 from .modules import build
 
 
@@ -147,9 +148,15 @@ def time_module(
 
 
 def calibrate(
-    *, threads: int | None = None, device: str = "cpu", name: str | None = None, quick: bool = False
+    *,
+    threads: int | None = None,
+    device: str = "cpu",
+    name: str | None = None,
+    quick: bool = False,
+    batch: int = 1,
 ) -> Profile:
-    """Measure the roofline's constants on this machine (under 30 s on a 2-core CPU)."""
+    """Measure the roofline's constants on this machine at a batch (under 30 s on a 2-core CPU)."""
+    batch = positive_batch(batch)
     dev = pick_device(device)
     used = set_threads(threads) if dev.type == "cpu" else None
     load_before = _load()
@@ -161,9 +168,9 @@ def calibrate(
     a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
     t_mm = time_call(lambda: a @ b, warmup=2, repeats=reps, device=dev)
     t_conv, conv_rounds = _steady(
-        lambda: time_module(conv, (1, c, hw, hw), warmup=2, repeats=reps, device=dev)
+        lambda: time_module(conv, (batch, c, hw, hw), warmup=2, repeats=reps, device=dev)
     )
-    conv_rate = 9 * c * c * hw * hw / t_conv.median_s
+    conv_rate = 9 * c * c * hw * hw * batch / t_conv.median_s
     # bandwidth: copy a large tensor into another (read + write)
     elements = (16 if quick else 64) * 2**20
     src, dst = torch.ones(elements, device=dev), torch.empty(elements, device=dev)
@@ -174,10 +181,10 @@ def calibrate(
     # overhead: the smallest possible layer
     tiny = tnn.Conv2d(1, 1, 1, bias=False)
     t_tiny, tiny_rounds = _steady(
-        lambda: time_module(tiny, (1, 1, 1, 1), warmup=20, repeats=200 if not quick else 50, device=dev)
+        lambda: time_module(tiny, (batch, 1, 1, 1), warmup=20, repeats=200 if not quick else 50, device=dev)
     )
     base = Profile("global", conv_rate, bandwidth, t_tiny.median_s)
-    kinds, kind_details = calibrate_kinds(base, dev, reps, quick)
+    kinds, kind_details = calibrate_kinds(base, dev, reps, quick, batch)
     t_mm_end = time_call(lambda: a @ b, warmup=1, repeats=reps, device=dev)  # did the machine's speed change?
     label = name or f"{platform.node() or 'this-machine'}-{dev.type}" + (f"-{used}t" if used else "")
     details = {
@@ -190,6 +197,7 @@ def calibrate(
         "machine": platform.machine(),
         "processor": _cpu_name() if dev.type == "cpu" else torch.cuda.get_device_name(dev),
         "cpus": os.cpu_count(),
+        "batch": batch,
         "allocator": steady_allocator(),
         "dense_conv": {
             "channels": c,
@@ -245,24 +253,29 @@ COMPUTE_KINDS = {  # kind: (design, channel groups)
 # of C = F = 32 at 4 x 4, give the cost per group and the rest (kinds.K.overhead_per_group_s, overhead_s)
 PER_GROUP = {"gconv": "GConv", "pwgconv": "PWGConv"}
 GROUP_PROBES = (2, 16)
+# Where oneDNN runs a group conv's channels per group on its direct kernel only at multiples of m
+# (nn.dispatch), the gconv kind is measured at multiples of m (its probes and its narrow layer at 2m channels
+# per group) and the gconv-gemm kind, one product per group, at the least count that is not one: its fixed
+# cost per group from tiny layers, its rate as a bandwidth over MEMORY_SIZES (its time grows with the
+# activations, not with the MACs: 2 to 6 channels per group take the same time at the same C and positions).
 MEMORY_KINDS = {"dw": "DW", "shuffle": "Shuffle(8)"}
 MEMORY_SIZES = ((256, 40), (384, 32), (640, 24))  # (channels, output size)
 # learned lines gather F x C x k x k x H x W elements: one moderate size for the rate, no curve
 GATHER_KINDS = {"line-learned": ("Line(orient=filter)", {"C": 40, "F": 40, "H": 10, "W": 10})}
 
 
-def _other_kinds(quick: bool) -> dict:
-    """The kinds an imported model has beside convolutions: (tiny module and input, large module and input,
-    large MACs, large elements read and written, parameters)."""
+def _other_kinds(quick: bool, b: int = 1) -> dict:
+    """The kinds an imported model has beside convolutions, at batch b: (tiny module and input, large module and
+    input, large MACs, large elements read and written, parameters)."""
     c, hw, n_in, n_out = (320, 20, 1280, 1000) if quick else (640, 40, 2560, 2000)
     return {
-        "linear": (tnn.Linear(8, 8), (1, 8), tnn.Linear(n_in, n_out), (1, n_in), n_in * n_out, n_in + n_out, n_in * n_out + n_out),
-        "elementwise": (tnn.BatchNorm2d(8), (1, 8, 4, 4), tnn.BatchNorm2d(c), (1, c, hw, hw), 0, 2 * c * hw * hw, 2 * c),
+        "linear": (tnn.Linear(8, 8), (b, 8), tnn.Linear(n_in, n_out), (b, n_in), b * n_in * n_out, b * (n_in + n_out), n_in * n_out + n_out),
+        "elementwise": (tnn.BatchNorm2d(8), (b, 8, 4, 4), tnn.BatchNorm2d(c), (b, c, hw, hw), 0, b * 2 * c * hw * hw, 2 * c),
         "pool": (
-            tnn.MaxPool2d(3, 2, 1), (1, 8, 4, 4), tnn.MaxPool2d(3, 2, 1), (1, c, hw, hw), 0, c * hw * hw + c * (hw // 2) ** 2, 0,
+            tnn.MaxPool2d(3, 2, 1), (b, 8, 4, 4), tnn.MaxPool2d(3, 2, 1), (b, c, hw, hw), 0, b * (c * hw * hw + c * (hw // 2) ** 2), 0,
         ),
         "global-pool": (
-            tnn.AdaptiveAvgPool2d(1), (1, 8, 4, 4), tnn.AdaptiveAvgPool2d(1), (1, c, hw, hw), 0, c * hw * hw + c, 0,
+            tnn.AdaptiveAvgPool2d(1), (b, 8, 4, 4), tnn.AdaptiveAvgPool2d(1), (b, c, hw, hw), 0, b * (c * hw * hw + c), 0,
         ),
     }  # fmt: skip
 
@@ -283,22 +296,32 @@ def solve_curve(work: dict, wide: int, narrow: int, size: int, small: int) -> di
     return {"peak_macs_per_s": peak, "channels_half": c_half, "positions_half": n_half}
 
 
-def _layer_case(text: str, values: dict, base: Profile) -> tuple:
-    """(module, input shape, MACs, bytes) of a one-kernel design at values."""
+def _layer_case(text: str, values: dict, base: Profile, batch: int = 1) -> tuple:
+    """(module, input shape, MACs, bytes) of a one-kernel design at values and a batch."""
     design = parse(text)
-    (row,) = predict_layers(design, values, base)
-    shape = (1, values["C"], *counting.input_size(design, values["H"], values["W"]))
+    (row,) = predict_layers(design, values, base, batch)
+    shape = (batch, values["C"], *counting.input_size(design, values["H"], values["W"]))
     return build(design, full_values(design, values)), tuple(int(x) for x in shape), row.macs, row.bytes
 
 
-def _compute_kind(kind: str, text: str, groups: int, base: Profile, timed, fixed: float) -> tuple[dict, dict]:
-    """A compute kind's constants: its peak and curve from three layers (WIDE and NARROW channels per group at
-    SIZE, WIDE at SMALL), or its bandwidth where the global roofs say the wide layer is memory-bound."""
+def _compute_kind(
+    kind: str,
+    text: str,
+    groups: int,
+    base: Profile,
+    timed,
+    fixed: float,
+    batch: int = 1,
+    narrow: int = NARROW,
+) -> tuple[dict, dict]:
+    """A compute kind's constants: its peak and curve from three layers (WIDE and ``narrow`` channels per group
+    at SIZE, WIDE at SMALL; at a batch), or its bandwidth where the global roofs say the wide layer is
+    memory-bound."""
     work, record = {}, {"tiny_s": fixed}
-    sizes = {"wide": (WIDE, SIZE), "narrow": (NARROW, SIZE), "small": (WIDE, SMALL)}
+    sizes = {"wide": (WIDE, SIZE), "narrow": (narrow, SIZE), "small": (WIDE, SMALL)}
     for label, (per_group, hw) in sizes.items():
         c = per_group * groups
-        module, shape, macs, nbytes = _layer_case(text, {"C": c, "F": c, "H": hw, "W": hw}, base)
+        module, shape, macs, nbytes = _layer_case(text, {"C": c, "F": c, "H": hw, "W": hw}, base, batch)
         t = timed(module, shape)
         record[label] = {"s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)}
         if label == "wide" and layer_time(kind, macs, nbytes, base).bound == "memory":
@@ -306,7 +329,7 @@ def _compute_kind(kind: str, text: str, groups: int, base: Profile, timed, fixed
         work[label] = (t - fixed) / macs
     own = {"overhead_s": fixed}
     if all(w > 0 for w in work.values()):
-        own.update(solve_curve(work, WIDE, NARROW, SIZE**2, SMALL**2))
+        own.update(solve_curve(work, WIDE, narrow, batch * SIZE**2, batch * SMALL**2))
     return own, record
 
 
@@ -322,25 +345,42 @@ def _one_layer_constants(kind: str, macs: int, nbytes: int, t: float, fixed: flo
     return own
 
 
-def _memory_kind(text: str, base: Profile, timed, fixed: float, quick: bool) -> tuple[dict, dict]:
-    """A memory kind's constants: its bandwidth as the median over MEMORY_SIZES (the first only, quick)."""
+def _memory_kind(
+    text: str, base: Profile, timed, fixed: float, quick: bool, batch: int = 1, per_group: tuple = ()
+) -> tuple[dict, dict]:
+    """A memory kind's constants: its bandwidth as the median over MEMORY_SIZES (the first only, quick); with
+    ``per_group`` (channels per group, fixed cost per group), a design in M at that many channels per group (C
+    rounded down to a multiple), each layer's fixed cost counting its groups."""
     rates, record = [], {"tiny_s": fixed}
     for c, hw in MEMORY_SIZES[:1] if quick else MEMORY_SIZES:
-        module, shape, _, nbytes = _layer_case(text, {"C": c, "F": c, "H": hw, "W": hw}, base)
+        values = {"C": c, "F": c, "H": hw, "W": hw}
+        layer_fixed = fixed
+        if per_group:
+            channels, cost = per_group
+            values = {
+                **values,
+                "C": c // channels * channels,
+                "F": c // channels * channels,
+                "M": c // channels,
+            }
+            layer_fixed = fixed + values["M"] * cost
+        module, shape, _, nbytes = _layer_case(text, values, base, batch)
         t = timed(module, shape)
-        record[f"{c}x{hw}"] = {"s": t, "bytes": nbytes, "shape": list(shape)}
-        if t > fixed:
-            rates.append(nbytes / (t - fixed))
+        record[f"{values['C']}x{hw}"] = {"s": t, "bytes": nbytes, "shape": list(shape)}
+        if t > layer_fixed:
+            rates.append(nbytes / (t - layer_fixed))
     return {
         "overhead_s": fixed,
         **({"bandwidth_bytes_per_s": statistics.median(rates)} if rates else {}),
     }, record
 
 
-def calibrate_kinds(base: Profile, dev: torch.device, reps: int, quick: bool) -> tuple[dict, dict]:
-    """Each kind's constants: its fixed cost from a tiny layer, and its peak MAC rate and compute curve, or its
-    bandwidth, from larger ones (whichever roof the global constants say they are under); (kinds, what was
-    measured)."""
+def calibrate_kinds(
+    base: Profile, dev: torch.device, reps: int, quick: bool, batch: int = 1
+) -> tuple[dict, dict]:
+    """Each kind's constants at a batch: its fixed cost from a tiny layer, and its peak MAC rate and compute
+    curve, or its bandwidth, from larger ones (whichever roof the global constants say they are under); (kinds,
+    what was measured)."""
     kinds, measured = {}, {}
 
     def timed(module, shape, repeats=reps) -> float:
@@ -350,27 +390,46 @@ def calibrate_kinds(base: Profile, dev: torch.device, reps: int, quick: bool) ->
         return _median_of_rounds(time_module, module, shape, warmup=5, repeats=4 * reps, device=dev)
 
     def fixed_cost(text: str, values: dict = TINY) -> float:
-        return tiny_time(*_layer_case(text, values, base)[:2])
+        return tiny_time(*_layer_case(text, values, base, batch)[:2])
 
+    kernels = group_conv_kernels() if dev.type == "cpu" else {}
+    multiple = direct_multiple(kernels)
     for kind, (text, groups) in COMPUTE_KINDS.items():
-        own, probes = per_group_cost(PER_GROUP[kind], fixed_cost) if kind in PER_GROUP else ({}, {})
+        per_group = multiple if kind == "gconv" and multiple else None
+        own, probes = (
+            per_group_cost(PER_GROUP[kind], fixed_cost, per_group) if kind in PER_GROUP else ({}, {})
+        )
         fixed = own["overhead_s"] + groups * own["overhead_per_group_s"] if own else fixed_cost(text)
-        kinds[kind], measured[kind] = _compute_kind(kind, text, groups, base, timed, fixed)
+        narrow = 2 * per_group if per_group else NARROW
+        kinds[kind], measured[kind] = _compute_kind(kind, text, groups, base, timed, fixed, batch, narrow)
         kinds[kind].update(own)
         if probes:
             measured[kind]["groups_s"] = probes
+    if multiple:
+        gemm = next(c for c in range(2, multiple + 2) if c % multiple)
+        own, probes = per_group_cost("GConv", fixed_cost, gemm)
+        rest, cost = (
+            (own["overhead_s"], own["overhead_per_group_s"]) if own else (fixed_cost("GConv(4)"), 0.0)
+        )
+        kinds["gconv-gemm"], measured["gconv-gemm"] = _memory_kind(
+            "GConv(M)", base, timed, rest, quick, batch, (gemm, cost)
+        )
+        kinds["gconv-gemm"].update(own)
+        measured["gconv-gemm"].update(groups_s=probes, channels_per_group=gemm)
+        kinds["gconv"]["channels_multiple"] = multiple
+    measured["gconv"]["kernels"] = {str(c): name for c, name in kernels.items()}
     for kind, text in MEMORY_KINDS.items():
-        kinds[kind], measured[kind] = _memory_kind(text, base, timed, fixed_cost(text), quick)
+        kinds[kind], measured[kind] = _memory_kind(text, base, timed, fixed_cost(text), quick, batch)
     for kind, (text, values) in GATHER_KINDS.items():
         fixed = fixed_cost(text)
-        module, shape, macs, nbytes = _layer_case(text, values, base)
+        module, shape, macs, nbytes = _layer_case(text, values, base, batch)
         t = timed(module, shape, repeats=max(3, reps // 3))
         kinds[kind] = {"overhead_s": fixed, **({"peak_macs_per_s": macs / (t - fixed)} if t > fixed else {})}
         measured[kind] = {
             "tiny_s": fixed,
             "large": {"s": t, "macs": macs, "bytes": nbytes, "shape": list(shape)},
         }
-    for kind, (tiny, tiny_shape, big, shape, macs, elements, params) in _other_kinds(quick).items():
+    for kind, (tiny, tiny_shape, big, shape, macs, elements, params) in _other_kinds(quick, batch).items():
         nbytes = base.element_bytes * (elements + params)
         fixed, t = tiny_time(tiny, tiny_shape), timed(big, shape)
         kinds[kind] = _one_layer_constants(kind, macs, nbytes, t, fixed, base)
@@ -378,12 +437,17 @@ def calibrate_kinds(base: Profile, dev: torch.device, reps: int, quick: bool) ->
     return kinds, measured
 
 
-def per_group_cost(name: str, fixed_cost) -> tuple[dict, dict]:
+def per_group_cost(name: str, fixed_cost, per_group: int | None = None) -> tuple[dict, dict]:
     """A grouped kind's fixed cost per group and the rest (overhead_s, overhead_per_group_s), from tiny layers of
-    GROUP_PROBES groups (``fixed_cost`` times a design at values), and those times; no constants where the two do
-    not say a positive cost per group and a positive rest."""
+    GROUP_PROBES groups (``fixed_cost`` times a design at values; C = 32, or ``per_group`` channels per group),
+    and those times; no constants where the two do not say a positive cost per group and a positive rest."""
     lo, hi = GROUP_PROBES
-    times = {g: fixed_cost(f"{name}({g})", {"C": 32, "F": 32, "H": 4, "W": 4}) for g in GROUP_PROBES}
+
+    def values(g: int) -> dict:
+        c = g * per_group if per_group else 32
+        return {"C": c, "F": c, "H": 4, "W": 4}
+
+    times = {g: fixed_cost(f"{name}({g})", values(g)) for g in GROUP_PROBES}
     per_group = (times[hi] - times[lo]) / (hi - lo)
     rest = times[lo] - lo * per_group
     own = {"overhead_s": rest, "overhead_per_group_s": per_group} if per_group > 0 and rest > 0 else {}

@@ -519,7 +519,7 @@ def profile(data: dict, style: str = "pretty") -> str:
     if details.get("calibrated", details.get("measured")):  # "measured": profiles written by schema 1
         lines.append(
             f"  measured on {details.get('processor')} ({details.get('device')}, "
-            f"{details.get('threads')} threads, torch {details.get('torch')})"
+            f"{details.get('threads')} threads, batch {details.get('batch', 1)}, torch {details.get('torch')})"
         )
         mm = details.get("matmul")
         if mm:
@@ -547,6 +547,8 @@ def profile(data: dict, style: str = "pretty") -> str:
                 f"half rate at {own.get('channels_half', 0):.3g} channels per group, "
                 f"{own.get('positions_half', 0):.3g} positions"
             )
+        if own.get("channels_multiple"):
+            parts.append(f"direct kernel at multiples of {own['channels_multiple']} channels per group")
         lines.append(f"  {kind + ':':<13} {', '.join(parts)}")
     if data.get("written"):
         lines.append(f"written to {data['written']}")
