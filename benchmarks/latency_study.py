@@ -583,9 +583,14 @@ def dispatch_text(run: dict) -> str:
     direct = [c for c, name in kernels.items() if "gemm" not in name]
     name = next(n for n in kernels.values() if "gemm" not in n)
     gemm = next(n for n in kernels.values() if "gemm" in n)
+    from skanalyze.nn.latency import WIDE
+
+    timed = run["profile"]["details"]["kinds"]["gconv"]
+    per_group = timed["narrow"]["shape"][1] // (timed["wide"]["shape"][1] // WIDE)  # groups: wide / WIDE
     return (
-        f"`{name}` at {', '.join(direct)} channels per group (multiples of {multiple}: the gconv kind), `{gemm}` "
-        f"at the other counts from 2 to 16 (the gconv-gemm kind), torch's depthwise kernel at 1 (the dw kind)"
+        f"`{name}` at {', '.join(direct)} channels per group (multiples of {multiple}: the gconv kind, whose "
+        f"narrow layer has {per_group} channels per group), `{gemm}` at the other counts from 2 to 16 (the "
+        "gconv-gemm kind), torch's depthwise kernel at 1 (the dw kind)"
     )
 
 
