@@ -216,4 +216,5 @@ def test_timing_keeps_activations_in_the_heap():
     plain = faults("plain")
     if plain < 50:
         pytest.skip(f"this C library keeps the output in the heap already ({plain} faults per call)")
-    assert faults("steady") < 1
+    steady = faults("steady")
+    assert steady < 1, f"{steady} minor page faults per call after a timing, {plain} in a plain process"

@@ -235,10 +235,13 @@ def calibrate(
 # and 28): nothing is set on the configurations it is judged on. A tiny layer's time is the kind's fixed cost.
 # A compute-bound kind is timed at three more sizes: WIDE input channels per group at SIZE x SIZE (the peak),
 # NARROW channels per group at the same size (how the rate falls with channels) and WIDE channels at SMALL x
-# SMALL (how it falls with positions); the three solve its compute curve exactly. A memory-bound kind is timed
+# SMALL (how it falls with positions); the three solve its compute curve exactly. NARROW fills the vector block
+# (16 fp32 lanes of AVX-512): oneDNN's blocked kernels pad 20 channels to 32, and a narrow layer of 20 made every
+# aligned count look slow (calibrated at 16, the study's grid lands within ±25% 3-8 points more often in three
+# paired calibrations at each batch, benchmarks/notes.md). A memory-bound kind is timed
 # at three large sizes and its bandwidth is the median (torch may pick another algorithm at one of them).
 TINY = {"C": 8, "F": 8, "H": 4, "W": 4}
-WIDE, NARROW, SIZE, SMALL = 160, 20, 20, 5
+WIDE, NARROW, SIZE, SMALL = 160, 16, 20, 5
 COMPUTE_KINDS = {  # kind: (design, channel groups)
     "conv": ("Conv", 1),
     "pw": ("PW", 1),
