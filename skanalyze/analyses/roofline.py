@@ -15,8 +15,10 @@ group and n output positions (batch x h x w), so its compute time is
 
 but never less than batch * MACs_l at the profile's own peak (the machine's: a kind's curve is measured up to
 160 channels per group, and its asymptote may lie above what the machine can do). A grouped kind's fixed cost
-may grow with its groups (overhead_s + g x overhead_per_group_s: one product per group). Still a closed form
-in C, F, H, W and the group numbers. Profiles are JSON (``skanalyze device calibrate --out FILE`` measures
+may grow with its groups (overhead_s + g x overhead_per_group_s: one product per group). A group conv takes
+the constants of the kernel its c channels per group run (``Profile.dispatch``): the depthwise kernel's at
+c = 1, gconv-gemm's where c is not a multiple of gconv's channels_multiple (a Piecewise on C/M with Mod).
+Still a closed form in C, F, H, W and the group numbers. Profiles are JSON (``skanalyze device calibrate --out FILE`` measures
 one; one for an H100 from its datasheet ships with skanalyze, ``h100-sxm-datasheet``).
 
 Predictions are floats (a time, never a printed count); the MACs and bytes beside them are exact integers.
