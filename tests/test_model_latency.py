@@ -183,6 +183,40 @@ def test_global_pooling_has_a_kind_of_its_own():
     assert predict_layer(layers[1], prof) == pytest.approx(whole, rel=1e-12)
 
 
+class SqueezeExcite(torch.nn.Module):
+    """(x * sigmoid(fc(pool(x))) + x) * 0.5: a broadcast product, a residual sum and a product with a number,
+    all functional."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(c, c, 1, bias=False)
+        self.fc = torch.nn.Conv2d(c, c, 1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        scale = torch.sigmoid(self.fc(torch.nn.functional.adaptive_avg_pool2d(y, 1)))
+        return (y * scale + x) * 0.5
+
+
+def test_an_elementwise_product_and_sum_read_every_operand():
+    """The squeeze-excitation product reads the activation and the broadcast scale, the residual sum both of its
+    operands: each writes its output once. Their bytes and predictions, written out by hand."""
+    from skanalyze.nn.model_latency import layer_bytes, predict_layer
+
+    c, hw = 8, 6
+    layers = importer.from_module(SqueezeExcite(c), (2, c, hw, hw)).layers
+    (mul, half), add = [x for x in layers if x.kind == "mul"], next(x for x in layers if x.kind == "add")
+    act = 2 * c * hw * hw
+    assert layer_bytes(mul, 4) == 4 * (act + 2 * c + act)  # y, the 2 x c x 1 x 1 scale, the product
+    assert layer_bytes(add, 4) == 4 * (act + act + act)  # both operands, the sum
+    assert layer_bytes(half, 4) == 4 * (act + act)  # a number is not read from memory
+    prof = P.Profile(
+        "e", 2e10, 1e10, 1e-5, kinds={"elementwise": {"overhead_s": 2e-6, "bandwidth_bytes_per_s": 5e9}}
+    )
+    assert predict_layer(mul, prof) == pytest.approx(4 * (2 * act + 2 * c) / 5e9 + 2e-6, rel=1e-12)
+    assert predict_layer(add, prof) == pytest.approx(4 * 3 * act / 5e9 + 2e-6, rel=1e-12)
+
+
 FAULTS = """
 import resource, sys
 import torch

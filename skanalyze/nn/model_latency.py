@@ -55,8 +55,11 @@ def layer_kind(layer) -> str | None:
 
 
 def layer_bytes(layer, element_bytes: int) -> int:
-    """A traced layer's bytes: its input and output activations once each, and its parameters once."""
-    return element_bytes * (math.prod(layer.in_shape) + math.prod(layer.out_shape) + layer.params)
+    """A traced layer's bytes: its input and output activations once each (every tensor operand of an
+    element-wise add or mul), and its parameters once."""
+    operands = [shape for shape in layer.detail.get("operands", ()) if shape is not None]  # None: a number
+    reads = sum(math.prod(shape) for shape in operands or [layer.in_shape])
+    return element_bytes * (reads + math.prod(layer.out_shape) + layer.params)
 
 
 def layer_shape(layer) -> tuple[int | None, int | None]:
