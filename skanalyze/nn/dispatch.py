@@ -16,9 +16,8 @@ import tempfile
 import torch
 from torch import nn as tnn
 
-PROBED = range(
-    2, 17
-)  # input channels per group asked about (1 is torch's depthwise kernel, not a group conv)
+# the input channels per group asked about (1 is torch's depthwise kernel, not a group conv)
+PROBED = range(2, 17)
 
 
 def _verbose_lines(fn) -> list[str]:

@@ -4,11 +4,14 @@ Timing (:func:`time_module`): fixed torch threads, ``torch.inference_mode``, war
 and interquartile range of ``repeats`` timed calls (``time.perf_counter``; on CUDA, CUDA events after a
 synchronisation). Calibration (:func:`calibrate`) measures the roofline's three constants with micro-benchmarks:
 
-* peak MAC rate: a large dense 3x3 convolution (256 -> 256 channels at 56 x 56, batch 1), MACs / time;
+* peak MAC rate: a large dense 3x3 convolution (256 -> 256 channels at 56 x 56, at the calibration's batch,
+  1 unless asked), MACs / time;
   a large matrix product is measured beside it and recorded (a conv reaches less of the machine's peak,
   and convolutions are what the model predicts);
 * bandwidth: copying a 256 MiB tensor into another (read + write = 2 x 256 MiB) / time;
 * per-layer overhead: a 1 x 1 convolution of one channel at 1 x 1, the fixed cost of calling a layer.
+
+Every micro-benchmark runs at the calibration's batch (``device calibrate --batch``).
 
 Each is measured again (up to three rounds) while its spread is large; the load before and after, the date,
 the threads and torch's version are recorded, and ``analyses.profiles.calibration_problems`` lists why the
@@ -253,7 +256,8 @@ COMPUTE_KINDS = {  # kind: (design, channel groups)
     "line": ("Line(orient=fixed)", 1),
 }
 # kinds whose fixed cost grows with their groups (one product per group): two tiny layers, GROUP_PROBES groups
-# of C = F = 32 at 4 x 4, give the cost per group and the rest (kinds.K.overhead_per_group_s, overhead_s)
+# of C = F = 32 at 4 x 4 (gconv's: at its direct kernel's channels per group, below), give the cost per group and
+# the rest (kinds.K.overhead_per_group_s, overhead_s)
 PER_GROUP = {"gconv": "GConv", "pwgconv": "PWGConv"}
 GROUP_PROBES = (2, 16)
 # Where oneDNN runs a group conv's channels per group on its direct kernel only at multiples of m
