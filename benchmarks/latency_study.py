@@ -576,16 +576,16 @@ def curve_sizes(run: dict) -> str:
 
 def dispatch_text(run: dict) -> str:
     """Which kernel each count of channels per group ran in a run's calibration, in words."""
-    kernels = run["profile"]["details"]["kinds"]["gconv"].get("kernels") or {}
+    from skanalyze.nn.latency import WIDE
+
+    timed = run["profile"]["details"]["kinds"]["gconv"]
+    kernels = timed.get("kernels") or {}
     multiple = run["profile"]["kinds"].get("gconv", {}).get("channels_multiple")
     if not kernels or not multiple:
         return "no split was found in this run"
     direct = [c for c, name in kernels.items() if "gemm" not in name]
     name = next(n for n in kernels.values() if "gemm" not in n)
     gemm = next(n for n in kernels.values() if "gemm" in n)
-    from skanalyze.nn.latency import WIDE
-
-    timed = run["profile"]["details"]["kinds"]["gconv"]
     per_group = timed["narrow"]["shape"][1] // (timed["wide"]["shape"][1] // WIDE)  # groups: wide / WIDE
     return (
         f"`{name}` at {', '.join(direct)} channels per group (multiples of {multiple}: the gconv kind, whose "

@@ -455,9 +455,9 @@ def per_group_cost(name: str, fixed_cost, per_group: int | None = None) -> tuple
         return {"C": c, "F": c, "H": 4, "W": 4}
 
     times = {g: fixed_cost(f"{name}({g})", values(g)) for g in GROUP_PROBES}
-    per_group = (times[hi] - times[lo]) / (hi - lo)
-    rest = times[lo] - lo * per_group
-    own = {"overhead_s": rest, "overhead_per_group_s": per_group} if per_group > 0 and rest > 0 else {}
+    cost = (times[hi] - times[lo]) / (hi - lo)  # seconds per group (per_group stays the channel count)
+    rest = times[lo] - lo * cost
+    own = {"overhead_s": rest, "overhead_per_group_s": cost} if cost > 0 and rest > 0 else {}
     return own, times
 
 

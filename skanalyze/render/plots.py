@@ -57,10 +57,9 @@ def width_vs_params(data: dict, *, log: bool = True) -> Figure:
     """Greatest width C against the parameter budget P (F = alpha*C), continuous curves and buildable points
     (``analyses.figures.width_data``); the continuous and buildable optima at its budget are annotated."""
     fig, ax = _figure(9.0, 4.6)  # the legend stands beside the axes
+    # laid out (no tight box) only at the size tests/test_plot_layout.py checks: a longer legend or note may not fit
     if len(data["rows"]) <= 6 and all(len(row["design"]) <= 26 for row in data["rows"]):
-        fig.set_label(
-            LAID_OUT
-        )  # checked at this size (tests/test_plot_layout.py); a longer legend or note may not fit
+        fig.set_label(LAID_OUT)
     grid, budget, table = data["grid"], data["budget"], []
     for i, row in enumerate(data["rows"]):
         marker = _MARKERS[i % len(_MARKERS)]
