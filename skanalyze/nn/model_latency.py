@@ -28,7 +28,7 @@ import torch
 from ..analyses.profiles import Profile, kernel_kind
 from ..analyses.roofline import layer_time
 from .copying import copy_model
-from .latency import set_threads, time_call
+from .timing import set_threads, time_call
 
 
 def memory_needed(layers: list, params: int) -> int:
