@@ -256,3 +256,39 @@ def test_timing_keeps_activations_in_the_heap():
     while tries[-1] >= 1 and len(tries) < 3:
         tries.append(faults("steady"))
     assert min(tries) < 1, f"{tries} minor page faults per call after a timing, {plain} in a plain process"
+
+
+class Recorder(torch.nn.Module):
+    """Keeps a copy of every input it is called with."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(x.clone())
+        return x
+
+
+def test_every_timing_runs_on_seeded_normal_values_not_zeros():
+    # zeros keep a network's activations at zero and flatter data-dependent kernels (max pooling, docs/latency.md)
+    from skanalyze.nn.latency import time_module
+
+    shape = (2, 3, 5, 5)
+    expected = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    probe = Recorder()
+    time_module(probe, shape, warmup=1, repeats=2)
+    assert len(probe.seen) == 3 and all(torch.equal(x, expected) for x in probe.seen)
+    model = torch.nn.Sequential(Recorder())
+    copy_inputs = []
+    handle = torch.nn.modules.module.register_module_forward_hook(
+        lambda m, args, out: copy_inputs.append(args[0].clone()) if isinstance(m, Recorder) else None
+    )
+    try:
+        time_model(model, shape, [], repeats=2, warmup=1, threads=1)
+    finally:
+        handle.remove()
+    # the whole pass and the per-leaf passes of the timed copy: 3 + 3 calls; the user's module never ran
+    assert len(copy_inputs) == 6 and all(torch.equal(x, expected) for x in copy_inputs)
+    assert model[0].seen == []
+    assert expected.abs().min() > 0

@@ -28,7 +28,7 @@ import torch
 from ..analyses.profiles import Profile, kernel_kind
 from ..analyses.roofline import layer_time
 from .copying import copy_model
-from .timing import set_threads, time_call
+from .timing import sample_input, set_threads, time_call
 
 
 def memory_needed(layers: list, params: int) -> int:
@@ -111,7 +111,7 @@ def time_leaves(
     for name, leaf in leaves.items():
         before, after = hooks(name)
         handles += [leaf.register_forward_pre_hook(before), leaf.register_forward_hook(after)]
-    x = torch.zeros(shape)
+    x = sample_input(shape)
     runs: dict[str, list[float]] = {}
     try:
         with torch.inference_mode():
@@ -141,7 +141,7 @@ def time_model(
     every traced layer predicted, grouped by the module it ran in; the modules furthest off first."""
     used = set_threads(threads)
     twin, _, _ = copy_model(module, "cpu", training=False)
-    x = torch.zeros(shape)
+    x = sample_input(shape)
     whole = time_call(lambda: twin(x), warmup=warmup, repeats=repeats)
     runs = time_leaves(twin, shape, repeats=repeats, warmup=warmup)
     predicted: dict[str, float] = {}

@@ -107,6 +107,17 @@ def time_call(fn, *, warmup: int = 3, repeats: int = 20, device: torch.device | 
     return Timing(statistics.median(times), q1, q3, len(times))
 
 
+INPUT_SEED = 0
+
+
+def sample_input(shape: tuple[int, ...], device: torch.device | None = None) -> torch.Tensor:
+    """The input every timing runs on: standard normal values from a fixed seed (INPUT_SEED), never zeros. On
+    zeros a network's activations stay zero and data-dependent kernels run faster than on real data: max pooling
+    ran 2.6x faster here (5.3 against 2.0 ms in the DW+PW network at 224 x 224), the rest of the layers alike."""
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(INPUT_SEED))
+    return x.to(device) if device is not None else x
+
+
 def time_module(
     module: tnn.Module,
     shape: tuple[int, ...],
@@ -115,11 +126,20 @@ def time_module(
     repeats: int = 20,
     device: torch.device | None = None,
 ) -> Timing:
-    """Forward latency of a module on a zero input of ``shape`` (eval mode, inference mode)."""
+    """Forward latency of a module on ``sample_input(shape)`` (eval mode, inference mode)."""
     device = device or torch.device("cpu")
     module = module.to(device).eval()
-    x = torch.zeros(shape, device=device)
+    x = sample_input(shape, device)
     return time_call(lambda: module(x), warmup=warmup, repeats=repeats, device=device)
 
 
-__all__ = ["Timing", "pick_device", "set_threads", "steady_allocator", "time_call", "time_module"]
+__all__ = [
+    "INPUT_SEED",
+    "Timing",
+    "pick_device",
+    "sample_input",
+    "set_threads",
+    "steady_allocator",
+    "time_call",
+    "time_module",
+]
