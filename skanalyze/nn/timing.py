@@ -1,5 +1,6 @@
 """Timing torch modules properly: fixed threads, inference mode, warm-up calls, the median and interquartile range
-of repeated calls (``time.perf_counter``; on CUDA, CUDA events after a synchronisation), and a steady allocator.
+of repeated calls (``time.perf_counter``; on CUDA, CUDA events after a synchronisation), a steady allocator, and
+one fixed input of normal values (:func:`sample_input`).
 
 Every timing runs with a steady allocator (:func:`steady_allocator`): on glibc, an activation above malloc's
 mmap threshold is otherwise mapped afresh and page-faulted in at every call, which made a depthwise conv of
@@ -113,7 +114,8 @@ INPUT_SEED = 0
 def sample_input(shape: tuple[int, ...], device: torch.device | None = None) -> torch.Tensor:
     """The input every timing runs on: standard normal values from a fixed seed (INPUT_SEED), never zeros. On
     zeros a network's activations stay zero and data-dependent kernels run faster than on real data: max pooling
-    ran 2.6x faster here (5.3 against 2.0 ms in the DW+PW network at 224 x 224), the rest of the layers alike."""
+    took 2.0 ms on zeros and 5.3 ms on normal values in the DW+PW network at 224 x 224; convs, BN, activations
+    and copies took the same time on both."""
     x = torch.randn(shape, generator=torch.Generator().manual_seed(INPUT_SEED))
     return x.to(device) if device is not None else x
 
