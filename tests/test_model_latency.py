@@ -217,6 +217,52 @@ def test_an_elementwise_product_and_sum_read_every_operand():
     assert predict_layer(add, prof) == pytest.approx(4 * 3 * act / 5e9 + 2e-6, rel=1e-12)
 
 
+class SplitCatGate(torch.nn.Module):
+    """ShuffleNet V2's split and concatenation, then a gate of each kind the squeeze-excitations use."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.branch = torch.nn.Conv2d(c // 2, c // 2, 1, bias=False)
+        self.gate = torch.nn.Hardsigmoid()
+
+    def forward(self, x):
+        left, right = x.chunk(2, dim=1)
+        y = torch.cat((left, self.branch(right)), dim=1)
+        return torch.tanh(torch.sigmoid(y) * self.gate(y))
+
+
+def test_a_concatenation_and_the_gates_are_traced_and_predicted():
+    """torch.cat reads every operand and writes its output once, with the shuffle kind's constants (both copy);
+    sigmoid, hardsigmoid and tanh are activations. Written out by hand; the counts stay what FlopCounterMode and
+    sum(p.numel()) say (a copy and a gate have no MACs)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from skanalyze.nn.model_latency import layer_bytes, layer_kind, predict_layer
+
+    c, hw = 8, 5
+    module = SplitCatGate(c).eval()
+    model = importer.from_module(module, (2, c, hw, hw))
+    (cat,) = [x for x in model.layers if x.kind == "cat"]
+    half = 2 * (c // 2) * hw * hw
+    assert cat.detail["operands"] == [(2, c // 2, hw, hw), (2, c // 2, hw, hw)] and cat.out_shape == (
+        2,
+        c,
+        hw,
+        hw,
+    )
+    assert layer_kind(cat) == "shuffle" and layer_bytes(cat, 4) == 4 * (half + half + 2 * half)
+    gates = [x.notation for x in model.layers if x.kind == "act"]
+    assert sorted(gates) == ["hardsigmoid", "sigmoid", "tanh"]
+    prof = P.Profile(
+        "c", 2e10, 1e10, 1e-5, kinds={"shuffle": {"overhead_s": 3e-6, "bandwidth_bytes_per_s": 4e9}}
+    )
+    assert predict_layer(cat, prof) == pytest.approx(4 * 4 * half / 4e9 + 3e-6, rel=1e-12)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module(torch.zeros(2, c, hw, hw))
+    assert 2 * model.macs == counter.get_total_flops() == 2 * 2 * hw * hw * (c // 2) ** 2
+    assert model.params == sum(p.numel() for p in module.parameters())
+
+
 FAULTS = """
 import resource, sys
 import torch

@@ -12,7 +12,8 @@ The prediction of a traced layer (``importer.Layer``) is the roofline of its exa
 input and output activations read and written once and its parameters read once, at the profile's element
 size (``analyses.roofline.layer_time``), with the constants of its kind where the profile has them (a conv
 by its kernel: dense, pointwise, group, pointwise group, depthwise; linear and matrix products; BN,
-activations and additions as element-wise; windowed and global pooling; shuffles), a conv's compute
+activations and additions as element-wise; windowed and global pooling; shuffles, and concatenations as
+shuffles: both copy their tensors), a conv's compute
 curve at its channels per group and output positions, and its fixed cost at its groups; layers are
 predicted one by one, as eager PyTorch runs them.
 """
@@ -51,12 +52,16 @@ def layer_kind(layer) -> str | None:
         return "elementwise"
     if layer.kind == "pool" and len(layer.out_shape) == 4 and math.prod(layer.out_shape[2:]) == 1:
         return "global-pool"  # a reduction over the whole map reads its input once, unlike a window
+    if layer.kind == "cat":
+        return (
+            "shuffle"  # a concatenation copies its operands into a new tensor, as a shuffle copies its input
+        )
     return layer.kind if layer.kind in ("pool", "shuffle") else None
 
 
 def layer_bytes(layer, element_bytes: int) -> int:
     """A traced layer's bytes: its input and output activations once each (every tensor operand of an
-    element-wise add or mul), and its parameters once."""
+    element-wise add or mul, of a concatenation), and its parameters once."""
     operands = [shape for shape in layer.detail.get("operands", ()) if shape is not None]  # None: a number
     reads = sum(math.prod(shape) for shape in operands or [layer.in_shape])
     return element_bytes * (reads + math.prod(layer.out_shape) + layer.params)

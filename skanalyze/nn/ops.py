@@ -64,7 +64,14 @@ ACTIVATIONS = {
     F.hardswish: "hardswish",
     F.softmax: "softmax",
     torch.relu: "torch.relu",
+    torch.sigmoid: "sigmoid",  # nn.Sigmoid runs it (squeeze-excitation gates)
+    torch.Tensor.sigmoid: "sigmoid",
+    F.hardsigmoid: "hardsigmoid",
+    torch.tanh: "tanh",  # nn.Tanh runs it
+    torch.Tensor.tanh: "tanh",
 }
+# concatenations: a copy of every operand into one new tensor (no MACs, no parameters)
+CATS = {torch.cat: "cat", torch.concat: "cat", torch.concatenate: "cat"}
 NORMS = {F.layer_norm: "layer_norm", F.group_norm: "group_norm", F.instance_norm: "instance_norm"}
 ADDS = {torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.add_, torch.Tensor.__iadd__}
 MULS = {torch.mul, torch.Tensor.mul, torch.Tensor.__mul__}
