@@ -448,6 +448,15 @@ def test_solve_curve_recovers_the_constants_it_was_given():
     assert got["peak_macs_per_s"] == pytest.approx(peak, rel=1e-12)
     assert got["channels_half"] == pytest.approx(c_half, rel=1e-12)
     assert got["positions_half"] == pytest.approx(n_half, rel=1e-12)
+    # the narrow layer at other positions than the wide one (calibration's: 80 x 80 against 20 x 20)
+    at = 6400
+    got = solve_curve(
+        {"wide": per_mac(wide, size), "narrow": per_mac(narrow, at), "small": per_mac(wide, small)},
+        wide, narrow, size, small, at,
+    )  # fmt: skip
+    assert [got[k] for k in ("peak_macs_per_s", "channels_half", "positions_half")] == pytest.approx(
+        [peak, c_half, n_half], rel=1e-12
+    )
     # a layer that is not slower with fewer channels or positions: no curve, the peak as measured
     flat = solve_curve({"wide": 1e-11, "narrow": 0.9e-11, "small": 1e-11}, wide, narrow, size, small)
     assert flat == {"peak_macs_per_s": 1e11, "channels_half": 0.0, "positions_half": 0.0}

@@ -131,14 +131,16 @@ def calibrate(
 # Per kind, micro-benchmarks at sizes outside the latency study's grid (widths 16-512 in its steps, outputs 14
 # and 28): nothing is set on the configurations it is judged on. A tiny layer's time is the kind's fixed cost.
 # A compute-bound kind is timed at three more sizes: WIDE input channels per group at SIZE x SIZE (the peak),
-# NARROW channels per group at the same size (how the rate falls with channels) and WIDE channels at SMALL x
-# SMALL (how it falls with positions); the three solve its compute curve exactly. NARROW fills the vector block
+# NARROW channels per group at NARROW_SIZE x NARROW_SIZE (how the rate falls with channels; large enough that
+# its work, not its fixed cost, is most of its time) and WIDE channels at SMALL x SMALL (how it falls with
+# positions); the three solve its compute curve exactly. NARROW fills the vector block
 # (16 fp32 lanes of AVX-512): oneDNN's blocked kernels pad 20 channels to 32, and a narrow layer of 20 made every
 # aligned count look slow (calibrated at 16, the study's grid lands within ±25% 3-8 points more often in three
 # paired calibrations at each batch, benchmarks/notes.md). A memory-bound kind is timed
 # at three large sizes and its bandwidth is the median (torch may pick another algorithm at one of them).
 TINY = {"C": 8, "F": 8, "H": 4, "W": 4}
 WIDE, NARROW, SIZE, SMALL = 160, 16, 20, 5
+NARROW_SIZE = 80  # the narrow layer's output size: its MACs well above its fixed cost (not so at 20 x 20)
 COMPUTE_KINDS = {  # kind: (design, channel groups)
     "conv": ("Conv", 1),
     "pw": ("PW", 1),
@@ -181,18 +183,23 @@ def _other_kinds(quick: bool, b: int = 1) -> dict:
     }  # fmt: skip
 
 
-def solve_curve(work: dict, wide: int, narrow: int, size: int, small: int) -> dict:
+def solve_curve(
+    work: dict, wide: int, narrow: int, size: int, small: int, narrow_size: int | None = None
+) -> dict:
     """A kind's peak and compute curve from the seconds per MAC (time less the fixed cost, over the MACs) of
-    three layers: ``work`` maps "wide", "narrow" (fewer channels per group, same positions) and "small" (same
-    channels, fewer positions) to it. With rate = peak * c / (c + c_half) * n / (n + n_half), the ratio of two
-    layers that differ in one of c, n solves its half point exactly; a ratio that says no slow-down gives 0."""
+    three layers: ``work`` maps "wide" (``wide`` channels per group, ``size`` positions), "narrow" (``narrow``
+    channels at ``narrow_size`` positions, default ``size``) and "small" (``wide`` channels at ``small``
+    positions) to it. With rate = peak * c / (c + c_half) * n / (n + n_half), the small layer's ratio to the
+    wide one solves n_half exactly, and the narrow one's, its positions' factor taken out, c_half; a ratio that
+    says no slow-down gives 0."""
 
     def half(ratio: float, big: int, little: int) -> float:
         denominator = 1 / little - ratio / big
         return max((ratio - 1) / denominator, 0.0) if ratio > 1 and denominator > 0 else 0.0
 
-    c_half = half(work["narrow"] / work["wide"], wide, narrow)
     n_half = half(work["small"] / work["wide"], size, small)
+    at = size if narrow_size is None else narrow_size
+    c_half = half(work["narrow"] / work["wide"] * (1 + n_half / size) / (1 + n_half / at), wide, narrow)
     peak = (1 + c_half / wide) * (1 + n_half / size) / work["wide"]
     return {"peak_macs_per_s": peak, "channels_half": c_half, "positions_half": n_half}
 
@@ -219,7 +226,7 @@ def _compute_kind(
     at SIZE, WIDE at SMALL; at a batch), or its bandwidth where the global roofs say the wide layer is
     memory-bound."""
     work, record = {}, {"tiny_s": fixed}
-    sizes = {"wide": (WIDE, SIZE), "narrow": (narrow, SIZE), "small": (WIDE, SMALL)}
+    sizes = {"wide": (WIDE, SIZE), "narrow": (narrow, NARROW_SIZE), "small": (WIDE, SMALL)}
     for label, (per_group, hw) in sizes.items():
         c = per_group * groups
         module, shape, macs, nbytes = _layer_case(text, {"C": c, "F": c, "H": hw, "W": hw}, base, batch)
@@ -230,7 +237,7 @@ def _compute_kind(
         work[label] = (t - fixed) / macs
     own = {"overhead_s": fixed}
     if all(w > 0 for w in work.values()):
-        own.update(solve_curve(work, WIDE, narrow, batch * SIZE**2, batch * SMALL**2))
+        own.update(solve_curve(work, WIDE, narrow, batch * SIZE**2, batch * SMALL**2, batch * NARROW_SIZE**2))
     return own, record
 
 
