@@ -498,8 +498,9 @@ def write_doc(runs: list[dict], batched: list[dict] | None = None) -> None:
         "asymptote is an extrapolation); a group conv's fixed cost grows with its groups where calibration measures "
         "a cost per group. A 3x3 group conv takes the constants of the kernel oneDNN runs it with (calibration "
         f"asks oneDNN's log): {dispatch_text(runs[0])}. Nothing is fitted to the grid; the curve's form, that cap, "
-        "the cost per group, the kernel split and calibrating at the study's batch were chosen after reading the "
-        "residuals of earlier runs of this study, and the runs reported here are new ones. "
+        "the cost per group, the kernel split, calibrating at the study's batch and the narrow layer's channels "
+        "and size were chosen after reading the residuals of earlier runs of this study (benchmarks/notes.md), "
+        "and the runs reported here are new ones. "
         f"Run {runs[0]['run']}'s constants (fixed cost; peak and curve, or bandwidth): "
         + ", ".join(kind_constants(k, v) for k, v in kinds.items())
         + ".",
