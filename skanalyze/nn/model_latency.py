@@ -13,9 +13,8 @@ input and output activations read and written once and its parameters read once,
 size (``analyses.roofline.layer_time``), with the constants of its kind where the profile has them (a conv
 by its kernel: dense, pointwise, group, pointwise group, depthwise; linear and matrix products; BN,
 activations and additions as element-wise; windowed and global pooling; shuffles, and concatenations as
-shuffles: both copy their tensors), a conv's compute
-curve at its channels per group and output positions, and its fixed cost at its groups; layers are
-predicted one by one, as eager PyTorch runs them.
+shuffles: both copy their tensors), a conv's compute curve at its channels per group and output positions,
+and its fixed cost at its groups; layers are predicted one by one, as eager PyTorch runs them.
 """
 
 from __future__ import annotations
@@ -52,10 +51,8 @@ def layer_kind(layer) -> str | None:
         return "elementwise"
     if layer.kind == "pool" and len(layer.out_shape) == 4 and math.prod(layer.out_shape[2:]) == 1:
         return "global-pool"  # a reduction over the whole map reads its input once, unlike a window
-    if layer.kind == "cat":
-        return (
-            "shuffle"  # a concatenation copies its operands into a new tensor, as a shuffle copies its input
-        )
+    if layer.kind == "cat":  # a concatenation copies its operands into a new tensor, as a shuffle its input
+        return "shuffle"
     return layer.kind if layer.kind in ("pool", "shuffle") else None
 
 
