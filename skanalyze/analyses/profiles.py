@@ -67,6 +67,12 @@ DISPATCH = {
 }
 
 
+def dispatched(channels, multiple: int):
+    """Whether a layer with ``channels`` input channels per group (a number, or a numpy array of them) runs the
+    kernel of a dispatch entry (``Profile.dispatch``): channels == 1 where multiple is 0, not a multiple else."""
+    return (channels % multiple != 0) if multiple else (channels == 1)
+
+
 def kernel_kind(kernel) -> str | None:
     """The profile kind of a design's kernel (None: a kernel with no kind of its own takes the global constants)."""
     name = type(kernel).__name__
@@ -127,7 +133,7 @@ class Profile:
         conv of one channel per group runs as a depthwise conv (dw), and one whose channels per group are not a
         multiple of gconv's channels_multiple as gconv-gemm where the profile has that kind; else ``kind``."""
         for other, multiple in self.dispatch(kind):
-            if (channels % multiple != 0) if multiple else channels == 1:
+            if dispatched(channels, multiple):
                 return other
         return kind
 

@@ -41,7 +41,7 @@ from ..core.design import Design
 from ..core.errors import SkanalyzeError
 from ..core.exact import as_positive_int, compile_exact
 from .optimize import choice_values, group_choices, ranked_at
-from .profiles import Profile, kernel_kind, positive_batch
+from .profiles import Profile, dispatched, kernel_kind, positive_batch
 from .search import largest_fitting, widest_scan
 from .vectorise import compile_numpy
 
@@ -288,11 +288,10 @@ def predictor(design: Design, profile: Profile, batch: int = 1):
     fns = [[(m, *(compile_numpy(syms, e) for e in exprs)) for m, *exprs in branches] for branches in rows]
 
     def layer(branches, args):
-        *dispatched, (_, compute, memory, fixed, _) = branches
+        *others, (_, compute, memory, fixed, _) = branches
         out = np.maximum(compute(*args), memory(*args)) + fixed(*args)
-        for m, compute, memory, fixed, channels in dispatched[::-1]:  # the first match wins
-            c = channels(*args)
-            taken = (np.mod(c, m) != 0) if m else (c == 1)
+        for m, compute, memory, fixed, channels in others[::-1]:  # the first match wins
+            taken = dispatched(channels(*args), m)
             out = np.where(taken, np.maximum(compute(*args), memory(*args)) + fixed(*args), out)
         return out
 

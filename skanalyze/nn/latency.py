@@ -222,9 +222,9 @@ def _compute_kind(
     batch: int = 1,
     narrow: int = NARROW,
 ) -> tuple[dict, dict]:
-    """A compute kind's constants: its peak and curve from three layers (WIDE and ``narrow`` channels per group
-    at SIZE, WIDE at SMALL; at a batch), or its bandwidth where the global roofs say the wide layer is
-    memory-bound."""
+    """A compute kind's constants: its peak and curve from three layers (WIDE channels per group at SIZE,
+    ``narrow`` at NARROW_SIZE, WIDE at SMALL; at a batch), or its bandwidth where the global roofs say the wide
+    layer is memory-bound."""
     work, record = {}, {"tiny_s": fixed}
     sizes = {"wide": (WIDE, SIZE), "narrow": (narrow, NARROW_SIZE), "small": (WIDE, SMALL)}
     for label, (per_group, hw) in sizes.items():
