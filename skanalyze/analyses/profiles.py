@@ -67,6 +67,17 @@ DISPATCH = {
 }
 
 
+# What a layer pays in a network beyond its time alone (optional, profile-wide): timed alone, a layer reads and
+# writes the same buffers call after call, all in the cache; in a network whose pass touches more memory than the
+# cache holds, each tensor a layer reads or writes is taken to be out of it, at these extra rates (extra seconds =
+# bytes / rate); calibration measures both with ring probes (nn/cold.py). Per-layer predictions (a design, the
+# study) are of layers alone and leave them out; a network's (`model --latency`) adds them.
+NETWORK = {
+    "cold_read_bytes_per_s": "extra time of reading a tensor that is not in the cache, as bytes per second",
+    "cold_write_bytes_per_s": "extra time of writing a tensor onto memory that is not in the cache, as bytes per second",
+}
+
+
 def dispatched(channels, multiple: int):
     """Whether a layer with ``channels`` input channels per group (a number, or a numpy array of them) runs the
     kernel of a dispatch entry (``Profile.dispatch``): channels == 1 where multiple is 0, not a multiple else."""
@@ -97,6 +108,7 @@ class Profile:
     kinds: dict = field(
         default_factory=dict, hash=False
     )  # kind -> {constant: value}, any subset of CONSTANTS
+    network: dict = field(default_factory=dict, hash=False)  # any subset of NETWORK
 
     @property
     def ridge(self) -> float:
@@ -147,9 +159,15 @@ class Profile:
         multiple = int(self.kinds.get("gconv", {}).get("channels_multiple", 0))
         return out + ([("gconv-gemm", multiple)] if multiple and "gconv-gemm" in self.kinds else [])
 
+    def in_network(self, read_bytes: int, write_bytes: int) -> float:
+        """The extra seconds a layer takes in a network for the bytes it reads and writes out of the cache (0
+        where the profile has no such rate)."""
+        read, write = self.network.get("cold_read_bytes_per_s"), self.network.get("cold_write_bytes_per_s")
+        return (read_bytes / read if read else 0.0) + (write_bytes / write if write else 0.0)
+
     def global_only(self) -> Profile:
-        """The same profile without its per-kind constants (the three-constant roofline)."""
-        return replace(self, kinds={})
+        """The same profile without its per-kind constants and its network rates (the three-constant roofline)."""
+        return replace(self, kinds={}, network={})
 
 
 def _positive_number(value) -> bool:
@@ -198,12 +216,21 @@ def profile_from_dict(data: dict, where: str = "profile") -> Profile:
     if isinstance(eb, bool) or not isinstance(eb, int) or eb < 1:
         raise SkanalyzeError(f"{where}: element_bytes = {eb!r} must be a positive integer (4 for fp32)")
     kinds = _checked_kinds(data.get("kinds", {}), where)
+    network = data.get("network", {})
+    if not isinstance(network, dict) or not set(network) <= set(NETWORK):
+        raise SkanalyzeError(f"{where}: network may give only {', '.join(NETWORK)}")
+    for key, value in network.items():
+        if not _positive_number(value):
+            raise SkanalyzeError(
+                f"{where}: network.{key} = {value!r} must be a positive number ({NETWORK[key]})"
+            )
     return Profile(
         name=str(data.get("name", where)),
         element_bytes=eb,
         source=str(data.get("source", "")),
         details=dict(data.get("details", {})),
         kinds={k: {c: v if c in DISPATCH else float(v) for c, v in own.items()} for k, own in kinds.items()},
+        network={key: float(value) for key, value in network.items()},
         **values,
     )
 
@@ -217,6 +244,7 @@ def profile_dict(profile: Profile) -> dict:
         "source": profile.source,
         "details": profile.details,
         **({"kinds": profile.kinds} if profile.kinds else {}),
+        **({"network": profile.network} if profile.network else {}),
     }
 
 

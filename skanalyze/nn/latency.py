@@ -18,7 +18,8 @@ the threads and torch's version are recorded, and ``analyses.profiles.calibratio
 numbers cannot be trusted (a busy machine, a spread that stayed large, a reference matmul whose rate
 drifted, a conv rate the matmul beside it does not allow): ``device calibrate`` saves such a profile only
 with ``--force``. Then each kind of layer is measured on its own (:func:`calibrate_kinds`: a fixed cost, a
-cost per group for group convs, a peak and compute curve or a bandwidth).
+cost per group for group convs, a peak and compute curve or a bandwidth), and what a layer pays in a network
+for tensors out of the cache (``nn.cold``: the profile's network rates).
 
 Timing itself (:func:`time_module`, :func:`time_call`, the steady allocator) lives in ``nn.timing``; its names
 are re-exported here.
@@ -39,6 +40,7 @@ from ..analyses.roofline import full_values, layer_time, predict_layers
 from ..core import counting
 from ..core import symbols as S
 from ..core.design import parse
+from .cold import cold_constants
 from .dispatch import direct_multiple, group_conv_kernels
 from .modules import build
 from .timing import Timing, pick_device, set_threads, steady_allocator, time_call, time_module
@@ -82,6 +84,7 @@ def calibrate(
     )
     base = Profile("global", conv_rate, bandwidth, t_tiny.median_s)
     kinds, kind_details = calibrate_kinds(base, dev, reps, quick, batch)
+    network, cold = cold_constants(batch, dev)
     t_mm_end = time_call(lambda: a @ b, warmup=1, repeats=reps, device=dev)  # did the machine's speed change?
     label = name or f"{platform.node() or 'this-machine'}-{dev.type}" + (f"-{used}t" if used else "")
     details = {
@@ -114,6 +117,7 @@ def calibrate(
         },
         "tiny_layer": {"median_s": t_tiny.median_s, "iqr_s": t_tiny.iqr_s, "rounds": tiny_rounds},
         "kinds": kind_details,
+        "cold": cold,
     }
     details["warnings"] = calibration_problems(details)
     return Profile(
@@ -125,6 +129,7 @@ def calibrate(
         source="measured by skanalyze device calibrate",
         details=details,
         kinds=kinds,
+        network=network,
     )
 
 
@@ -139,6 +144,9 @@ def calibrate(
 # paired calibrations at each batch, benchmarks/notes.md). A memory-bound kind is timed
 # at three large sizes and its bandwidth is the median (torch may pick another algorithm at one of them).
 TINY = {"C": 8, "F": 8, "H": 4, "W": 4}
+# A probe whose one call takes longer than this is timed a third as often (at batch 8 the large probes take
+# 20-80 ms a call, where a third of the repeats keeps calibration under 30 s and their spread stays small)
+LONG_CALL_S = 0.02
 WIDE, NARROW, SIZE, SMALL = 160, 16, 20, 5
 NARROW_SIZE = 80  # the narrow layer's output size: its MACs well above its fixed cost (not so at 20 x 20)
 COMPUTE_KINDS = {  # kind: (design, channel groups)
@@ -292,6 +300,8 @@ def calibrate_kinds(
     kinds, measured = {}, {}
 
     def timed(module, shape, repeats=reps) -> float:
+        once = time_module(module, shape, warmup=1, repeats=1, device=dev).median_s
+        repeats = max(3, repeats // 3) if once > LONG_CALL_S else repeats
         return _median_of_rounds(time_module, module, shape, warmup=3, repeats=repeats, device=dev)
 
     def tiny_time(module, shape) -> float:  # a kind's fixed cost: its tiny layer, timed more often

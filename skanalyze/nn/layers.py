@@ -256,8 +256,14 @@ def layers_of(tr: Trace) -> tuple[list[Layer], list[tuple[str, int]]]:
     for i, ev in enumerate(tr.events):
         lay = _row(ev)
         lay.detail.update(
-            {k: v for k, v in ev.items() if k not in ("name", "source", "tensors", "sources", "owned")}
+            {
+                k: v
+                for k, v in ev.items()
+                if k not in ("name", "source", "tensors", "sources", "owned", "reads")
+            }
         )
+        if "reads" in ev:  # (the layer that last wrote each activation read, or None: the input; elements)
+            lay.detail["reads"] = [(index_of.get(w) if w is not None else None, n) for w, n in ev["reads"]]
         module = modules.get(ev["name"])
         lay.detail["module"] = module
         lay.detail["module_type"] = type(module) if module is not None else None

@@ -14,7 +14,9 @@ size (``analyses.roofline.layer_time``), with the constants of its kind where th
 by its kernel: dense, pointwise, group, pointwise group, depthwise; linear and matrix products; BN,
 activations and additions as element-wise; windowed and global pooling; shuffles, and concatenations as
 shuffles: both copy their tensors), a conv's compute curve at its channels per group and output positions,
-and its fixed cost at its groups; layers are predicted one by one, as eager PyTorch runs them.
+and its fixed cost at its groups; layers are predicted one by one, as eager PyTorch runs them. In a network each
+layer also pays for the tensors it reads and writes out of the cache (:func:`network_cost`, the profile's network
+rates, measured by `device calibrate`): timed alone a layer's buffers stay in the cache, in a network they do not.
 """
 
 from __future__ import annotations
@@ -59,9 +61,36 @@ def layer_kind(layer) -> str | None:
 def layer_bytes(layer, element_bytes: int) -> int:
     """A traced layer's bytes: its input and output activations once each (every tensor operand of an
     element-wise add or mul, of a concatenation), and its parameters once."""
-    operands = [shape for shape in layer.detail.get("operands", ()) if shape is not None]  # None: a number
+    reads, writes = layer_traffic(layer, element_bytes)  # an operand None (a number) is not read
+    return reads + writes + element_bytes * layer.params
+
+
+def layer_traffic(layer, element_bytes: int) -> tuple[int, int]:
+    """A traced layer's activation bytes (read, written): every tensor operand (its input where it has none
+    recorded), and its output; its parameters are not counted here."""
+    operands = [shape for shape in layer.detail.get("operands", ()) if shape is not None]
     reads = sum(math.prod(shape) for shape in operands or [layer.in_shape])
-    return element_bytes * (reads + math.prod(layer.out_shape) + layer.params)
+    return element_bytes * reads, element_bytes * math.prod(layer.out_shape)
+
+
+def cold_traffic(layer, element_bytes: int) -> tuple[int, int]:
+    """The bytes (read, written) a traced layer moves out of the cache when it runs in a network: every
+    activation it reads that the layer just before it did not write (the model's input, a residual's skip, a
+    branch computed earlier), and its output unless it wrote it into its input (an in-place ReLU). A layer
+    the trace has no reads for (inside an attention module) counts all of its traffic."""
+    reads = layer.detail.get("reads")
+    if reads is None:
+        return layer_traffic(layer, element_bytes)
+    just_before = layer.index - 1
+    cold = sum(n for writer, n in reads if writer is None or writer != just_before)
+    written = 0 if layer.detail.get("inplace") else math.prod(layer.out_shape)
+    return element_bytes * cold, element_bytes * written
+
+
+def network_cost(layer, profile: Profile) -> float:
+    """The extra seconds a traced layer takes in a network over alone (:func:`cold_traffic` at the profile's
+    network rates; 0 where it has none)."""
+    return profile.in_network(*cold_traffic(layer, profile.element_bytes))
 
 
 def layer_shape(layer) -> tuple[int | None, int | None]:
@@ -140,20 +169,24 @@ def time_model(
     threads: int | None = None,
 ) -> dict:
     """The data of `model --latency`: the whole pass and every leaf module measured, and (with a profile)
-    every traced layer predicted, grouped by the module it ran in; the modules furthest off first."""
+    every traced layer predicted in the network (alone, plus its network cost), grouped by the module it ran in;
+    the modules furthest off first."""
     used = set_threads(threads)
     twin, _, _ = copy_model(module, "cpu", training=False)
     x = sample_input(shape)
     whole = time_call(lambda: twin(x), warmup=warmup, repeats=repeats)
     runs = time_leaves(twin, shape, repeats=repeats, warmup=warmup)
     predicted: dict[str, float] = {}
+    alone = 0.0
     kinds: dict[str, str] = {}
     calls: dict[str, int] = {}
     for layer in layers:
         kinds.setdefault(layer.name, layer.kind)
         calls[layer.name] = calls.get(layer.name, 0) + 1
         if profile is not None:
-            predicted[layer.name] = predicted.get(layer.name, 0.0) + predict_layer(layer, profile)
+            by_itself = predict_layer(layer, profile)
+            alone += by_itself
+            predicted[layer.name] = predicted.get(layer.name, 0.0) + by_itself + network_cost(layer, profile)
     rows = []
     for name, seconds in runs.items():
         measured = statistics.median(seconds)
@@ -178,6 +211,7 @@ def time_model(
         "profile": profile.name if profile else None,
         "measured": {"median_s": whole.median_s, "iqr_s": whole.iqr_s},
         "predicted_s": total_predicted,
+        "predicted_alone_s": alone if profile else None,  # the layers' time alone, no network cost
         "ratio": whole.median_s / total_predicted if total_predicted else None,
         "leaf_modules_s": inside,
         "outside": {"measured_s": whole.median_s - inside, "predicted_s": outside_predicted},
@@ -186,4 +220,14 @@ def time_model(
     }
 
 
-__all__ = ["layer_bytes", "layer_kind", "memory_needed", "predict_layer", "time_leaves", "time_model"]
+__all__ = [
+    "cold_traffic",
+    "layer_bytes",
+    "layer_kind",
+    "layer_traffic",
+    "memory_needed",
+    "network_cost",
+    "predict_layer",
+    "time_leaves",
+    "time_model",
+]

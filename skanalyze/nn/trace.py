@@ -58,6 +58,8 @@ class _Recorder(TorchFunctionMode):
         self.stack: list[str] = [""]
         self.events: list[dict] = []
         self.origin: dict[int, int | None] = {}  # id(tensor) -> index of the event that produced it
+        # id(activation) -> index of the last event that wrote it (a view: its base's), whatever its kind
+        self.writer: dict[int, int | None] = {}
         self.alive: list = []  # keep traced tensors alive, so their ids stay unique
         self.views: dict[int, int] = {}  # id(5-D view) -> groups, for shuffle detection
 
@@ -102,11 +104,20 @@ class _Recorder(TorchFunctionMode):
         if event is not None and "tensors" in event:
             event["weight_from"] = self._made_of_id(event["tensors"]["weight"])
         mark = source
+        written = self.writer.get(id(first)) if first is not None else None  # a view's: its base's writer
         if event is not None:
+            # what a network's memory model reads: the activations it reads (the event that last wrote each, by
+            # index, and its elements), and whether it wrote its output into its input (in place)
+            event["reads"] = [[self.writer.get(id(t)), t.numel()] for t in inputs if id(t) in data]
+            event["inplace"] = out is first
             index = self.emit(event, source, out if not isinstance(out, (tuple, list)) else out[0])
+            written = index
             if event["kind"] in PRODUCERS:
                 mark = index
         self._mark(out, mark, from_data, made_of, first if event is None else None)
+        for o in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(o, torch.Tensor) and from_data:
+                self.writer[id(o)] = written
         return out
 
     def _mark(self, out, mark, from_data: bool, made_of: frozenset, first) -> None:

@@ -550,6 +550,14 @@ def profile(data: dict, style: str = "pretty") -> str:
         if own.get("channels_multiple"):
             parts.append(f"direct kernel at multiples of {own['channels_multiple']} channels per group")
         lines.append(f"  {kind + ':':<13} {', '.join(parts)}")
+    network = data.get("network") or {}
+    if network:
+        rates = [
+            f"{what} {seconds(1e6 / network[key])} per MB"
+            for key, what in (("cold_read_bytes_per_s", "read"), ("cold_write_bytes_per_s", "written"))
+            if key in network
+        ]
+        lines.append(f"  in a network: + {', + '.join(rates)} of tensors out of the cache")
     if data.get("written"):
         lines.append(f"written to {data['written']}")
     return "\n".join(lines) + "\n"

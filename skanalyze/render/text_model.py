@@ -58,6 +58,12 @@ def _latency(lat: dict) -> list[str]:
             f"  predicted on {lat['profile']}: {seconds(lat['predicted_s'])} "
             f"(measured / predicted = {lat['ratio']:.2f}; the roofline per layer, layer by layer)"
         )
+        extra = lat["predicted_s"] - (lat.get("predicted_alone_s") or lat["predicted_s"])
+        if extra > 0:
+            out.append(
+                f"    of which {seconds(extra)} for tensors read and written out of the cache in the network "
+                f"(the layers alone: {seconds(lat['predicted_alone_s'])})"
+            )
     outside = lat["outside"]
     out.append(
         f"  leaf modules {seconds(lat['leaf_modules_s'])} (timed by hooks), outside them {seconds(max(outside['measured_s'], 0))}"

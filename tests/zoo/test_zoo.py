@@ -127,3 +127,44 @@ def test_the_readme_command_on_a_torchvision_factory(cli):
     totals = {c["convention"]: c["total"] for c in data["conventions"]}
     assert totals["torch"] == flops and totals["thop"] == zoo.peer("thop", meta, shape)
     assert data["totals"]["params"] == sum(p.numel() for p in meta.parameters())
+
+
+MODEL_LATENCY = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "model-latency.json"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MODEL_LATENCY.exists(), reason="benchmarks/results/model-latency.json is not here")
+def test_the_real_networks_predictions_are_what_the_code_computes_now():
+    """docs/latency.md's real networks: each committed prediction (the three constants, per kind alone, in the
+    network) recomputed from the committed profiles by tracing the torchvision model again, so a change to
+    the trace or the model cannot leave the table stale. The network cost is summed here from the traced
+    layers' own tensors: the bytes each reads and writes, by hand from the data flow the trace records."""
+    import math
+
+    import torchvision
+
+    from skanalyze.analyses.profiles import profile_from_dict
+    from skanalyze.nn.model_latency import predict_layer
+
+    runs = json.loads(MODEL_LATENCY.read_text())["runs"]
+    for run in runs:
+        profiles = {int(b): profile_from_dict(p) for b, p in run["profiles"].items()}
+        for r in run["records"]:
+            prof = profiles[r["batch"]]
+            module = getattr(torchvision.models, r["network"])(weights=None).eval()
+            layers = from_module(module, (r["batch"], 3, 224, 224)).layers
+            assert len(layers) == r["layers"]
+            alone = sum(predict_layer(lay, prof) for lay in layers)
+            assert sum(predict_layer(lay, prof.global_only()) for lay in layers) == pytest.approx(
+                r["predicted_s"]
+            )
+            assert alone == pytest.approx(r["predicted_alone_s"], rel=1e-9)
+            read = write = 0
+            for lay in (
+                layers
+            ):  # what lay reads that the layer just before it did not write; its output unless in place
+                read += sum(n for w, n in lay.detail["reads"] if w != lay.index - 1)
+                write += 0 if lay.detail["inplace"] else math.prod(lay.out_shape)
+            rates = prof.network
+            extra = 4 * read / rates["cold_read_bytes_per_s"] + 4 * write / rates["cold_write_bytes_per_s"]
+            assert r["predicted_kinds_s"] == pytest.approx(alone + extra, rel=1e-9)
