@@ -443,6 +443,11 @@ def batch_section(runs: list[dict]) -> list[str]:
         lines.append(
             f"| {label} (batch {batch}) | " + " | ".join(stat_cell(x[key], fmt) for x in stats) + " |"
         )
+    lines.append(
+        f"| calibration time, s (batch {batch}) | "
+        + " | ".join(f"{r['calibration_s']:.1f}" for r in runs)
+        + " |"
+    )
     lines += ["", f"At batch {batch} the per-kind roofline {verdict(targets_met(stats))}", ""]
     return lines
 

@@ -221,6 +221,9 @@ def test_the_larger_batch(flat):
         assert f"| {label} (batch {batch}) | {' | '.join(cell(x[key], fmt) for x in s)} |" in flat, label
     met = ", ".join(k for k, ok in target_verdicts(s).items() if ok) or "none"
     assert f"At batch {batch} the per-kind roofline meets {met}" in flat
+    times = " | ".join(f"{r['calibration_s']:.1f}" for r in runs8)
+    assert f"| calibration time, s (batch {batch}) | {times} |" in flat
+    assert all(r["calibration_s"] < 30 for r in runs8)  # the target, as measured
 
 
 def test_per_design_table(runs, flat):
@@ -404,6 +407,16 @@ def test_the_real_networks_table(flat):
         )
         assert f"run {i + 1}: {rates}." in flat
     assert f"In every run, networks within ±20% at both batch sizes in the network: {len(every)} of" in flat
+    for run in runs:  # "the two furthest under-predicted at batch 1 in every run"
+        at_1 = sorted(
+            (r for r in run["records"] if r["batch"] == 1),
+            key=lambda r: r["predicted_kinds_s"] / r["measured_s"],
+        )
+        assert {r["network"] for r in at_1[:2]} == {"regnet_y_400mf", "efficientnet_b0"}
+    assert (
+        "(RegNetY-400MF, EfficientNet-B0) are the two furthest under-predicted at batch 1 in every run"
+        in flat
+    )
     assert f"asks for five: {'met.' if len(every) >= 5 else 'not met.'}" in flat
 
 

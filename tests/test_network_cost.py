@@ -137,3 +137,19 @@ def test_a_ring_no_slower_than_the_warm_op_gives_no_rate(monkeypatch):
     seconds = iter([2e-3, 2e-3, 1e-3])
     monkeypatch.setattr(cold, "time_call", lambda fn, **kw: Timing(*(next(seconds),) * 3, kw["repeats"]))
     assert cold.cold_constants(1, torch.device("cpu"))[0] == {}
+
+
+def test_cli_model_latency_says_what_the_network_cost_adds(cli, tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(P.profile_dict(PROFILE)))
+    args = ("model", "examples/models.py:resnet18", "--input", "1x3x32x32", "--latency", "--repeats", "2")
+    code, out, _ = cli(*args, "--profile", str(path), "--threads", "1", "--json")
+    lat = json.loads(out)["latency"]
+    assert code == 0 and 0 < lat["predicted_alone_s"] < lat["predicted_s"]
+    code, text, _ = cli(*args, "--profile", str(path), "--threads", "1")
+    assert code == 0 and "for tensors read and written out of the cache in the network" in text
+    code, out, _ = cli("device", "show", str(path))
+    assert (
+        code == 0
+        and "in a network: + read 1 ms per MB, + written 500 us per MB of tensors out of the cache" in out
+    )
