@@ -153,3 +153,7 @@ def test_cli_model_latency_says_what_the_network_cost_adds(cli, tmp_path):
         code == 0
         and "in a network: + read 1 ms per MB, + written 500 us per MB of tensors out of the cache" in out
     )
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps(P.profile_dict(PROFILE.global_only())))
+    code, text, _ = cli(*args, "--profile", str(plain), "--threads", "1")
+    assert code == 0 and "each layer as if alone: this profile has no network rates" in text

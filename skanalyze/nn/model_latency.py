@@ -212,6 +212,7 @@ def time_model(
         "measured": {"median_s": whole.median_s, "iqr_s": whole.iqr_s},
         "predicted_s": total_predicted,
         "predicted_alone_s": alone if profile else None,  # the layers' time alone, no network cost
+        "network_rates": bool(profile.network) if profile else None,  # False: a profile without them
         "ratio": whole.median_s / total_predicted if total_predicted else None,
         "leaf_modules_s": inside,
         "outside": {"measured_s": whole.median_s - inside, "predicted_s": outside_predicted},

@@ -59,7 +59,12 @@ def _latency(lat: dict) -> list[str]:
             f"(measured / predicted = {lat['ratio']:.2f}; the roofline per layer, layer by layer)"
         )
         extra = lat["predicted_s"] - (lat.get("predicted_alone_s") or lat["predicted_s"])
-        if extra > 0:
+        if lat.get("network_rates") is False:
+            out.append(
+                "    each layer as if alone: this profile has no network rates (the extra time of tensors out "
+                "of the cache; `skanalyze device calibrate` measures them)"
+            )
+        elif extra > 0:
             out.append(
                 f"    of which {seconds(extra)} for tensors read and written out of the cache in the network "
                 f"(the layers alone: {seconds(lat['predicted_alone_s'])})"
