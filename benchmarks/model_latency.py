@@ -2,12 +2,14 @@
 
     /work/zoo-venv/bin/python benchmarks/model_latency.py      # the zoo venv: torchvision's models
 
-Runs RUNS times, one after another; each calibrates this machine at each batch size (one thread, `skanalyze device calibrate --batch`'s
-micro-benchmarks, per kind included), then for each network and batch size (1 and 8, input 224 x 224) traces it (`from_module`), times it with
-`model --latency`'s timing (a copy in eval mode, median of passes, one thread) and predicts it three times:
+Runs RUNS times, one after another. Each run calibrates this machine at each batch size (one thread, `skanalyze
+device calibrate --batch`'s micro-benchmarks, per kind and the network rates included), then for each network
+and batch size (1 and 8, input 224 x 224) traces it (`from_module`), times it with `model --latency`'s timing
+(a copy in eval mode, median of passes, one thread) and predicts it three times:
 with the three global constants, with each layer's kind's constants (the layers alone), and with those plus
 each layer's network cost (its tensors out of the cache, `model --latency`'s prediction). Writes
-benchmarks/results/model-latency.json (atomically) and the table in docs/latency.md between its markers;
+benchmarks/results/model-latency.json (atomically, after each run) and the table in docs/latency.md between
+its markers;
 tests/test_latency_docs.py recomputes the table from that file.
 """
 
