@@ -901,3 +901,21 @@ def test_conventions_reproduce_each_peer_on_recurrent_layers(peer):
     # ptflops runs one image whatever the model is traced at: compare at batch 1
     expected = peer_total(peer, Recurrent(), (1, 3, 6, 6), device)
     assert convention(from_module(Recurrent(), (1, 3, 6, 6)), peer)["total"] == expected
+
+
+def test_a_model_whose_only_conv_is_no_design_unit_prints_and_suggests(cli, tmp_path):
+    """A patch embedding (a 4x4 conv of stride 4, as a vision transformer's) and a linear head: the report
+    says it has no design unit, and --suggest that there is nothing to suggest, instead of a traceback."""
+    path = tmp_path / "patches.py"
+    path.write_text(
+        "from torch import nn\n"
+        "def patches():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 8, 4, stride=4), nn.Flatten(), nn.Linear(8 * 2 * 2, 10))\n"
+    )
+    code, out, err = cli("model", f"{path}:patches", "--input", "1x3x8x8", "--json")
+    assert code == 0 and json.loads(out)["units"] == [], err
+    code, out, err = cli("model", f"{path}:patches", "--input", "1x3x8x8", "--suggest")
+    assert code == 0 and err == "", err
+    assert "design units (0): none (no convolution here is one the notation writes as a design)" in out
+    assert "replacing each unit by one paper design: nothing to suggest (the model has no design unit)" in out
+    assert f"total: {3 * 8 * 16 + 8 + 32 * 10 + 10:,} params" in out  # sum(p.numel()), written out

@@ -114,6 +114,8 @@ def _layer_table(layers: list[dict]) -> list[str]:
 
 
 def _units(units: list[dict]) -> list[str]:
+    if not units:  # a transformer: no chain of convolutions the notation writes
+        return ["design units (0): none (no convolution here is one the notation writes as a design)"]
     out = [f"design units ({len(units)}):"]
     uw = max(len(u["name"]) for u in units)
     nw = max(len(u["design"]) for u in units)
@@ -164,6 +166,8 @@ def _closed_form(cf: dict) -> list[str]:
 
 
 def _suggestions(suggestions: list[dict], total: int) -> list[str]:
+    if not suggestions:
+        return ["replacing each unit by one paper design: nothing to suggest (the model has no design unit)"]
     out = ["replacing each unit by one paper design C -> F (weights only; biases and BN aside):"]
     saved = 0
     for row in suggestions:

@@ -30,8 +30,9 @@ from . import zoo  # noqa: E402
 
 torch = pytest.importorskip("torch")
 
-from skanalyze.nn.importer import from_module  # noqa: E402
+from skanalyze.nn.importer import from_module, report, suggest  # noqa: E402
 from skanalyze.nn.peers import convention  # noqa: E402
+from skanalyze.render import render  # noqa: E402
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "model-import.md"
 
@@ -86,6 +87,11 @@ def test_zoo_model(family, name):
             _check(row, peer, convention(m_cpu, peer)["total"], zoo.peer(peer, cpu, shape, "cpu"))
     else:
         row.update({peer: "not run (large)" for peer in CPU_PEERS})
+    # the report a user reads, with suggestions: it renders for every zoo model (a transformer has no unit)
+    data = report(m, name)
+    data["suggestions"] = suggest(m)
+    text = render("model", data, "text")
+    assert f"total: {numel:,} params" in text and f"design units ({len(data['units'])})" in text
     row["seconds"] = round(time.perf_counter() - start, 2)
     doc = documented().get((family, name))
     out = os.environ.get("SKANALYZE_ZOO_OUT")
