@@ -133,6 +133,8 @@ def test_the_readme_command_on_a_torchvision_factory(cli):
     totals = {c["convention"]: c["total"] for c in data["conventions"]}
     assert totals["torch"] == flops and totals["thop"] == zoo.peer("thop", meta, shape)
     assert data["totals"]["params"] == sum(p.numel() for p in meta.parameters())
+    code, out, err = cli("model", "torchvision.models:vit_b_16", "--convention", "all")  # the line as printed
+    assert code == 0 and err == "" and f"total: {data['totals']['params']:,} params" in out, err
 
 
 MODEL_LATENCY = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "model-latency.json"
