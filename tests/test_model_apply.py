@@ -316,3 +316,38 @@ def test_docs_commands_run(cli, monkeypatch, tmp_path):
         code, out, err = cli(*args)
         assert code == 0 and out, (line, err)
     assert (tmp_path / "scaling.png").stat().st_size > 0
+
+
+class SplitBlock(tnn.Module):
+    """ShuffleNet V2's downsampling block, written out: two branches of C channels (DW at stride 2 + PW; PW +
+    DW at stride 2 + PW), concatenated to 2C and shuffled in two groups."""
+
+    def __init__(self, c: int = 8):
+        super().__init__()
+        self.branch1 = tnn.Sequential(
+            tnn.Conv2d(c, c, 3, 2, 1, groups=c, bias=False), tnn.BatchNorm2d(c),
+            tnn.Conv2d(c, c, 1, bias=False), tnn.BatchNorm2d(c), tnn.ReLU(inplace=True),
+        )  # fmt: skip
+        self.branch2 = tnn.Sequential(
+            tnn.Conv2d(c, c, 1, bias=False), tnn.BatchNorm2d(c), tnn.ReLU(inplace=True),
+            tnn.Conv2d(c, c, 3, 2, 1, groups=c, bias=False), tnn.BatchNorm2d(c),
+            tnn.Conv2d(c, c, 1, bias=False), tnn.BatchNorm2d(c), tnn.ReLU(inplace=True),
+        )  # fmt: skip
+
+    def forward(self, x):
+        y = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
+        n, c, h, w = y.shape
+        return y.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+def test_a_unit_that_ends_in_a_concatenation_is_rebuilt_at_its_convs_widths():
+    """The block's unit (branch 1, its concatenation and shuffle) runs 8 -> 16, its convs 8 -> 8: the design
+    goes in at the convs' widths (it was built 8 -> 16 and the rebuilt model did not run), and the rebuilt
+    module runs and counts as predicted (sum(p.numel()), FlopCounterMode)."""
+    model, shape = tnn.Sequential(tnn.Conv2d(3, 8, 3, padding=1, bias=False), SplitBlock(8)), (1, 3, 16, 16)
+    applied = apply(model, "dw-pw", shape)
+    (unit,) = applied.replaced
+    assert (unit.target, unit.before, unit.values) == ("1", "DW(s=2)+PW+Shuffle(2)", {"C": 8, "F": 8})
+    assert numel(applied.module) == applied.params
+    macs, out = torch_macs(applied.module, shape)
+    assert macs == applied.macs and out.shape == (1, 16, 8, 8) and torch.isfinite(out).all()

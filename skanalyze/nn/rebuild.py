@@ -146,9 +146,12 @@ def _one_unit(design: Design, model: Model, unit, runs: dict, modules: dict):
     strided = _strided(design, s)
     if isinstance(strided, str):
         return strided
-    rep = replacement_at(strided, unit.c_in, unit.c_out)
+    # the convs' own widths: a unit's may end after a concatenation and its shuffle (ShuffleNet V2's
+    # downsampling branch: its convs 24 -> 24, the unit 24 -> 48), which stay in the forward as they are
+    c_in, c_out = int(chain[0].in_shape[1]), int(chain[-1].out_shape[1])
+    rep = replacement_at(strided, c_in, c_out)
     if rep is None:
-        return f"{design.notation} has no buildable values with a full field at C={unit.c_in}, F={unit.c_out}"
+        return f"{design.notation} has no buildable values with a full field at C={c_in}, F={c_out}"
     values = rep["symbols"]
     concrete = concrete_layers(strided, values)
     bn_at = [i for i, lay in enumerate(concrete) if lay.kernel.has_bn][:-1]  # the last BN is the unit's own
