@@ -176,3 +176,27 @@ def test_the_real_networks_predictions_are_what_the_code_computes_now():
             rates = prof.network
             extra = 4 * read / rates["cold_read_bytes_per_s"] + 4 * write / rates["cold_write_bytes_per_s"]
             assert r["predicted_kinds_s"] == pytest.approx(alone + extra, rel=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    ["resnet18", "mobilenet_v2", "shufflenet_v2_x0_5", "mnasnet0_5", "regnet_x_400mf", "efficientnet_b0"],
+)
+def test_apply_on_torchvision_models_counts_as_predicted(name):
+    """`model --apply dw-pw` on real torchvision models: the rebuilt module runs, and its sum(p.numel()) and
+    FlopCounterMode / 2 equal the predicted counts; the user's model is left as it was."""
+    import torchvision
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from skanalyze.nn.rebuild import apply
+
+    model = getattr(torchvision.models, name)(weights=None).eval()
+    before = zoo.fingerprint(model)
+    shape = (1, 3, 64, 64)
+    applied = apply(model, "dw-pw", shape)
+    assert zoo.fingerprint(model) == before
+    assert applied.replaced and sum(p.numel() for p in applied.module.parameters()) == applied.params
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        out = applied.module.eval()(torch.randn(shape))
+    assert counter.get_total_flops() == 2 * applied.macs and torch.isfinite(out).all()
