@@ -919,3 +919,30 @@ def test_a_model_whose_only_conv_is_no_design_unit_prints_and_suggests(cli, tmp_
     assert "design units (0): none (no convolution here is one the notation writes as a design)" in out
     assert "replacing each unit by one paper design: nothing to suggest (the model has no design unit)" in out
     assert f"total: {3 * 8 * 16 + 8 + 32 * 10 + 10:,} params" in out  # sum(p.numel()), written out
+
+
+class KeywordCalls(tnn.Module):
+    """A conv and a linear layer called with their weights (and bias) as keywords, as BEiT's attention calls
+    F.linear(x, weight=..., bias=...)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = tnn.Conv2d(3, 8, 3, padding=1)
+        self.fc = tnn.Linear(8, 5)
+
+    def forward(self, x):
+        y = tnn.functional.conv2d(x, weight=self.conv.weight, bias=self.conv.bias, padding=1)
+        y = y.mean((2, 3))
+        return tnn.functional.linear(input=y, weight=self.fc.weight, bias=self.fc.bias)
+
+
+def test_weights_passed_as_keywords_are_counted():
+    """It used to stop the trace ('tuple index out of range'); now its params are sum(p.numel()) and its MACs
+    FlopCounterMode's / 2."""
+    model, shape = KeywordCalls().eval(), (2, 3, 6, 6)
+    m = from_module(model, shape)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(shape))
+    assert m.params == sum(p.numel() for p in model.parameters())
+    assert 2 * m.macs == counter.get_total_flops()
+    assert [lay.kind for lay in m.layers if lay.kind in ("conv", "linear")] == ["conv", "linear"]

@@ -66,14 +66,17 @@ def _conv_event(rec, func, args, kwargs, first, out) -> dict | None:
     names = ("bias", "stride", "padding", "output_padding", "groups", "dilation")
     if not transposed:
         names = ("bias", "stride", "padding", "dilation", "groups")
-    params = dict(zip(names, args[2:], strict=False)) | kwargs
+    params = dict(zip(names, args[2:], strict=False)) | {
+        k: v for k, v in kwargs.items() if k not in ("input", "weight")
+    }
+    weight = arg(args, kwargs, 1, "weight")  # F.conv2d(x, weight=w) as well as F.conv2d(x, w)
     return {
         "kind": "conv",
-        "input": shape_of(args[0]),
-        "weight": shape_of(args[1]),
+        "input": shape_of(arg(args, kwargs, 0, "input")),
+        "weight": shape_of(weight),
         "dims": dims,
         "transposed": transposed,
-        "tensors": {"weight": id(args[1]), "bias": id(params.get("bias"))},
+        "tensors": {"weight": id(weight), "bias": id(params.get("bias"))},
         "has_bias": params.get("bias") is not None,
         **{k: v for k, v in params.items() if k != "bias"},
     }
@@ -82,12 +85,13 @@ def _conv_event(rec, func, args, kwargs, first, out) -> dict | None:
 def _linear_event(rec, func, args, kwargs, first, out) -> dict | None:
     """A linear layer: its shapes and weight."""
     bias = arg(args, kwargs, 2, "bias")
+    weight = arg(args, kwargs, 1, "weight")  # F.linear(x, weight=w, bias=b), as BEiT's attention calls it
     return {
         "kind": "linear",
-        "input": shape_of(args[0]),
-        "weight": shape_of(args[1]),
+        "input": shape_of(arg(args, kwargs, 0, "input")),
+        "weight": shape_of(weight),
         "has_bias": bias is not None,
-        "tensors": {"weight": id(args[1]), "bias": id(bias)},
+        "tensors": {"weight": id(weight), "bias": id(bias)},
     }
 
 

@@ -200,3 +200,23 @@ def test_apply_on_torchvision_models_counts_as_predicted(name):
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         out = applied.module.eval()(torch.randn(shape))
     assert counter.get_total_flops() == 2 * applied.macs and torch.isfinite(out).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["beit_base_patch16_224", "eva02_tiny_patch14_224"])
+def test_attention_that_calls_linear_by_keyword(name):
+    """timm's BEiT and EVA-02 call F.linear(x, weight=..., bias=...) in their attention, which stopped the
+    trace. They cannot run on meta tensors (they make CPU tensors in forward), so the oracle is FlopCounterMode
+    on a CPU forward with the math attention backend (the fused CPU kernels count less, as documented)."""
+    import timm
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, shape = timm.create_model(name, pretrained=False).eval(), (1, 3, 224, 224)
+    before = zoo.fingerprint(model)
+    m = from_module(model, shape)
+    assert zoo.fingerprint(model) == before
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(shape))
+    assert m.params == sum(p.numel() for p in model.parameters())
+    assert 2 * m.macs == counter.get_total_flops()
