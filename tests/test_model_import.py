@@ -917,7 +917,10 @@ def test_a_model_whose_only_conv_is_no_design_unit_prints_and_suggests(cli, tmp_
     code, out, err = cli("model", f"{path}:patches", "--input", "1x3x8x8", "--suggest")
     assert code == 0 and err == "", err
     assert "design units (0): none (no convolution here is one the notation writes as a design)" in out
-    assert "replacing each unit by one paper design: nothing to suggest (the model has no design unit)" in out
+    assert (
+        "replacing each unit by one paper design: nothing to suggest (no unit with a spatial kernel past the stem)"
+        in out
+    )
     assert f"total: {3 * 8 * 16 + 8 + 32 * 10 + 10:,} params" in out  # sum(p.numel()), written out
 
 

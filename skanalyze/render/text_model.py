@@ -167,7 +167,9 @@ def _closed_form(cf: dict) -> list[str]:
 
 def _suggestions(suggestions: list[dict], total: int) -> list[str]:
     if not suggestions:
-        return ["replacing each unit by one paper design: nothing to suggest (the model has no design unit)"]
+        return [
+            "replacing each unit by one paper design: nothing to suggest (no unit with a spatial kernel past the stem)"
+        ]
     out = ["replacing each unit by one paper design C -> F (weights only; biases and BN aside):"]
     saved = 0
     for row in suggestions:
