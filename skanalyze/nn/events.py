@@ -28,6 +28,7 @@ from .ops import (
     RNNS,
     TORCH_CALLS,
     arg,
+    first_family,
     shape_of,
 )
 
@@ -277,7 +278,7 @@ def _elementwise_event(rec, func, args, kwargs, first, out) -> dict | None:
 
 def _cat_event(rec, func, args, kwargs, first, out) -> dict | None:
     """A concatenation: every tensor operand's shape and source, and the dimension joined."""
-    tensors = args[0] if args else kwargs.get("tensors")
+    tensors = arg(args, kwargs, 0, "tensors")
     if not isinstance(tensors, (tuple, list)) or not tensors:
         return None
     parts = [t for t in tensors if isinstance(t, torch.Tensor)]
@@ -311,11 +312,7 @@ def _events() -> dict:
         ((*ADDS, *MULS), _elementwise_event),
         (CATS, _cat_event),
     ]
-    table: dict = {}
-    for functions, builder in families:
-        for function in functions:
-            table.setdefault(function, builder)
-    return table
+    return first_family(families)
 
 
 EVENTS = _events()

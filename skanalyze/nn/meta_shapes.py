@@ -11,7 +11,7 @@ import torch
 from torch import nn as tnn
 from torch.nn import functional as F
 
-from .ops import CONVS, LINEARS, NORMS, arg
+from .ops import CONVS, LINEARS, NORMS, arg, first_family
 
 # Element-wise functions whose meta kernels are slow Python: on meta tensors their result is an empty tensor of
 # the input's shape and strides (what an element-wise op returns), or the input itself when in place.
@@ -375,11 +375,7 @@ def _rules() -> dict:
         ((F.normalize,), _normalize),
         (UNARY, _unary),
     ]
-    table: dict = {}
-    for functions, rule in families:
-        for function in functions:
-            table.setdefault(function, rule)
-    return table
+    return first_family(families)
 
 
 RULES = _rules()

@@ -106,6 +106,16 @@ def arg(args, kwargs, at: int, name: str, default=None):
     return args[at] if len(args) > at else kwargs.get(name, default)
 
 
+def first_family(families) -> dict:
+    """Function -> its handler, from (functions, handler) families: a function in two families gets the first
+    one's."""
+    table: dict = {}
+    for functions, handler in families:
+        for function in functions:
+            table.setdefault(function, handler)
+    return table
+
+
 def numel(shape) -> int:
     """The number of elements of a shape (1 for a scalar)."""
     return math.prod(int(d) for d in shape) if shape else 1

@@ -114,21 +114,20 @@ class _Recorder(TorchFunctionMode):
             written = index
             if event["kind"] in PRODUCERS:
                 mark = index
-        self._mark(out, mark, from_data, made_of, first if event is None else None)
-        for o in out if isinstance(out, (tuple, list)) else (out,):
-            if isinstance(o, torch.Tensor) and from_data:
-                self.writer[id(o)] = written
+        self._mark(out, mark, written, from_data, made_of, first if event is None else None)
         return out
 
-    def _mark(self, out, mark, from_data: bool, made_of: frozenset, first) -> None:
+    def _mark(self, out, mark, written, from_data: bool, made_of: frozenset, first) -> None:
         """Remember where each output tensor came from: the event (or source), and whether it is an activation
-        or a weight computed from parameters (standardised, scaled, a slice of a packed one)."""
+        (and then which event wrote it) or a weight computed from parameters (standardised, scaled, a slice of a
+        packed one)."""
         for o in out if isinstance(out, (tuple, list)) else (out,):
             if isinstance(o, torch.Tensor):
                 self.alive.append(o)
                 self.origin[id(o)] = mark
                 if from_data:
                     self.data.add(id(o))
+                    self.writer[id(o)] = written
                 else:
                     self.derived[id(o)] = made_of
                 if id(first) in self.views and id(o) not in self.views and o.dim() == 5:
