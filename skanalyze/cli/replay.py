@@ -12,15 +12,14 @@ silently (it only ever saves time); entries are written whole (a temporary file 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
-import secrets
-import shutil
 import sys
 from functools import lru_cache
-from importlib.util import find_spec
 from pathlib import Path
+
+# hashlib, secrets, shutil and importlib.util are imported where they are used: a run with the cache off
+# (or a first run) should not pay for them before it starts (about 9 ms).
 
 PURE = ("formulas", "efficiency", "field", "space", "tables", "compare", "designs")
 IMPURE_FLAGS = ("--measure", "--profile", "--help", "-h")  # torch; a file read at each run; typer's help
@@ -49,6 +48,9 @@ def directory() -> Path:
 @lru_cache(maxsize=1)
 def source_fingerprint() -> str:
     """A hash of the package's modules and data files and of the Python and sympy that run them."""
+    import hashlib
+    from importlib.util import find_spec
+
     digest = hashlib.sha256(sys.version.encode())
     sympy = find_spec("sympy")
     if sympy is not None and sympy.origin:
@@ -64,6 +66,8 @@ FOLDER_PREFIX = "skanalyze-source-"  # only folders named so are ever removed
 
 
 def _entry(argv: list[str]) -> tuple[Path, Path]:
+    import hashlib
+
     folder = directory() / (FOLDER_PREFIX + source_fingerprint())
     key = hashlib.sha256("\0".join(argv).encode()).hexdigest()[:32]
     return folder, folder / f"{key}.out"
@@ -87,6 +91,9 @@ def replayed(argv: list[str]) -> bool:
 
 def keep(argv: list[str], output: str) -> None:
     """Keep a finished run's output (atomically); a new source's first entry removes the old sources' ones."""
+    import secrets
+    import shutil
+
     try:
         folder, path = _entry(argv)
         if not folder.exists():
