@@ -23,13 +23,14 @@ from .design import Design, Layer, show_values
 from .errors import SkanalyzeError
 from .exact import as_positive_int, compile_exact
 from .kernels import Conv
+from .terms import factor_terms
 
 FLOPS_PER_MAC = 2
 
 
 def canonical(expr) -> sp.Expr:
     """The readable canonical form used everywhere: expanded, then common factors pulled out."""
-    return sp.factor_terms(sp.expand(sp.sympify(expr)))
+    return factor_terms(sp.expand(sp.sympify(expr)))
 
 
 @dataclass(frozen=True)
