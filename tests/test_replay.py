@@ -98,3 +98,25 @@ def test_an_unwritable_cache_costs_only_time(tmp_path):
     truth = run(["designs"], tmp_path, cache=False)
     done = run(["designs"], blocker / "cache")
     assert done.returncode == 0 and done.stdout == truth.stdout
+
+
+def test_the_console_entry_collects_during_the_command_and_keeps_its_exit_code(tmp_path):
+    # The entry pauses the collector only while the app imports and freezes what exists at exit: the command
+    # itself runs with the collector on, a cycle made by the command is collected, and the code passes through.
+    probe = (
+        "import gc, sys, weakref\n"
+        "import skanalyze.cli.app as app\n"
+        "class Node: pass\n"
+        "def main(argv):\n"
+        "    node = Node(); node.me = node; ref = weakref.ref(node); del node\n"
+        "    gc.collect()\n"
+        "    print(gc.isenabled(), gc.get_freeze_count() > 0, ref() is None)\n"
+        "    return 3\n"
+        "app.main = main\n"
+        "from skanalyze.cli import entry\n"
+        "sys.argv = ['skanalyze', 'optimize']\n"
+        "entry()\n"
+    )
+    env = {**os.environ, "SKANALYZE_NO_CACHE": "1"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert done.returncode == 3 and done.stdout.split() == ["True", "True", "True"]
