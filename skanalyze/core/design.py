@@ -58,8 +58,8 @@ class Layer:
         return replace(
             self,
             kernel=self.kernel.subs(values),
-            c_in=sp.sympify(self.c_in).subs(values),
-            c_out=sp.sympify(self.c_out).subs(values),
+            c_in=S.at(self.c_in, values),
+            c_out=S.at(self.c_out, values),
         )
 
 
@@ -272,8 +272,8 @@ class Design:
         """Check every layer's widths and group numbers at concrete values; raise on the first error."""
         values = S.keyed(values)
         for layer in self.layers:
-            c_in = sp.sympify(layer.c_in).subs(values)
-            c_out = sp.sympify(layer.c_out).subs(values)
+            c_in = S.at(layer.c_in, values)
+            c_out = S.at(layer.c_out, values)
             kern = layer.kernel.subs(values)
             try:
                 kern.validate(c_in, c_out)

@@ -23,6 +23,7 @@ from typing import ClassVar
 
 import sympy as sp
 
+from . import symbols as S
 from .channels import bits, channel_reach, mixing_of
 from .errors import SkanalyzeError, did_you_mean
 
@@ -199,7 +200,7 @@ class Kernel:
     def subs(self, values: dict) -> Kernel:
         """A copy with values substituted into the positional argument (the one place group numbers are set)."""
         if self.arg and self.argument() is not None:
-            return self.with_arg(sp.sympify(self.argument()).subs(values))
+            return self.with_arg(S.at(self.argument(), values))
         return self
 
 
