@@ -156,6 +156,7 @@ def test_latency_command(cli, profile_file):
     assert code == 0 and "no prediction: give --profile" in out
 
 
+@pytest.mark.slow
 def test_device_calibrate_writes_a_profile(cli, tmp_path):
     path = tmp_path / "me.json"
     # --force: the suite's other worker may keep this machine busy, which calibrate rightly refuses

@@ -156,6 +156,7 @@ def test_onednn_names_the_kernel_and_the_gemm_kernel_is_slower():
     assert per_mac[slow] > 1.5 * per_mac[m]
 
 
+@pytest.mark.slow
 def test_calibration_at_a_batch():
     """`device calibrate --batch 2`: the micro-benchmarks run at batch 2 (the peak is batch x the conv's MACs over
     its time), the profile says so, and a group conv's kernels are split where oneDNN splits them."""

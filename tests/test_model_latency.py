@@ -282,6 +282,7 @@ with torch.inference_mode():
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
 def test_timing_keeps_activations_in_the_heap():
     """After any skanalyze timing, a depthwise conv's 0.8 MB output is no longer mapped and page-faulted in at

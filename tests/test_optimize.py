@@ -162,6 +162,7 @@ _CONDS = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(1, 10**6), min_size=5, max_size=5), st.integers(0, len(_EXPRS) - 1))
 def test_compiled_costs_are_exact(values, which):

@@ -180,6 +180,7 @@ def test_titles_and_labels(figure):
     assert any(ax.get_title() for ax in fig.axes) or fig._suptitle is not None, name
 
 
+@pytest.mark.slow  # 33 files written, about 13 s in all
 @pytest.mark.parametrize("suffix", sorted(LIMITS))
 def test_sizes(figure, tmp_path, suffix):
     name, fig = figure

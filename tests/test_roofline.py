@@ -212,6 +212,7 @@ def test_time_module_measures_a_known_time():
     assert t.q1_s <= t.median_s <= t.q3_s and t.repeats == 9
 
 
+@pytest.mark.slow
 def test_calibrate_gives_a_usable_profile(tmp_path):
     p = L.calibrate(threads=1, quick=True, name="quick")
     assert p.name == "quick" and p.details["calibrated"] and p.details["threads"] == 1
@@ -318,6 +319,7 @@ def test_profile_kinds_round_trip_and_bad_kinds(tmp_path):
             P.profile_from_dict({**P.profile_dict(prof), "kinds": bad})
 
 
+@pytest.mark.slow
 def test_a_per_kind_latency_search_keeps_its_brute_force():
     """optimize --latency with per-kind constants: the scan's bound stays a lower bound (the brute force over
     every C up to 160 and every full-field pair, timed by predict, finds the same width)."""

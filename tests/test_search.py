@@ -3,6 +3,7 @@ the largest integer under a monotone cost, and the scan down widths for the chea
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,6 +40,7 @@ def test_largest_fitting_with_a_real_cost():
 choices = st.lists(st.tuples(st.integers(0, 40), st.integers(0, 5)), max_size=6)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(
     table=st.lists(choices, min_size=1, max_size=12),
