@@ -1,6 +1,6 @@
 import pytest
 import sympy as sp
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skanalyze.core import symbols as S
@@ -59,3 +59,22 @@ def test_parse_subs_and_resolve():
 def test_parse_subs_rejects(item):
     with pytest.raises(SkanalyzeError):
         S.parse_subs([item])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(1, 10**20), min_size=7, max_size=7),
+    st.sampled_from([int, sp.Integer, lambda v: sp.Rational(v, 3)]),
+)
+def test_values_at_numbers_are_what_subs_gives(numbers, kind):
+    # the oracle: sympy's subs; `at` takes xreplace only when every value is a number
+    from skanalyze.core.catalog import ENTRIES
+
+    names = [S.C, S.F, S.K, S.M, S.N, S.H, S.W]
+    values = {s: kind(v) for s, v in zip(names, numbers, strict=True)}
+    for entry in ENTRIES[:12]:
+        for layer in entry.design().layers:
+            for expr in (layer.c_in, layer.c_out, layer.params()):
+                assert S.at(expr, values) == sp.sympify(expr).subs(values)
+    chained = {S.K: S.F / 4, S.F: sp.Integer(64)}  # a value that is no number: subs, one value after another
+    assert S.at(S.K + S.F, chained) == (S.K + S.F).subs(chained)
