@@ -29,6 +29,19 @@ QUICK = False
 NOTES = ROOT / "benchmarks" / "notes.md"  # the profiles and fixes behind the targets, kept by hand
 
 
+MARGIN = 1.1  # a target met by less than 10% counts as missed (this machine is noisy)
+
+
+def met_below(value: float, goal: float) -> bool:
+    """Met with margin: at least 10% below an upper goal."""
+    return value * MARGIN <= goal
+
+
+def met_above(value: float, goal: float) -> bool:
+    """Met with margin: at least 10% above a lower goal."""
+    return value >= goal * MARGIN
+
+
 def timed(fn, *, repeat: int = 5, min_time: float = 0.2) -> float:
     """Median seconds per call over `repeat` batches, each batch at least `min_time` long."""
     fn()
@@ -111,13 +124,13 @@ def section_optimize() -> dict:
                 "buildable optimum at 10^9 parameters (cold, worst design)",
                 worst_cold,
                 "< 0.5 s",
-                worst_cold < 0.5,
+                met_below(worst_cold, 0.5),
             ),
             (
                 "buildable optimum at 10^9 parameters (warm, worst design)",
                 worst_warm,
                 "< 0.5 s",
-                worst_warm < 0.5,
+                met_below(worst_warm, 0.5),
             ),
         ],
     }
@@ -166,8 +179,8 @@ def section_space() -> dict:
             ["alphabet", "max length", "space", "composition", "performance", "efficiency", "time"], rows
         ),
         "targets": [
-            ("the paper's design space (cold)", cold, "< 0.1 s", cold < 0.09, "203-454 ms"),
-            ("length 12 over the full vocabulary", full_12, "< 2 s", full_12 < 1.8, "10.8 s"),
+            ("the paper's design space (cold)", cold, "< 0.1 s", met_below(cold, 0.1), "203-454 ms"),
+            ("length 12 over the full vocabulary", full_12, "< 2 s", met_below(full_12, 2), "10.8 s"),
         ],
     }
 
@@ -410,7 +423,7 @@ def section_counting() -> dict:
                 f"closed form vs build + fastest peer (worst: {worst[0]})",
                 f"{worst[1]:,.0f}x",
                 ">= 10^4x",
-                worst[1] >= 1e4,
+                met_above(worst[1], 1e4),
             ),
             (
                 "every peer's convolution + FC count equals skanalyze's",
@@ -493,7 +506,7 @@ def section_grid() -> dict:
         "what": "`sympy.lambdify` of GConv(M)+PWGConv(N)'s params (F = C) to numpy, evaluated on 10^6 random "
         "(C, M, N) at once (float64; checked against exact substitution).",
         "body": f"{n:,} configurations in {fmt_time(elapsed)}: **{rate:,.0f} configurations per second**.",
-        "targets": [("vectorised grid", f"{rate:.3g}/s", ">= 10^7 /s", rate >= 1e7)],
+        "targets": [("vectorised grid", f"{rate:.3g}/s", ">= 10^7 /s", met_above(rate, 1e7))],
     }
 
 
@@ -584,21 +597,21 @@ def section_startup() -> dict:
                 "`skanalyze formulas` start-up / bare sympy import (output kept)",
                 f"{ratio:.2f}",
                 "<= 1.3",
-                ratio <= 1.17,
+                met_below(ratio, 1.3),
                 "1.55",
             ),
             (
                 "`skanalyze formulas` start-up / bare sympy import (first run, empty cache)",
                 f"{install:.2f}",
                 "<= 1.3",
-                install <= 1.17,
+                met_below(install, 1.3),
                 "1.55",
             ),
             (
                 "`skanalyze formulas` start-up / bare sympy import (first run, cache off)",
                 f"{first:.2f}",
                 "<= 1.3",
-                first <= 1.17,
+                met_below(first, 1.3),
                 "1.55",
             ),
         ],
@@ -661,12 +674,17 @@ def section_model_import() -> dict:
         "twice the input size).",
         "body": table(["", "median", "best"], rows) + f"\n\nRatio of medians: **{ratio:.2f}**.",
         "targets": [
-            ("ResNet-50 import + table / FlopCounterMode forward", f"{ratio:.2f}", "< 1.5", ratio < 1.5),
+            (
+                "ResNet-50 import + table / FlopCounterMode forward",
+                f"{ratio:.2f}",
+                "< 1.5",
+                met_below(ratio, 1.5),
+            ),
             (
                 "ResNet-50 closed forms in alpha_w and the input size",
                 fmt_time(forms_time),
                 "< 2 s",
-                forms_time < 2,
+                met_below(forms_time, 2),
             ),
         ],
     }
@@ -706,7 +724,7 @@ def section_roofline() -> dict:
             "roofline prediction per configuration (vectorised, worst design)",
             fmt_time(worst),
             "microseconds (< 10 µs)",
-            worst < 1e-5,
+            met_below(worst, 1e-5),
         )
     ]
     try:
@@ -718,7 +736,7 @@ def section_roofline() -> dict:
         calibrate(threads=1)
         calib = time.perf_counter() - start
         body += f"\n\n`skanalyze.nn.calibrate(threads=1)` (the full micro-benchmarks, not --quick): **{fmt_time(calib)}**."
-        targets.append(("device calibration (full)", fmt_time(calib), "< 30 s", calib < 30))
+        targets.append(("device calibration (full)", fmt_time(calib), "< 30 s", met_below(calib, 30)))
     return {
         "title": "Roofline prediction and calibration",
         "what": "The paper's four designs on the shipped H100 profile at 28 x 28: `roofline.predictor` (compiled "
@@ -769,7 +787,7 @@ def section_commands() -> dict:
         rows.append([name, before, fmt_time(seconds)])
         if goal is not None:
             targets.append(
-                (name + " (beyond start-up)", seconds, f"< {goal:g} s", seconds < 0.9 * goal, before)
+                (name + " (beyond start-up)", seconds, f"< {goal:g} s", met_below(seconds, goal), before)
             )
     return {
         "title": "Commands that were slow",
@@ -871,7 +889,7 @@ def section_doc_commands() -> dict:
         total = seconds([exe, *args])
         beyond = total - floor[kind]
         worst = max(worst, beyond)
-        if beyond > 0.9:
+        if not met_below(beyond, 1):
             over.append(line)
         rows.append([f"`skanalyze {line}`", kind, fmt_time(total), fmt_time(max(beyond, 0.0))])
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -889,13 +907,17 @@ def section_doc_commands() -> dict:
         "(verify, --apply, --torch, --measure), also the counter's first call, which imports torch._dynamo: "
         f"{floors_text}).",
         "body": table(["command", "kind", "total", "beyond its floor"], rows)
-        + (f"\n\nOver 0.9 s beyond the floor: {', '.join(f'`{c}`' for c in over)}." if over else ""),
+        + (
+            f"\n\nOver 0.91 s beyond the floor (about 1 s, less the margin): {', '.join(f'`{c}`' for c in over)}."
+            if over
+            else ""
+        ),
         "targets": [
             (
                 "every documented command: work beyond its start-up floor (worst)",
                 fmt_time(worst),
                 "about 1 s",
-                worst < 0.9,
+                met_below(worst, 1),
                 "",
             )
         ],
@@ -947,7 +969,13 @@ def section_latency_searches() -> dict:
         "and compute curves). Before: `network gconv-pwgconv --latency 2ms` on the H100 profile took 38 s.",
         "body": table(["command", "total"], rows),
         "targets": [
-            ("README latency searches, whole command (worst)", fmt_time(worst), "< 2 s", worst < 1.8, "38 s")
+            (
+                "README latency searches, whole command (worst)",
+                fmt_time(worst),
+                "< 2 s",
+                met_below(worst, 2),
+                "38 s",
+            )
         ],
     }
 
@@ -966,7 +994,7 @@ def section_suite() -> dict:
             raise RuntimeError(f"{name} failed: {summary}")
         rows.append([name, summary.split(" in ")[0], f"{elapsed:.0f} s"])
         targets.append(
-            (f"{name}: wall time", f"{elapsed:.0f} s", f"< {goal // 60} min", elapsed <= goal / 1.1)
+            (f"{name}: wall time", f"{elapsed:.0f} s", f"< {goal // 60} min", met_below(elapsed, goal))
         )
         if extra:  # the slowest tests the inner loop keeps: each over about a second should be marked slow
             found = re.findall(r"^([0-9.]+)s (?:call|setup|teardown)\s+(\S+)", done.stdout, re.M)

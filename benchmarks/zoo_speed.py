@@ -81,6 +81,7 @@ def section(rows: list[dict]) -> str:
         "shapes itself (`skanalyze.nn.meta_shapes`, each rule checked against torch's meta kernels) and "
         "runs the rest. A target met by less than 10% counts as missed.",
     ]
+    out += ["", *scaling(rows)]
     by_cpu = sorted(cpu, key=lambda r: r["import"] / r["cpu"], reverse=True)
     for title, chosen in (("FlopCounterMode on meta", meta[:10]), ("the CPU forward", by_cpu[:10])):
         out += [
@@ -97,6 +98,40 @@ def section(rows: list[dict]) -> str:
                 f"{r['import'] / r['meta']:.2f} | {cpu_s} |"
             )
     return "\n".join(out)
+
+
+BINS = (0, 3 * 10**6, 10**7, 3 * 10**7, 10**8, 10**12)  # parameter counts: the bins of the scaling table
+
+
+def scaling(rows: list[dict]) -> list[str]:
+    """How the import's time grows with the model's size: per band of parameter counts, medians."""
+    out = [
+        "How the import's time grows with the model's size (parameters), medians per band:",
+        "",
+        "| parameters | models | import | per million parameters | FlopCounterMode meta | import / meta |",
+        "|---|---|---|---|---|---|",
+    ]
+    for low, high in zip(BINS, BINS[1:], strict=False):
+        band = [r for r in rows if low <= r["params"] < high]
+        if not band:
+            continue
+        name = f">= {low / 1e6:g} M" if high == BINS[-1] else f"{low / 1e6:g}-{high / 1e6:g} M"
+        med = statistics.median
+        out.append(
+            f"| {name} | {len(band)} | {med(r['import'] for r in band) * 1e3:.1f} ms | "
+            f"{med(r['import'] / r['params'] * 1e6 for r in band) * 1e3:.2f} ms | "
+            f"{med(r['meta'] for r in band) * 1e3:.1f} ms | {med(r['import'] / r['meta'] for r in band):.2f} |"
+        )
+    largest = max(rows, key=lambda r: r["params"])
+    slowest = max(rows, key=lambda r: r["import"])
+    out += [
+        "",
+        f"The import reads shapes on meta tensors, so its time follows the layers a model runs more than its "
+        f"weights: the largest model, {largest['model']} ({largest['params'] / 1e6:.0f} M parameters), imports in "
+        f"{largest['import'] * 1e3:.0f} ms; the slowest import is {slowest['model']} "
+        f"({slowest['params'] / 1e6:.1f} M parameters), {slowest['import'] * 1e3:.0f} ms.",
+    ]
+    return out
 
 
 def main() -> None:
