@@ -60,7 +60,7 @@ def _factor_sum(expr: sp.Add) -> sp.Expr | None:
         return rest
     if rest.is_Add:  # the coefficient stays outside the sum, unevaluated: 2*(x + y)
         return sp.Mul(sp.Integer(n), rest, evaluate=False)
-    return sp.Mul._from_args((sp.Integer(n), *rest.args))
+    return sp.Mul(sp.Integer(n), *rest.args, evaluate=False)  # as sympy's _keep_coeff puts it in front
 
 
 def _is_primitive_sum(expr: sp.Expr) -> bool:
