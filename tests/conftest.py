@@ -98,7 +98,7 @@ def valid_values(draw, design, *, groups=(1, 2, 3, 4), max_mult=3, spatial=(4, 6
     lcm = 1
     for layer in design.layers:
         for _what, divisor, _width in layer.kernel.constraints(layer.c_in, layer.c_out):
-            g = sp.sympify(divisor).xreplace(values)  # sympy integers for symbols: subs, 10x faster
+            g = sp.sympify(divisor).xreplace(values)  # every value is a sympy integer: as subs, 10x faster
             if g.is_Integer:
                 lcm = math.lcm(lcm, int(g))
     values[S.C] = sp.Integer(lcm * draw(st.integers(1, max_mult)))
