@@ -82,7 +82,7 @@ def cold_traffic(layer, element_bytes: int) -> tuple[int, int]:
     if reads is None:
         return layer_traffic(layer, element_bytes)
     just_before = layer.index - 1
-    cold = sum(n for writer, n in reads if writer is None or writer != just_before)
+    cold = sum(n for writer, n in reads if writer != just_before)  # None: the model's input
     written = 0 if layer.detail.get("inplace") else math.prod(layer.out_shape)
     return element_bytes * cold, element_bytes * written
 
