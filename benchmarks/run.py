@@ -282,10 +282,11 @@ def _peers():
 
 
 def _closed_form(expr_params, expr_macs, symbols):
-    """The closed forms compiled once into one Python function of integers."""
-    import sympy as sp
+    """The closed forms compiled once by skanalyze's exact compiler: one function of Python ints returning both
+    counts as exact ints (no float on the way)."""
+    from skanalyze.core.exact import compile_exact
 
-    return sp.lambdify(symbols, (expr_params, expr_macs), modules="math")
+    return compile_exact((expr_params, expr_macs), symbols)
 
 
 def section_counting() -> dict:
@@ -302,6 +303,9 @@ def section_counting() -> dict:
     torch.set_num_threads(os.cpu_count() or 1)
 
     def measure(label, build, shape, closed, closed_args, expected):
+        got = closed(*closed_args)
+        if got != expected or not all(type(v) is int for v in got):  # what is timed must be the exact counts
+            raise AssertionError(f"{label}: the compiled closed forms give {got}, sympy {expected}")
         t_closed = timed(lambda: closed(*closed_args), repeat=5, min_time=0.2)
         t_build = timed(build, repeat=3, min_time=0.2)
         module = build()
@@ -414,8 +418,9 @@ def section_counting() -> dict:
         "title": "Counting one configuration: closed form vs building and counting",
         "what": "For each of the paper's designs, one layer at C = F = 256 with a 56 x 56 output (groups as in the "
         "table; K = F/4), and a whole ResNet-18-like network (the paper's Table 1 layout, B = 2, FC) at width 64 and "
-        "224 x 224: skanalyze's params and MACs from the closed form compiled once (`sympy.lambdify`) and evaluated "
-        "at integers, against building the torch module, summing its parameters and counting its MACs with each peer "
+        "224 x 224: skanalyze's params and MACs from the closed forms compiled once (`skanalyze.core.exact.compile_exact`, "
+        "the compiler behind `params_at` and `macs_at`: both counts in one function of Python ints, exact ints out) "
+        "and evaluated at integers, against building the torch module, summing its parameters and counting its MACs with each peer "
         "(one forward pass or trace).",
         "body": body,
         "targets": [

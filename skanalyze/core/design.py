@@ -26,7 +26,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import sympy as sp
 
@@ -204,15 +204,7 @@ class Design:
     @property
     def free_symbols(self) -> set[sp.Symbol]:
         """Symbols a concrete build needs values for (K comes from the bottleneck rule)."""
-        out: set[sp.Symbol] = set()
-        for lay in self.layers:
-            out |= sp.sympify(lay.c_in).free_symbols | sp.sympify(lay.c_out).free_symbols
-            out |= lay.kernel.arg_symbols()
-            for e in lay.kernel.extent():
-                out |= sp.sympify(e).free_symbols
-        if self.uses_bottleneck:
-            out = (out - {S.K}) | sp.sympify(self.bottleneck).free_symbols
-        return out
+        return set(_free_symbols(self))
 
     def substitute_bottleneck(self, expr: sp.Expr) -> sp.Expr:
         """Replace K by the design's bottleneck value (F/4 by default)."""
@@ -318,6 +310,20 @@ def show_values(values: dict) -> str:
 
 def _int(value) -> int | None:
     return value if isinstance(value, int) else None
+
+
+@lru_cache(maxsize=512)
+def _free_symbols(design: Design) -> frozenset[sp.Symbol]:
+    """Design.free_symbols, once per design (every validated count asks for it)."""
+    out: set[sp.Symbol] = set()
+    for lay in design.layers:
+        out |= sp.sympify(lay.c_in).free_symbols | sp.sympify(lay.c_out).free_symbols
+        out |= lay.kernel.arg_symbols()
+        for e in lay.kernel.extent():
+            out |= sp.sympify(e).free_symbols
+    if design.uses_bottleneck:
+        out = (out - {S.K}) | sp.sympify(design.bottleneck).free_symbols
+    return frozenset(out)
 
 
 _COMPILED: dict = {}

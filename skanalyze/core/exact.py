@@ -19,8 +19,9 @@ import sympy as sp
 Number = int | Fraction
 
 
-def _integer_polys(num: sp.Expr, den: sp.Expr, args) -> tuple[sp.Poly, sp.Poly] | None:
-    """num and den scaled by one positive integer to integer-coefficient polynomials in args, or None."""
+def _integer_polys(num: sp.Expr, den: sp.Expr, args) -> tuple[sp.Poly, sp.Poly, int] | None:
+    """num and den scaled by one positive integer to integer-coefficient polynomials in args, and that integer;
+    or None."""
     try:
         polys = [sp.Poly(e, *args) for e in (num, den)]
     except sp.PolynomialError:
@@ -28,7 +29,8 @@ def _integer_polys(num: sp.Expr, den: sp.Expr, args) -> tuple[sp.Poly, sp.Poly] 
     if any(not (p.domain.is_ZZ or p.domain.is_QQ) for p in polys):
         return None
     scale = sp.ilcm(*(sp.Rational(c).q for p in polys for c in p.coeffs()))
-    return tuple(sp.Poly(p.as_expr() * scale, *args, domain="ZZ") for p in polys)
+    num_poly, den_poly = (sp.Poly(p.as_expr() * scale, *args, domain="ZZ") for p in polys)
+    return num_poly, den_poly, int(scale)
 
 
 def _poly_fn(poly: sp.Poly) -> Callable[..., int]:
@@ -63,22 +65,114 @@ def _to_int(value):
 def compile_exact(expr, args) -> Callable[..., Number]:
     """expr as a function of exact numbers (ints or Fractions) returning an exact int or Fraction.
 
+    A tuple or list of expressions compiles to one function returning a tuple, their shared
+    subexpressions computed once (params and MACs of a layer: MACs = H * W * params).
+
     >>> f = compile_exact(sp.Rational(9, 16) * sp.Symbol("x") ** 2, [sp.Symbol("x")])
     >>> f(10**20)
     5625000000000000000000000000000000000000
     """
-    return _compiled(sp.sympify(expr), tuple(args))
+    if isinstance(expr, (tuple, list)):
+        return _compiled(tuple(sp.sympify(e) for e in expr), tuple(args), True)
+    return _compiled((sp.sympify(expr),), tuple(args), False)
 
 
 @lru_cache(maxsize=4096)
-def _compiled(expr: sp.Expr, args: tuple) -> Callable[..., Number]:
-    """compile_exact, once per expression and arguments (the compiled function holds no state)."""
+def _compiled(exprs: tuple, args: tuple, many: bool) -> Callable[..., Number]:
+    """compile_exact, once per expressions and arguments (the compiled function holds no state).
+
+    Python ints (the common case) take one generated function: the integer numerator and
+    denominator, and an exact floor division when it leaves no remainder. Anything else (a
+    Fraction, a sympy number, a bool, a float, a remainder, a zero denominator) goes to
+    ``_general``, one exact function per expression.
+    """
+    parts = []
+    for expr in exprs:
+        num, den = sp.fraction(sp.together(expr))
+        parts.append((expr, num, den, _integer_polys(num, den, args) if args else None))
+    if any(polys is None for *_, polys in parts):
+        singles = tuple(_compiled_one(expr, args, polys) for expr, _, _, polys in parts)
+        return _combine(singles, many)
+    built: list = []
+
+    def general(*values):  # built on first use: the Python-int path rarely needs it
+        if not built:
+            built.append(_combine(tuple(_compiled_one(e, args, polys) for e, _, _, polys in parts), many))
+        return built[0](*values)
+
+    namespace: dict = {"_general": general, "_int": int}
+    exec(_source(parts, args), namespace)  # noqa: S102 - generated from integer polynomials
+    return namespace["exact"]
+
+
+def _combine(singles: tuple, many: bool) -> Callable:
+    """One function of several exact ones (a tuple of their values), or the one itself."""
+    if not many:
+        return singles[0]
+    return lambda *values: tuple(f(*values) for f in singles)
+
+
+def _integer_form(expr: sp.Expr, poly: sp.Poly, args) -> sp.Expr:
+    """expr itself when it is an integer polynomial in args equal to poly (a factored form multiplies less),
+    else poly expanded."""
+    plain = all(n.is_Integer for n in expr.atoms(sp.Number)) and all(
+        p.exp.is_Integer and p.exp > 0 for p in expr.atoms(sp.Pow)
+    )
+    if plain and expr.free_symbols <= set(args) and sp.Poly(expr, *args, domain="ZZ") == poly:
+        return expr
+    return poly.as_expr()
+
+
+def _source(parts: list, args: tuple) -> str:
+    """The Python-int path of compile_exact as the source of one function (each expression a quotient of integer
+    polynomials)."""
+    forms = []
+    for _, num, den, (num_poly, den_poly, scale) in parts:
+        forms.append((_integer_form(num * scale, num_poly, args), _integer_form(den * scale, den_poly, args)))
+    names = [sp.Symbol(f"a{i}") for i in range(len(args))]
+    rename = dict(zip(args, names, strict=True))
+    flat = [e.xreplace(rename) for pair in forms for e in pair]
+    if len(parts) > 1:  # one function for several outputs: what they share is computed once
+        shared, flat = sp.cse(flat, symbols=sp.numbered_symbols("x"), order="none")
+    else:
+        shared = []
+    call = ", ".join(map(str, names))
+    lines = [f"    {s} = {e}" for s, e in shared]
+    results = []
+    for i in range(len(parts)):
+        num, den = flat[2 * i], flat[2 * i + 1]
+        if den == 1:
+            results.append(str(num))
+            continue
+        lines += [
+            f"    n{i} = {num}",
+            f"    d{i} = {den}",
+            f"    if not d{i} or n{i} % d{i}:",
+            f"        return _general({call})",
+        ]
+        results.append(f"n{i} // d{i}")
+    guard = " is ".join(f"type({n})" for n in names) + " is _int"
+    out = results[0] if len(parts) == 1 else "(" + ", ".join(results) + ",)"
+    return "\n".join(
+        [
+            f"def exact({call}):",
+            f"    if not {guard}:",
+            f"        return _general({call})",
+            *lines,
+            f"    return {out}",
+            "",
+        ]
+    )
+
+
+def _compiled_one(expr: sp.Expr, args: tuple, polys) -> Callable[..., Number]:
+    """One expression as an exact function of ints, Fractions and sympy rationals (polys: its integer numerator
+    and denominator, or None where it is no quotient of polynomials)."""
     if not args:
         if not expr.is_Rational:
             raise ValueError(f"{expr} is not a rational number")
         const = int(expr) if expr.is_Integer else Fraction(int(expr.p), int(expr.q))
         return lambda: const
-    polys = _integer_polys(*sp.fraction(sp.together(expr)), args)
     if polys is None:
         return _fallback(expr, args)
     num, den = _poly_fn(polys[0]), _poly_fn(polys[1])
