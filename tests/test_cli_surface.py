@@ -223,6 +223,67 @@ def test_shell_completion(monkeypatch, capsys):
     assert done.stdout.split() == ["formulas"]
 
 
+@pytest.mark.parametrize(
+    "args, marker",
+    [
+        (["--show-completion", "bash"], "complete -o default -F _skanalyze_completion skanalyze"),
+        (["--show-completion=zsh"], "#compdef skanalyze"),
+        (["--show-completion", "fish"], "complete --command skanalyze"),
+    ],
+)
+def test_a_named_shell_is_the_shell_shown(args, marker, capsys):
+    """The shell named is the one whose script is printed, whatever shell runs the command."""
+    from skanalyze.cli import main
+
+    assert main(args) == 0
+    assert marker in capsys.readouterr().out
+
+
+def _without_a_shell(args, home):
+    """The CLI in a process where shell detection finds no shell (as under cron or an IDE runner)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, shellingham\n"
+        "def fail(*a, **k): raise shellingham.ShellDetectionFailure()\n"
+        "shellingham.detect_shell = fail\n"
+        "from skanalyze.cli import main\n"
+        f"sys.exit(main({args!r}))\n"
+    )
+    env = {**os.environ, "HOME": str(home)}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--show-completion"], "could not detect your shell; name it: --show-completion SHELL, one of bash"),
+        (["--install-completion"], "could not detect your shell; name it: --install-completion SHELL"),
+        (["--show-completion", "tcsh"], "shell 'tcsh' is not supported; one of bash, zsh, fish, powershell"),
+        (["--show-completion", "bash", "zsh"], "takes one shell at most, not 'bash zsh'"),
+    ],
+)
+def test_completion_without_a_usable_shell_is_one_line(args, says, tmp_path):
+    """No shell to detect, an unknown shell or two shells: one line naming what is valid, exit 2, nothing
+    written (typer alone printed 'Shell  not supported.' with exit 1, or ignored the shell named)."""
+    out = _without_a_shell(args, tmp_path)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr.startswith("skanalyze: error: ") and says in out.stderr and out.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_install_completion_for_a_named_shell(tmp_path):
+    """--install-completion bash installs where bash reads it, under HOME, without detecting a shell."""
+    out = _without_a_shell(["--install-completion", "bash"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    script = tmp_path / ".bash_completions" / "skanalyze.sh"
+    assert f"bash completion installed in {script}" in out.stdout
+    assert "_skanalyze_completion" in script.read_text()
+    assert f"source '{script}'" in (tmp_path / ".bashrc").read_text()
+
+
 def test_one_bn_default_in_every_command(cli):
     # formulas: DW+PW at C=8, F=16, 1x1 output, by hand: 9*8 + 8*16 weights; BN after each conv adds 2*(8 + 16)
     def formulas(*flags):

@@ -169,11 +169,62 @@ def main(argv: list[str] | None = None) -> int:
     if not argv and "_SKANALYZE_COMPLETE" not in os.environ:  # an overview (not during shell completion)
         typer.echo(OVERVIEW, nl=False)
         return 0
+    if argv and argv[0].split("=")[0] in COMPLETION_OPTIONS:
+        return _completion(argv)
     if argv[:2] == ["train", "summarize"]:  # a subcommand of train, without making train a group
         argv = ["train-summarize", *argv[2:]]
     if replay.enabled() and replay.cacheable(argv):
         return _replayed(argv)
     return _run(argv)
+
+
+COMPLETION_OPTIONS = ("--show-completion", "--install-completion")
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _completion(argv: list[str]) -> int:
+    """--show-completion / --install-completion [SHELL]: the shell named, else the one detected; typer alone would
+    ignore a named shell and, where it cannot detect one (no shell above this process), exit 1."""
+    option, _, value = argv[0].partition("=")
+    rest = ([value] if value else []) + argv[1:]
+    if len(rest) > 1:
+        typer.echo(f"skanalyze: error: {option} takes one shell at most, not {' '.join(rest)!r}", err=True)
+        return 2
+    shell = rest[0] if rest else _detected_shell()
+    if shell is None:
+        typer.echo(
+            f"skanalyze: error: could not detect your shell; name it: {option} SHELL, one of "
+            f"{', '.join(SHELLS)}",
+            err=True,
+        )
+        return 2
+    if shell not in SHELLS:
+        typer.echo(
+            f"skanalyze: error: {option}: shell {shell!r} is not supported; one of {', '.join(SHELLS)}",
+            err=True,
+        )
+        return 2
+    from typer.completion import get_completion_script, install
+
+    names = {"prog_name": "skanalyze", "complete_var": "_SKANALYZE_COMPLETE"}
+    if option == "--show-completion":
+        typer.echo(get_completion_script(shell=shell, **names))
+        return 0
+    shell, path = install(shell=shell, **names)
+    typer.echo(
+        f"{shell} completion installed in {path}\nCompletion will take effect once you restart the terminal"
+    )
+    return 0
+
+
+def _detected_shell() -> str | None:
+    """The shell this process runs under, by shellingham (typer's own detection), or None."""
+    try:
+        import shellingham
+
+        return shellingham.detect_shell()[0]
+    except Exception:  # noqa: BLE001 - shellingham missing or no shell above this process: ask for its name
+        return None
 
 
 def _replayed(argv: list[str]) -> int:
