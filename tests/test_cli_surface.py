@@ -274,6 +274,16 @@ def test_completion_without_a_usable_shell_is_one_line(args, says, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_install_completion_where_home_is_not_writable(tmp_path):
+    """A HOME that cannot be written: one line naming the path, exit 2."""
+    home = tmp_path / "file-not-dir"
+    home.write_text("")
+    out = _without_a_shell(["--install-completion", "zsh"], home)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr.startswith("skanalyze: error: --install-completion zsh: cannot write ")
+    assert out.stderr.count("\n") == 1
+
+
 def test_install_completion_for_a_named_shell(tmp_path):
     """--install-completion bash installs where bash reads it, under HOME, without detecting a shell."""
     out = _without_a_shell(["--install-completion", "bash"], tmp_path)

@@ -95,6 +95,12 @@ def test_what_is_no_exact_number_is_refused(bad):
         compile_exact((S.C, S.C / S.M), ARGS)(bad, 4, 4, 1, 1)
 
 
+def test_no_expressions_and_no_arguments():
+    """An empty tuple gives an empty tuple; constants need no arguments."""
+    assert compile_exact((), ARGS)(1, 2, 3, 4, 5) == ()
+    assert compile_exact((sp.Integer(6), sp.Rational(3, 4)), [])() == (6, Fraction(3, 4))
+
+
 def test_zero_denominator_raises():
     with pytest.raises(ZeroDivisionError):
         compile_exact(S.C / S.M, ARGS)(4, 4, 4, 0, 1)

@@ -210,7 +210,13 @@ def _completion(argv: list[str]) -> int:
     if option == "--show-completion":
         typer.echo(get_completion_script(shell=shell, **names))
         return 0
-    shell, path = install(shell=shell, **names)
+    try:
+        shell, path = install(shell=shell, **names)
+    except OSError as err:  # typer writes the script and the shell's rc file under HOME
+        typer.echo(
+            f"skanalyze: error: {option} {shell}: cannot write {err.filename!r} ({err.strerror})", err=True
+        )
+        return 2
     typer.echo(
         f"{shell} completion installed in {path}\nCompletion will take effect once you restart the terminal"
     )

@@ -86,6 +86,8 @@ def _compiled(exprs: tuple, args: tuple, many: bool) -> Callable[..., Number]:
     Fraction, a sympy number, a bool, a float, a remainder, a zero denominator) goes to
     ``_general``, one exact function per expression.
     """
+    if not exprs:
+        return lambda *values: ()
     parts = []
     for expr in exprs:
         num, den = sp.fraction(sp.together(expr))
