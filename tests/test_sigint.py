@@ -60,9 +60,18 @@ def test_ctrl_c_during_training_says_what_finished(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(6)  # past start-up and torch's import, inside the first run
+    # inside the first run: its lock file exists (a fixed sleep flaked on a loaded machine, where start-up and
+    # data loading took longer and the Ctrl-C came before the harness was in its loop)
+    deadline = time.monotonic() + 120
+    while (
+        not list((tmp_path / "runs").glob("**/*.lock"))
+        and proc.poll() is None
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+    time.sleep(1)
     if proc.poll() is not None:
-        pytest.skip("training finished in under 6 s: nothing to interrupt")
+        pytest.skip("training finished before it could be interrupted")
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "Traceback" not in stderr, stderr
