@@ -179,12 +179,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 COMPLETION_OPTIONS = ("--show-completion", "--install-completion")
-SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 
 
 def _completion(argv: list[str]) -> int:
     """--show-completion / --install-completion [SHELL]: the shell named, else the one detected; typer alone would
     ignore a named shell and, where it cannot detect one (no shell above this process), exit 1."""
+    from typer.completion import Shells, get_completion_script, install  # imported with typer already
+
+    shells = [s.value for s in Shells]
     option, _, value = argv[0].partition("=")
     rest = ([value] if value else []) + argv[1:]
     if len(rest) > 1:
@@ -194,18 +196,16 @@ def _completion(argv: list[str]) -> int:
     if shell is None:
         typer.echo(
             f"skanalyze: error: could not detect your shell; name it: {option} SHELL, one of "
-            f"{', '.join(SHELLS)}",
+            f"{', '.join(shells)}",
             err=True,
         )
         return 2
-    if shell not in SHELLS:
+    if shell not in shells:
         typer.echo(
-            f"skanalyze: error: {option}: shell {shell!r} is not supported; one of {', '.join(SHELLS)}",
+            f"skanalyze: error: {option}: shell {shell!r} is not supported; one of {', '.join(shells)}",
             err=True,
         )
         return 2
-    from typer.completion import get_completion_script, install
-
     names = {"prog_name": "skanalyze", "complete_var": "_SKANALYZE_COMPLETE"}
     if option == "--show-completion":
         typer.echo(get_completion_script(shell=shell, **names))
